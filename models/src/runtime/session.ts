@@ -1,0 +1,102 @@
+/**
+ * onnxruntime-node sessions: provider selection with CUDA fallback, and conversion between the
+ * project's Tensor type and ort.Tensor. session.run blocks its thread: servers call this from
+ * worker threads.
+ */
+import * as ort from 'onnxruntime-node';
+import { type DType, type Tensor, tensor } from '../tensor.js';
+
+export type Device = 'auto' | 'cuda' | 'cpu';
+
+export interface SessionOptions {
+  device?: Device;
+  /** Intra-op threads (default: onnxruntime's choice, one per physical core). */
+  threads?: number;
+  /** Called once with a sentence when the requested provider is not used. */
+  onFallback?: (reason: string) => void;
+  /** onnxruntime graph optimisation level (default 'all'). */
+  optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+}
+
+export interface LoadedSession {
+  session: ort.InferenceSession;
+  provider: 'cuda' | 'cpu';
+  inputNames: readonly string[];
+  outputNames: readonly string[];
+}
+
+function baseOptions(o: SessionOptions): ort.InferenceSession.SessionOptions {
+  return {
+    graphOptimizationLevel: o.optimization ?? 'all',
+    ...(o.threads ? { intraOpNumThreads: o.threads } : {}),
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+  };
+}
+
+/** Opens a model (path or bytes) on the requested device, falling back to the CPU. */
+export async function openSession(model: string | Uint8Array, o: SessionOptions = {}): Promise<LoadedSession> {
+  const device = o.device ?? 'auto';
+  const create = (providers: string[]) =>
+    typeof model === 'string'
+      ? ort.InferenceSession.create(model, { ...baseOptions(o), executionProviders: providers })
+      : ort.InferenceSession.create(model, { ...baseOptions(o), executionProviders: providers });
+  let session: ort.InferenceSession | undefined;
+  let provider: 'cuda' | 'cpu' = 'cpu';
+  if (device !== 'cpu') {
+    try {
+      session = await create(['cuda']);
+      provider = 'cuda';
+    } catch (err) {
+      const reason = `CUDA execution provider unavailable (${firstLine(err)}); using the CPU`;
+      if (device === 'cuda' && !o.onFallback) throw new Error(reason);
+      o.onFallback?.(reason);
+    }
+  }
+  session ??= await create(['cpu']);
+  return { session, provider, inputNames: session.inputNames, outputNames: session.outputNames };
+}
+
+function firstLine(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.split('\n')[0]!.slice(0, 300);
+}
+
+const ORT_TYPE: Partial<Record<DType, string>> = {
+  float32: 'float32',
+  float16: 'float16',
+  float64: 'float64',
+  int64: 'int64',
+  int32: 'int32',
+  int16: 'int16',
+  int8: 'int8',
+  uint8: 'uint8',
+  bool: 'bool',
+};
+
+export function toOrt(t: Tensor): ort.Tensor {
+  const type = ORT_TYPE[t.dtype];
+  if (!type) throw new Error(`onnxruntime has no ${t.dtype} input support here`);
+  return new ort.Tensor(type as 'float32', t.data as Float32Array, t.shape);
+}
+
+export function fromOrt(t: ort.Tensor): Tensor {
+  const dtype = (t.type === 'bool' ? 'bool' : t.type) as DType;
+  const dims = [...t.dims];
+  if (dtype === 'bool') return tensor('bool', dims, Uint8Array.from(t.data as unknown as ArrayLike<number>));
+  return tensor(dtype, dims, t.data as Tensor['data']);
+}
+
+/** Runs a session on named tensors and returns every output (or those named). */
+export async function runSession(
+  s: LoadedSession,
+  feeds: Record<string, Tensor>,
+  outputs?: string[],
+): Promise<Record<string, Tensor>> {
+  const ortFeeds: Record<string, ort.Tensor> = {};
+  for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = toOrt(v);
+  const result = outputs ? await s.session.run(ortFeeds, outputs) : await s.session.run(ortFeeds);
+  const out: Record<string, Tensor> = {};
+  for (const [k, v] of Object.entries(result)) out[k] = fromOrt(v);
+  return out;
+}
