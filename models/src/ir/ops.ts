@@ -75,6 +75,7 @@ export const erf = (x: Value) => one(x.graph, 'Erf', [x]);
 export const sin = (x: Value) => one(x.graph, 'Sin', [x]);
 export const cos = (x: Value) => one(x.graph, 'Cos', [x]);
 export const softplus = (x: Value) => one(x.graph, 'Softplus', [x]);
+export const floor = (x: Value) => one(x.graph, 'Floor', [x]);
 export const sign = (x: Value) => one(x.graph, 'Sign', [x]);
 export const not = (x: Value) => one(x.graph, 'Not', [x]);
 /** GELU, exact (erf) form, as SAM's nn.GELU(). */

@@ -26,15 +26,55 @@ export function isStatic(shape: Shape): shape is number[] {
   return shape.every((d) => typeof d === 'number');
 }
 
-export function product(dims: readonly Dim[]): Dim {
-  let n = 1;
+/**
+ * Symbolic dimensions are monomials: a coefficient times symbols, written 'k*a*b' (symbols
+ * sorted). A symbol containing '+' (a sum from Concat) is kept atomic.
+ */
+export interface Monomial {
+  coef: number;
+  syms: string[];
+}
+
+export function parseDim(d: Dim): Monomial {
+  if (typeof d === 'number') return { coef: d, syms: [] };
+  if (d.includes('+')) return { coef: 1, syms: [d] };
+  let coef = 1;
   const syms: string[] = [];
-  for (const d of dims) {
-    if (typeof d === 'number') n *= d;
-    else syms.push(d);
+  for (const part of d.split('*')) {
+    if (/^\d+$/.test(part)) coef *= Number(part);
+    else syms.push(part);
   }
-  if (!syms.length) return n;
-  return n === 1 ? syms.join('*') : `${n}*${syms.join('*')}`;
+  return { coef, syms: syms.sort() };
+}
+
+export function formatDim(m: Monomial): Dim {
+  if (!m.syms.length || m.coef === 0) return m.coef;
+  const syms = [...m.syms].sort();
+  return m.coef === 1 ? syms.join('*') : `${m.coef}*${syms.join('*')}`;
+}
+
+export function product(dims: readonly Dim[]): Dim {
+  const out: Monomial = { coef: 1, syms: [] };
+  for (const d of dims) {
+    const m = parseDim(d);
+    out.coef *= m.coef;
+    out.syms.push(...m.syms);
+  }
+  return formatDim(out);
+}
+
+/** a / b when b divides a exactly (coefficients and symbols), else undefined. */
+export function divideDims(a: Dim, b: Dim): Dim | undefined {
+  const ma = parseDim(a);
+  const mb = parseDim(b);
+  if (mb.coef === 0 || ma.coef % mb.coef !== 0) return undefined;
+  const syms = [...ma.syms];
+  for (const s of mb.syms) {
+    const i = syms.indexOf(s);
+    if (i < 0) return undefined;
+    syms.splice(i, 1);
+  }
+  return formatDim({ coef: ma.coef / mb.coef, syms });
 }
 
 export function sameShape(a: Shape, b: Shape): boolean {

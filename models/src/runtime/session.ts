@@ -3,6 +3,9 @@
  * project's Tensor type and ort.Tensor. session.run blocks its thread: servers call this from
  * worker threads.
  */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { type DType, type Tensor, tensor } from '../tensor.js';
 
@@ -43,7 +46,12 @@ export async function openSession(model: string | Uint8Array, o: SessionOptions 
       : ort.InferenceSession.create(model, { ...baseOptions(o), executionProviders: providers });
   let session: ort.InferenceSession | undefined;
   let provider: 'cuda' | 'cpu' = 'cpu';
-  if (device !== 'cpu') {
+  const cudaMissing = device !== 'cpu' ? missingCudaProvider() : undefined;
+  if (device !== 'cpu' && cudaMissing) {
+    const reason = `CUDA execution provider unavailable (${cudaMissing}); using the CPU`;
+    if (device === 'cuda' && !o.onFallback) throw new Error(reason);
+    o.onFallback?.(reason);
+  } else if (device !== 'cpu') {
     try {
       session = await create(['cuda']);
       provider = 'cuda';
@@ -55,6 +63,22 @@ export async function openSession(model: string | Uint8Array, o: SessionOptions 
   }
   session ??= await create(['cpu']);
   return { session, provider, inputNames: session.inputNames, outputNames: session.outputNames };
+}
+
+/** The folder holding onnxruntime-node's native libraries (where CUDA provider libraries must go). */
+export function ortLibraryDir(): string {
+  const require = createRequire(import.meta.url);
+  const pkg = path.dirname(require.resolve('onnxruntime-node/package.json'));
+  return path.join(pkg, 'bin', 'napi-v6', process.platform, process.arch);
+}
+
+/** Why the CUDA provider cannot load (its libraries are absent), or undefined when they are present. */
+export function missingCudaProvider(): string | undefined {
+  const dir = ortLibraryDir();
+  for (const lib of ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so']) {
+    if (!existsSync(path.join(dir, lib))) return `${lib} is not installed next to onnxruntime-node (${dir})`;
+  }
+  return undefined;
 }
 
 function firstLine(err: unknown): string {

@@ -4,7 +4,7 @@ import { getInt, getInts } from '../attrs.js';
 import { constInts } from '../const-util.js';
 import type { Dim, Shape } from '../graph.js';
 import { defineOp, type InferContext } from '../registry.js';
-import { normalizeAxis, product, unknownDim } from '../shape-util.js';
+import { divideDims, isStatic, normalizeAxis, product, unknownDim } from '../shape-util.js';
 import { requireInput as req } from './elementwise.js';
 
 function mustConst(ctx: InferContext, i: number, what: string): number[] {
@@ -36,27 +36,15 @@ export function reshapeShape(input: Shape, target: number[]): Shape {
   });
   const inferred = out.indexOf(-1);
   if (inferred >= 0) {
-    const known = out.filter((_, i) => i !== inferred);
-    const total = product(input);
-    const rest = product(known);
-    if (typeof total === 'number' && typeof rest === 'number') {
-      if (rest === 0 || total % rest !== 0) {
+    const rest = product(out.filter((_, i) => i !== inferred));
+    const q = divideDims(product(input), rest);
+    if (q === undefined) {
+      if (isStatic(input) && typeof rest === 'number') {
         throw new Error(`Reshape: cannot reshape ${shapeString(input)} to ${shapeString(target)}`);
       }
-      out[inferred] = total / rest;
+      out[inferred] = unknownDim('reshape');
     } else {
-      // Cancel the symbolic factors that appear on both sides when possible.
-      const symIn = input.filter((d) => typeof d === 'string');
-      const symRest = known.filter((d) => typeof d === 'string');
-      const numIn = product(input.filter((d) => typeof d === 'number')) as number;
-      const numRest = product(known.filter((d) => typeof d === 'number')) as number;
-      const leftover = symIn.filter((s) => !symRest.includes(s));
-      if (symRest.every((s) => symIn.includes(s)) && numRest !== 0 && numIn % numRest === 0) {
-        const n = numIn / numRest;
-        out[inferred] = leftover.length ? (product([n, ...leftover]) as Dim) : n;
-      } else {
-        out[inferred] = unknownDim('reshape');
-      }
+      out[inferred] = q;
     }
   } else {
     const a = product(input);
@@ -175,7 +163,11 @@ defineOp({
     const shape = [...x.shape];
     axes.forEach((a, i) => {
       const d = x.shape[a]!;
-      if (starts && ends && typeof d === 'number') shape[a] = sliceLength(d, starts[i]!, ends[i]!, steps[i]!);
+      const [s0, e0, st] = [starts?.[i], ends?.[i], steps[i]!];
+      if (s0 === undefined || e0 === undefined) shape[a] = unknownDim('slice');
+      else if (typeof d === 'number') shape[a] = sliceLength(d, s0, e0, st);
+      // A symbolic dimension sliced by a small non-negative window is assumed to contain it.
+      else if (st === 1 && s0 >= 0 && e0 >= s0 && e0 < 2 ** 31) shape[a] = e0 - s0;
       else shape[a] = unknownDim('slice');
     });
     return [{ dtype: x.dtype, shape }];

@@ -1,0 +1,95 @@
+/**
+ * The inference graphs: encoder.onnx (normalised image -> embeddings) and decoder.onnx with the
+ * inputs and outputs of SAM's official ONNX decoder export (SamOnnxModel), so tools that know
+ * that interface can use ours.
+ */
+import { Graph, type Value } from '../ir/graph.js';
+import * as op from '../ir/ops.js';
+import { type ModelConfig } from './config.js';
+import { imageEncoder } from './image-encoder.js';
+import { ModuleContext } from './layers.js';
+import { maskDecoder } from './mask-decoder.js';
+import { denseImagePe, embedMask, embedPoints } from './prompt-encoder.js';
+import type { Weights } from './weights.js';
+
+export interface GraphSizeOptions {
+  /** Encoder input size in pixels (default: the checkpoint's img_size). */
+  inputSize?: number;
+}
+
+export const ENCODER_INPUT = 'image';
+export const ENCODER_OUTPUT = 'image_embeddings';
+export const DECODER_INPUTS = ['image_embeddings', 'point_coords', 'point_labels', 'mask_input', 'has_mask_input', 'orig_im_size'] as const;
+export const DECODER_OUTPUTS = ['masks', 'iou_predictions', 'low_res_masks'] as const;
+
+/** image [B, 3, S, S] (SAM-normalised, zero-padded) -> image_embeddings [B, C, S/p, S/p]. */
+export function buildEncoderGraph(c: ModelConfig, weights: Weights, o: GraphSizeOptions = {}): Graph {
+  const S = o.inputSize ?? c.img_size;
+  const g = new Graph({ name: `glmedsa_${c.variant}_encoder` });
+  const m = new ModuleContext(g, weights);
+  const x = g.input(ENCODER_INPUT, 'float32', ['batch', 3, S, S]);
+  g.output(imageEncoder(m, c, x, S), ENCODER_OUTPUT);
+  return g;
+}
+
+/**
+ * Mask postprocessing as SAM's ONNX export does it: upsample the low-res logits to S x S, crop
+ * the resized-image region, resize to orig_im_size (bilinear, align_corners=False throughout).
+ */
+export function postprocessMasks(lowRes: Value, origImSize: Value, S: number): Value {
+  const g = lowRes.graph;
+  const [n, m] = [lowRes.dim(0), lowRes.dim(1)] as [number, number];
+  const up = op.resizeBilinear(lowRes, [n, m, S, S]);
+  const scale = op.div(op.scalar(g, S), op.reduceMax(origImSize, [0], true));
+  const prepadded = op.cast(op.floor(op.addScalar(op.mul(origImSize, scale), 0.5)), 'int64');
+  const cropped = op.dynamicSlice(up, [2, 3], op.ints(g, [0, 0]), prepadded);
+  const sizes = op.concat([op.ints(g, [n, m]), op.cast(origImSize, 'int64')], 0);
+  return op.resizeBilinear(cropped, sizes);
+}
+
+/**
+ * decoder.onnx: image_embeddings [1, C, E, E], point_coords [1, N, 2] (encoder-input pixels,
+ * padding point included), point_labels [1, N], mask_input [1, 1, 4E, 4E], has_mask_input [1],
+ * orig_im_size [2] (h, w) -> masks [1, M, h, w], iou_predictions [1, M], low_res_masks [1, M, 4E, 4E]
+ * with M = 1 + num_multimask_outputs (token 0 is the single-mask output, 1.. the multimask ones).
+ */
+export function buildDecoderGraph(c: ModelConfig, weights: Weights, o: GraphSizeOptions = {}): Graph {
+  const S = o.inputSize ?? c.img_size;
+  const E = S / c.patch_size;
+  const g = new Graph({ name: `glmedsa_${c.variant}_decoder` });
+  const m = new ModuleContext(g, weights);
+  const emb = g.input('image_embeddings', 'float32', [1, c.prompt_dim, E, E]);
+  const coords = g.input('point_coords', 'float32', [1, 'num_points', 2]);
+  const labels = g.input('point_labels', 'float32', [1, 'num_points']);
+  const maskInput = g.input('mask_input', 'float32', [1, 1, 4 * E, 4 * E]);
+  const hasMask = g.input('has_mask_input', 'float32', [1]);
+  const origSize = g.input('orig_im_size', 'float32', [2]);
+  const { masks, iou } = decodeMasks(m, c, S, emb, coords, labels, maskInput, hasMask);
+  g.output(postprocessMasks(masks, origSize, S), 'masks');
+  g.output(iou, 'iou_predictions');
+  g.output(masks, 'low_res_masks');
+  return g;
+}
+
+/** Prompt encoder + mask decoder on one prompt set per image (shared by inference and training). */
+export function decodeMasks(
+  m: ModuleContext,
+  c: ModelConfig,
+  S: number,
+  embeddings: Value,
+  coords: Value,
+  labels: Value,
+  maskInput: Value | null,
+  hasMask: Value | null,
+) {
+  const E = S / c.patch_size;
+  const sparse = m.g.scoped('prompt', () => embedPoints(m, S, coords, labels));
+  const batch = coords.dim(0) as number;
+  const dense = m.g.scoped('prompt', () =>
+    maskInput && hasMask
+      ? embedMask(m, c, maskInput, hasMask)
+      : op.expand(op.reshape(m.p('prompt_encoder.no_mask_embed.weight'), [1, c.prompt_dim, 1, 1]), [batch, 1, E, E]),
+  );
+  const pe = m.g.scoped('prompt', () => denseImagePe(m, E));
+  return m.g.scoped('decoder', () => maskDecoder(m, c, embeddings, pe, sparse, dense, E));
+}

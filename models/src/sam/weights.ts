@@ -1,0 +1,150 @@
+/**
+ * Binding a checkpoint's state dict to a model config: every key checked against the parameter
+ * inventory (missing, extra, wrong shape), floats converted to float32, and adapters that a plain
+ * SAM checkpoint lacks created fresh (fc2 = 0, so they start as the identity).
+ */
+import { type Tensor, float32, numel, shapeString, toFloat32 } from '../tensor.js';
+import { Rng } from '../util/random.js';
+import type { ModelConfig } from './config.js';
+import { type ParamSpec, parameterSpecs } from './parameters.js';
+
+export type Weights = Map<string, Tensor<'float32'>>;
+
+export interface BindOptions {
+  /** Create adapters the checkpoint lacks (fresh fc1, zero fc2). Default true. */
+  initMissingAdapters?: boolean;
+  /** Seed for fresh adapter weights. */
+  seed?: number;
+  /** Name of the checkpoint, for error messages. */
+  source?: string;
+}
+
+export interface BoundWeights {
+  weights: Weights;
+  /** Keys that were created because the checkpoint did not have them. */
+  initialized: string[];
+}
+
+export class CheckpointMismatchError extends Error {
+  constructor(
+    message: string,
+    readonly missing: string[],
+    readonly unexpected: string[],
+    readonly wrongShape: string[],
+  ) {
+    super(message);
+    this.name = 'CheckpointMismatchError';
+  }
+}
+
+const isAdapterKey = (k: string) => /\.(Space|MLP|Global)_Adapter\./.test(k);
+
+function listSome(keys: string[], n = 6): string {
+  return keys.length <= n ? keys.join(', ') : `${keys.slice(0, n).join(', ')} and ${keys.length - n} more`;
+}
+
+export function bindWeights(config: ModelConfig, dict: Map<string, Tensor>, options: BindOptions = {}): BoundWeights {
+  const source = options.source ?? 'checkpoint';
+  const specs = parameterSpecs(config);
+  const expected = new Map(specs.map((s) => [s.name, s]));
+  const missing: string[] = [];
+  const wrongShape: string[] = [];
+  const unexpected = [...dict.keys()].filter((k) => !expected.has(k));
+  const weights: Weights = new Map();
+  const toInit: ParamSpec[] = [];
+  for (const spec of specs) {
+    const t = dict.get(spec.name);
+    if (!t) {
+      if (isAdapterKey(spec.name) && (options.initMissingAdapters ?? true)) toInit.push(spec);
+      else missing.push(spec.name);
+      continue;
+    }
+    if (t.shape.length !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i])) {
+      wrongShape.push(`${spec.name}: expected ${shapeString(spec.shape)}, found ${shapeString(t.shape)}`);
+      continue;
+    }
+    try {
+      weights.set(spec.name, toFloat32(t));
+    } catch (err) {
+      wrongShape.push(`${spec.name}: ${(err as Error).message}`);
+    }
+  }
+  // A checkpoint that has some but not all of an adapter's tensors is broken, not "plain SAM".
+  const partial = toInit.filter((s) => {
+    const prefix = s.name.replace(/\.D_fc[12]\.(weight|bias)$/, '');
+    return [...dict.keys()].some((k) => k.startsWith(`${prefix}.`));
+  });
+  missing.push(...partial.map((s) => s.name));
+  const problems: string[] = [];
+  if (missing.length) problems.push(`missing keys: ${listSome(missing)}`);
+  if (wrongShape.length) problems.push(`wrong shapes: ${listSome(wrongShape, 4)}`);
+  if (unexpected.length) {
+    const adapters = unexpected.filter(isAdapterKey);
+    const hint = adapters.length
+      ? ` (the checkpoint has adapter weights that variant '${config.variant}' does not use; choose a variant with those adapters)`
+      : '';
+    problems.push(`unexpected keys: ${listSome(unexpected)}${hint}`);
+  }
+  if (problems.length) {
+    throw new CheckpointMismatchError(
+      `${source} does not fit the ${config.variant} model (embed_dim ${config.embed_dim}, depth ${config.depth}): ${problems.join('; ')}`,
+      missing,
+      unexpected,
+      wrongShape,
+    );
+  }
+  const rng = new Rng(options.seed ?? 0);
+  for (const spec of toInit.filter((s) => !partial.includes(s))) weights.set(spec.name, freshTensor(spec, specs, rng));
+  return { weights, initialized: toInit.filter((s) => !partial.includes(s)).map((s) => s.name) };
+}
+
+/** Fan-in of a weight (PyTorch's convention: all dims but the first). */
+function fanIn(shape: number[]): number {
+  return shape.length > 1 ? numel(shape.slice(1)) : shape[0]!;
+}
+
+/** A freshly initialised tensor for a parameter, in the manner of PyTorch's defaults. */
+export function freshTensor(spec: ParamSpec, all: ParamSpec[], rng: Rng): Tensor<'float32'> {
+  const t = float32(spec.shape);
+  const d = t.data;
+  switch (spec.init) {
+    case 'zeros':
+      break;
+    case 'ones':
+      d.fill(1);
+      break;
+    case 'normal':
+      for (let i = 0; i < d.length; i++) d[i] = rng.normal();
+      break;
+    case 'trunc_normal':
+      for (let i = 0; i < d.length; i++) {
+        let v: number;
+        do v = rng.normal(0, 0.02);
+        while (Math.abs(v) > 0.04);
+        d[i] = v;
+      }
+      break;
+    case 'linear':
+    case 'conv': {
+      // Biases take the bound of their layer's weight.
+      const weightName = spec.name.replace(/\.bias$/, '.weight');
+      const w = spec.name.endsWith('.bias') ? all.find((s) => s.name === weightName) : spec;
+      const bound = 1 / Math.sqrt(fanIn(w?.shape ?? spec.shape));
+      for (let i = 0; i < d.length; i++) d[i] = rng.uniform(-bound, bound);
+      break;
+    }
+  }
+  return t;
+}
+
+/** A complete set of fresh weights for a config (for tests, benchmarks and training from scratch). */
+export function randomWeights(config: ModelConfig, seed = 0, options: { adapterFc2?: 'zeros' | 'random' } = {}): Weights {
+  const specs = parameterSpecs(config);
+  const rng = new Rng(seed);
+  const weights: Weights = new Map();
+  for (const s of specs) {
+    const spec = options.adapterFc2 === 'random' && s.init === 'zeros' && isAdapterKey(s.name) ? { ...s, init: 'linear' as const } : s;
+    weights.set(s.name, freshTensor(spec, specs, rng));
+  }
+  return weights;
+}
