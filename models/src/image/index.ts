@@ -1,0 +1,5 @@
+/** 8-bit RGB/gray images in memory and PNG files. */
+
+export * from './rgb-image.js';
+export * from './png.js';
+export * from './atomic-write.js';
