@@ -9,6 +9,7 @@ import { type Tensor, toBytes } from '../tensor.js';
 import type { AttrValue } from '../ir/attrs.js';
 import { ONNX_DTYPE } from '../ir/dtype-codes.js';
 import type { Graph, Value } from '../ir/graph.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { ProtoWriter, concatChunks } from './protobuf-writer.js';
 
 /** ONNX IR version 10 and default-domain opset 21: both load in onnxruntime-node 1.29. */
@@ -150,6 +151,8 @@ function planExternal(g: Graph, location: string, minBytes: number): ExternalPla
 export interface WriteModelOptions extends SerializeOptions {
   /** 'auto' (default): external data only when the model would not fit in 2 GB. */
   externalData?: 'auto' | 'always' | 'never';
+  /** Called as bytes reach the disk (model and external data together). */
+  onBytes?: (written: number, total: number) => void;
 }
 
 export interface WrittenModel {
@@ -159,12 +162,15 @@ export interface WrittenModel {
   externalData?: { path: string; bytes: number; sha256: string };
 }
 
-async function writeChunksAtomically(file: string, chunks: Uint8Array[]): Promise<{ bytes: number; sha256: string }> {
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
+async function writeChunksAtomically(
+  file: string,
+  chunks: Uint8Array[],
+  onBytes?: (written: number, total: number) => void,
+): Promise<{ bytes: number; sha256: string }> {
+  const total = chunks.reduce((n, c) => n + c.byteLength, 0);
   const hash = createHash('sha256');
-  const handle = await fs.open(tmp, 'w');
   let bytes = 0;
-  try {
+  await writeFileAtomic(file, async (handle) => {
     // writev has a per-call limit on the number of buffers; write in batches.
     for (let i = 0; i < chunks.length; i += 512) {
       const batch = chunks.slice(i, i + 512);
@@ -173,17 +179,9 @@ async function writeChunksAtomically(file: string, chunks: Uint8Array[]): Promis
         bytes += c.byteLength;
       }
       await handle.writev(batch);
+      onBytes?.(bytes, total);
     }
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await fs.rename(tmp, file);
-  } catch (err) {
-    await fs.rm(tmp, { force: true });
-    throw err;
-  }
+  });
   return { bytes, sha256: hash.digest('hex') };
 }
 
@@ -198,13 +196,13 @@ export async function writeModel(g: Graph, file: string, options: WriteModelOpti
   let writtenData: WrittenModel['externalData'];
   if (external) {
     plan = planExternal(g, path.basename(dataFile), 1024);
-    const r = await writeChunksAtomically(dataFile, plan.chunks);
+    const r = await writeChunksAtomically(dataFile, plan.chunks, options.onBytes);
     writtenData = { path: dataFile, ...r };
   } else {
     await fs.rm(dataFile, { force: true });
   }
   const chunks = modelProto(g, options, plan);
-  const r = await writeChunksAtomically(file, chunks);
+  const r = await writeChunksAtomically(file, chunks, options.onBytes);
   if (r.bytes > PROTOBUF_LIMIT) throw new Error(`${file}: model proto exceeds 2 GB even with external data`);
   return { path: file, ...r, ...(writtenData ? { externalData: writtenData } : {}) };
 }

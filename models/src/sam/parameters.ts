@@ -12,14 +12,16 @@ export interface ParamSpec {
   group: ParamGroup;
   /** How fresh weights start (checkpoints normally provide them). */
   init: 'zeros' | 'ones' | 'normal' | 'linear' | 'conv' | 'trunc_normal';
+  /** A registered buffer (in the state dict, never trained, not counted as a parameter). */
+  buffer?: boolean;
 }
 
 export const ADAPTER_NAMES = { space: 'Space_Adapter', mlp: 'MLP_Adapter', global: 'Global_Adapter' } as const;
 
 export function parameterSpecs(c: ModelConfig): ParamSpec[] {
   const specs: ParamSpec[] = [];
-  const add = (name: string, shape: number[], group: ParamGroup, init: ParamSpec['init']) =>
-    specs.push({ name, shape, group, init });
+  const add = (name: string, shape: number[], group: ParamGroup, init: ParamSpec['init'], buffer = false) =>
+    specs.push({ name, shape, group, init, ...(buffer ? { buffer } : {}) });
   const linear = (prefix: string, out: number, inp: number, group: ParamGroup, bias = true) => {
     add(`${prefix}.weight`, [out, inp], group, 'linear');
     if (bias) add(`${prefix}.bias`, [out], group, 'linear');
@@ -69,7 +71,7 @@ export function parameterSpecs(c: ModelConfig): ParamSpec[] {
 
   // Prompt encoder.
   const mic = c.mask_in_chans;
-  add('prompt_encoder.pe_layer.positional_encoding_gaussian_matrix', [2, C / 2], 'prompt_encoder', 'normal');
+  add('prompt_encoder.pe_layer.positional_encoding_gaussian_matrix', [2, C / 2], 'prompt_encoder', 'normal', true);
   for (let i = 0; i < 4; i++) add(`prompt_encoder.point_embeddings.${i}.weight`, [1, C], 'prompt_encoder', 'normal');
   add('prompt_encoder.not_a_point_embed.weight', [1, C], 'prompt_encoder', 'normal');
   add('prompt_encoder.mask_downscaling.0.weight', [mic / 4, 1, 2, 2], 'prompt_encoder', 'conv');
@@ -135,6 +137,7 @@ export interface ParameterCounts {
 export function countParameters(c: ModelConfig): ParameterCounts {
   const counts: ParameterCounts = { total: 0, encoder: 0, local_adapter: 0, global_adapter: 0, prompt_encoder: 0, decoder: 0 };
   for (const s of parameterSpecs(c)) {
+    if (s.buffer) continue;
     const n = s.shape.reduce((a, b) => a * b, 1);
     counts[s.group] += n;
     counts.total += n;

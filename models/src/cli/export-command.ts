@@ -1,0 +1,94 @@
+/** glmedsa export: checkpoint (or preset with random weights) -> model folder. */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { exportModel } from '../model/export.js';
+import { loadCheckpoint } from '../model/load-checkpoint.js';
+import { PRESETS, VARIANTS, type Variant, parseModelConfig } from '../sam/config.js';
+import { randomWeights } from '../sam/weights.js';
+import { consoleProgress } from '../util/progress.js';
+import { UsageError, parseChoice, parseInteger, requireString } from './args.js';
+
+export const exportHelp = `glmedsa export --out DIR (--checkpoint FILE | --random-weights) (--preset vit_b|vit_l|vit_h | --config FILE.json)
+               [--variant sam|medsa|gmedsa|glmedsa] [--input-size N] [--name NAME] [--no-weights] [--seed N]
+
+Builds encoder.onnx, decoder.onnx (SAM's official ONNX decoder interface), model.json and
+weights.safetensors in DIR. The checkpoint may be a PyTorch .pth or a .safetensors file; adapters
+that a plain SAM checkpoint lacks start at zero (the model then equals SAM). --input-size runs the
+encoder at another size than the checkpoint's (e.g. 512 on a CPU), resizing position tables.`;
+
+async function rawConfig(preset: string | undefined, configFile: string | undefined): Promise<Record<string, unknown>> {
+  if (preset && configFile) throw new UsageError('give either --preset or --config, not both');
+  if (preset) {
+    if (!(preset in PRESETS)) throw new UsageError(`unknown preset '${preset}' (choose ${Object.keys(PRESETS).join(', ')})`);
+    return { ...PRESETS[preset as keyof typeof PRESETS] };
+  }
+  if (!configFile) throw new UsageError('--preset or --config is required');
+  try {
+    const json = JSON.parse(await fs.readFile(configFile, 'utf8')) as unknown;
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('not a JSON object');
+    // A fixture.json holds its config under "model".
+    const obj = json as Record<string, unknown>;
+    return (typeof obj['model'] === 'object' && obj['model'] !== null ? obj['model'] : obj) as Record<string, unknown>;
+  } catch (err) {
+    throw new UsageError(`cannot read config ${configFile}: ${(err as Error).message}`);
+  }
+}
+
+export async function exportCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      checkpoint: { type: 'string' },
+      config: { type: 'string' },
+      preset: { type: 'string' },
+      variant: { type: 'string' },
+      'input-size': { type: 'string' },
+      out: { type: 'string' },
+      name: { type: 'string' },
+      'no-weights': { type: 'boolean' },
+      'random-weights': { type: 'boolean' },
+      seed: { type: 'string' },
+    },
+    strict: true,
+  });
+  const out = requireString(values.out, '--out');
+  const raw = await rawConfig(values.preset, values.config);
+  if (values.variant !== undefined) raw['variant'] = parseChoice(values.variant, '--variant', VARIANTS, 'sam' as Variant);
+  const seed = parseInteger(values.seed, '--seed', 0);
+  let loaded;
+  if (values.checkpoint) {
+    if (values['random-weights']) throw new UsageError('give either --checkpoint or --random-weights');
+    process.stderr.write(`reading ${values.checkpoint}\n`);
+    loaded = await loadCheckpoint(values.checkpoint, raw, { seed });
+  } else if (values['random-weights']) {
+    const config = parseModelConfig(raw);
+    loaded = { config, weights: randomWeights(config, seed), initialized: [] as string[] };
+  } else {
+    throw new UsageError('--checkpoint FILE is required (or --random-weights for a test model)');
+  }
+  const { config, weights, initialized } = loaded;
+  if (initialized.length) {
+    process.stderr.write(`the checkpoint has no ${config.variant} adapters: ${initialized.length} adapter tensors start fresh (fc2 = 0, output equals the base model)\n`);
+  }
+  const inputSize = parseInteger(values['input-size'], '--input-size', config.img_size, config.patch_size, 4096);
+  const manifest = await exportModel({
+    config,
+    weights,
+    outDir: out,
+    inputSize,
+    ...(values.name ? { name: values.name } : {}),
+    keepWeights: !values['no-weights'],
+    source: {
+      ...(values.checkpoint ? { checkpoint: path.basename(values.checkpoint) } : {}),
+      ...(values.preset ? { preset: values.preset } : {}),
+      initialized_adapters: initialized.length,
+    },
+    progress: consoleProgress(),
+  });
+  const c = manifest.parameter_counts;
+  process.stdout.write(
+    `exported ${manifest.name} to ${out}: ${config.variant}, encoder input ${manifest.input_size}px, embeddings ${manifest.embedding.channels}x${manifest.embedding.size}x${manifest.embedding.size}\n` +
+      `parameters: total ${c.total.toLocaleString('en-US')} (encoder ${c.encoder.toLocaleString('en-US')}, adapters ${(c.local_adapter + c.global_adapter).toLocaleString('en-US')}, decoder ${c.decoder.toLocaleString('en-US')})\n`,
+  );
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+/** The glmedsa command line. */
+import { UsageError } from './args.js';
+import { checkFixtureCommand, checkFixtureHelp } from './check-fixture-command.js';
+import { exportCommand, exportHelp } from './export-command.js';
+import { predictCommand, predictHelp } from './predict-command.js';
+
+interface Command {
+  help: string;
+  run(argv: string[]): Promise<number | void>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  export: { help: exportHelp, run: exportCommand },
+  predict: { help: predictHelp, run: predictCommand },
+  'check-fixture': { help: checkFixtureHelp, run: checkFixtureCommand },
+};
+
+function usage(): string {
+  return `usage: glmedsa <command> [options]   (glmedsa <command> --help for details)\n\n${Object.values(COMMANDS)
+    .map((c) => c.help.split('\n')[0])
+    .join('\n')}\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    process.stderr.write(`glmedsa: unknown command '${name}'\n${usage()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${cmd.help}\n`);
+    return 0;
+  }
+  const code = await cmd.run(rest);
+  return typeof code === 'number' ? code : 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const usageError = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`glmedsa: ${message}\n`);
+    if (process.env['GLMEDSA_DEBUG'] && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    process.exitCode = usageError ? 2 : 1;
+  },
+);

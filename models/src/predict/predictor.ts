@@ -1,0 +1,122 @@
+/**
+ * Interactive prediction on an exported model folder, as SAM's SamPredictor: encode an image
+ * once, then decode any number of prompt sets against its embedding.
+ */
+import type { RgbImage } from '../image/index.js';
+import { type ModelFolder, openModelFolder } from '../model/manifest.js';
+import { type Prompts, type SizeHW, encodePrompts, resizeLongestSide, toModelInput, validatePrompts } from '../preprocess/index.js';
+import { type Device, type LoadedSession, openSession, runSession } from '../runtime/session.js';
+import { type Tensor, float32 } from '../tensor.js';
+
+export interface ImageEmbedding {
+  embeddings: Tensor<'float32'>;
+  originalSize: SizeHW;
+  /** Milliseconds spent preprocessing and running the encoder. */
+  preprocessMs: number;
+  encodeMs: number;
+}
+
+export interface DecodeOptions {
+  /** Three candidate masks (SAM's multimask output) instead of one. */
+  multimask?: boolean;
+  /** Low-res logits [1, 1, 4E, 4E] of an earlier prediction, to refine it. */
+  maskInput?: Tensor<'float32'> | null;
+}
+
+export interface Prediction {
+  /** Logits at the original size, [K, H, W] for K masks (> 0 is foreground). */
+  masks: Tensor<'float32'>;
+  /** Predicted IoU per mask. */
+  iou: number[];
+  /** Low-res logits [K, 4E, 4E], to pass back as a mask prompt. */
+  lowRes: Tensor<'float32'>;
+  decodeMs: number;
+}
+
+export interface PredictorOptions {
+  device?: Device;
+  threads?: number;
+  onFallback?: (reason: string) => void;
+}
+
+/** Slices tokens `tokens` out of [1, M, ...rest] into [K, ...rest]. */
+function selectTokens(t: Tensor, tokens: number[]): Tensor<'float32'> {
+  const rest = t.shape.slice(2);
+  const size = rest.reduce((a, b) => a * b, 1);
+  const out = float32([tokens.length, ...rest]);
+  const src = t.data as Float32Array;
+  tokens.forEach((k, i) => out.data.set(src.subarray(k * size, (k + 1) * size), i * size));
+  return out;
+}
+
+export class SamPredictor {
+  private constructor(
+    readonly model: ModelFolder,
+    private readonly encoder: LoadedSession,
+    private readonly decoder: LoadedSession,
+  ) {}
+
+  static async open(dir: string, o: PredictorOptions = {}): Promise<SamPredictor> {
+    const model = await openModelFolder(dir);
+    const opts = { device: o.device ?? 'auto', ...(o.threads ? { threads: o.threads } : {}), ...(o.onFallback ? { onFallback: o.onFallback } : {}) };
+    const encoder = await openSession(model.encoderPath, opts);
+    const decoder = await openSession(model.decoderPath, opts);
+    return new SamPredictor(model, encoder, decoder);
+  }
+
+  get inputSize(): number {
+    return this.model.manifest.input_size;
+  }
+
+  get provider(): 'cuda' | 'cpu' {
+    return this.encoder.provider;
+  }
+
+  /** The normalised, padded encoder input for an image. */
+  preprocess(image: RgbImage): Tensor<'float32'> {
+    return toModelInput(resizeLongestSide(image, this.inputSize), this.inputSize);
+  }
+
+  async encode(image: RgbImage): Promise<ImageEmbedding> {
+    const t0 = performance.now();
+    const input = this.preprocess(image);
+    const t1 = performance.now();
+    const out = await runSession(this.encoder, { image: input });
+    const t2 = performance.now();
+    return {
+      embeddings: out['image_embeddings'] as Tensor<'float32'>,
+      originalSize: [image.height, image.width],
+      preprocessMs: t1 - t0,
+      encodeMs: t2 - t1,
+    };
+  }
+
+  async decode(emb: ImageEmbedding, prompts: Prompts, o: DecodeOptions = {}): Promise<Prediction> {
+    validatePrompts(prompts);
+    const { pointCoords, pointLabels } = encodePrompts(prompts, emb.originalSize, this.inputSize);
+    const low = this.model.manifest.low_res_size;
+    const maskInput = o.maskInput ?? null;
+    if (maskInput && (maskInput.shape.length !== 4 || maskInput.shape[2] !== low || maskInput.shape[3] !== low)) {
+      throw new Error(`mask input must be [1, 1, ${low}, ${low}] low-res logits`);
+    }
+    const t0 = performance.now();
+    const out = await runSession(this.decoder, {
+      image_embeddings: emb.embeddings,
+      point_coords: pointCoords,
+      point_labels: pointLabels,
+      mask_input: maskInput ?? float32([1, 1, low, low]),
+      has_mask_input: float32([1], [maskInput ? 1 : 0]),
+      orig_im_size: float32([2], emb.originalSize),
+    });
+    const decodeMs = performance.now() - t0;
+    const m = this.model.manifest.mask_tokens;
+    const tokens = o.multimask ? [...Array(m - 1).keys()].map((i) => i + 1) : [0];
+    const iouAll = out['iou_predictions']!.data as Float32Array;
+    return {
+      masks: selectTokens(out['masks']!, tokens),
+      iou: tokens.map((k) => iouAll[k]!),
+      lowRes: selectTokens(out['low_res_masks']!, tokens),
+      decodeMs,
+    };
+  }
+}
