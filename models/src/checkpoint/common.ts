@@ -72,39 +72,4 @@ export async function writeAll(fh: FileHandle, data: Uint8Array, position: numbe
   }
 }
 
-/**
- * Creates `path` atomically: `write` fills a temporary file in the same directory, which is then
- * fsync'ed and renamed over `path`. On any failure the temporary file is removed and `path` is
- * left as it was.
- */
-export async function writeFileAtomic(path: string, write: (fh: FileHandle) => Promise<void>): Promise<void> {
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx', 0o644);
-  let ok = false;
-  try {
-    await write(fh);
-    await fh.sync();
-    ok = true;
-  } finally {
-    await fh.close().catch(() => undefined);
-    if (!ok) await unlink(tmp).catch(() => undefined);
-  }
-  try {
-    await rename(tmp, path);
-  } catch (error) {
-    await unlink(tmp).catch(() => undefined);
-    throw error;
-  }
-  // Make the rename itself durable; some platforms/filesystems cannot fsync a directory.
-  try {
-    const dh = await open(dir, 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
-  } catch {
-    /* best effort */
-  }
-}
+export { writeFileAtomic } from '../util/atomic-file.js';

@@ -2,4 +2,3 @@
 
 export * from './rgb-image.js';
 export * from './png.js';
-export * from './atomic-write.js';

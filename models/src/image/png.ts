@@ -9,7 +9,7 @@
 
 import { promises as fs } from 'node:fs';
 import { PNG } from 'pngjs';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeBytesAtomic } from '../util/atomic-file.js';
 import { rgbFromInterleaved, type GrayImage, type RgbImage } from './rgb-image.js';
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -97,12 +97,12 @@ export function encodeGrayPng(image: GrayImage): Uint8Array {
 
 /** Writes an RGB image to `path` as an 8-bit RGB PNG, atomically. */
 export async function writePng(path: string, image: RgbImage): Promise<void> {
-  await writeFileAtomic(path, encodePng(image));
+  await writeBytesAtomic(path, encodePng(image));
 }
 
 /** Writes a gray image to `path` as an 8-bit gray PNG, atomically. */
 export async function writeGrayPng(path: string, image: GrayImage): Promise<void> {
-  await writeFileAtomic(path, encodeGrayPng(image));
+  await writeBytesAtomic(path, encodeGrayPng(image));
 }
 
 /**

@@ -25,6 +25,17 @@ export async function writeFileAtomic(path: string, write: (fh: FileHandle) => P
     await unlink(tmp).catch(() => undefined);
     throw err;
   }
+  // Make the rename itself durable; some filesystems cannot fsync a directory.
+  try {
+    const dh = await open(dirname(path), 'r');
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
+    }
+  } catch {
+    /* best effort */
+  }
 }
 
 export async function writeBytesAtomic(path: string, bytes: Uint8Array): Promise<void> {

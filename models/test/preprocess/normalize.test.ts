@@ -8,8 +8,8 @@ import { FIXTURE_NAMES, get, loadFixture, parityDir } from './fixture-helpers.js
 const root = parityDir();
 
 for (const name of FIXTURE_NAMES) {
-  test(`${name}: toModelInput(image_resized) matches input`, { skip: root ? false : 'parity fixtures not found' }, () => {
-    const f = loadFixture(root!, name);
+  test(`${name}: toModelInput(image_resized) matches input`, () => {
+    const f = loadFixture(root, name);
     const resized = get(f.io, 'image_resized', 'uint8');
     const expected = get(f.io, 'input', 'float32');
     const [h, w] = resized.shape as [number, number, number];

@@ -48,8 +48,8 @@ test('bilinearTaps: PyTorch align_corners=False, negative sources clamped', () =
 });
 
 for (const name of FIXTURE_NAMES) {
-  test(`${name}: postprocess of low_res_masks reproduces masks`, { skip: root ? false : 'parity fixtures not found' }, () => {
-    const f = loadFixture(root!, name);
+  test(`${name}: postprocess of low_res_masks reproduces masks`, () => {
+    const f = loadFixture(root, name);
     const geometry = maskGeometry(f.json.original_size_hw, f.json.model.img_size);
     assert.deepEqual(geometry.resizedSize, f.json.input_size_hw);
     for (const c of f.json.cases) {

@@ -8,8 +8,8 @@ import { FIXTURE_NAMES, get, loadFixture, parityDir } from './fixture-helpers.js
 const root = parityDir();
 
 for (const name of FIXTURE_NAMES) {
-  test(`${name}: every case gives SAM's ONNX point_coords/point_labels`, { skip: root ? false : 'parity fixtures not found' }, () => {
-    const f = loadFixture(root!, name);
+  test(`${name}: every case gives SAM's ONNX point_coords/point_labels`, () => {
+    const f = loadFixture(root, name);
     const [oldH, oldW] = f.json.original_size_hw;
     const [newH, newW] = f.json.input_size_hw; // from the fixture, not from our preprocessShape
     for (const c of f.json.cases) {
