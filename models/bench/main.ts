@@ -1,0 +1,15 @@
+/** npm run bench [-- suite args...]: dispatches to one benchmark suite (default: model). */
+import { modelBench } from './model.js';
+
+const SUITES: Record<string, (args: string[]) => Promise<void>> = {
+  model: modelBench,
+};
+
+const [suite = 'model', ...args] = process.argv.slice(2);
+const fn = SUITES[suite];
+if (!fn) {
+  process.stderr.write(`unknown benchmark suite '${suite}' (choose ${Object.keys(SUITES).join(', ')})\n`);
+  process.exitCode = 2;
+} else {
+  await fn(args);
+}
