@@ -1,10 +1,8 @@
 /**
  * Pieces shared by the checkpoint readers and writers: the `StateDict` type, the error type whose
- * message always names the file, positional reads, and atomic (temp file + fsync + rename) writes.
+ * message always names the file, positional reads and writes.
  */
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
 import type { Tensor } from '../tensor.js';
 
 /** Tensor names -> tensors, in their stored dtype and in the file's order. */

@@ -53,6 +53,7 @@ export class Value {
 
 export class Node {
   constructor(
+    readonly graph: Graph,
     readonly opType: string,
     readonly inputs: (Value | null)[],
     readonly outputs: Value[],
@@ -162,10 +163,25 @@ export class Graph {
     const outs = types.map((t, i) =>
       this.register(new Value(this, options.names?.[i] ?? `${nodeName}:${i}`, t.dtype, t.shape)),
     );
-    const node = new Node(opType, inputs, outs, attrs, nodeName, options.domain ?? '');
+    const node = new Node(this, opType, inputs, outs, attrs, nodeName, options.domain ?? '');
     for (const o of outs) o.producer = node;
     this.nodes.push(node);
     return outs;
+  }
+
+  /**
+   * Gives an existing node more outputs (optional outputs a gradient rule needs, such as
+   * LayerNormalization's Mean and InvStdDev), typed by the op's shape inference.
+   */
+  extendOutputs(node: Node, count: number): void {
+    const types = opDef(node.opType).infer({ graph: this, inputs: node.inputs, attrs: node.attrs, outputs: count });
+    for (let i = node.outputs.length; i < count; i++) {
+      const t = types[i];
+      if (!t) throw new Error(`${node.opType} has no output ${i}`);
+      const v = this.register(new Value(this, `${node.name}:${i}`, t.dtype, t.shape));
+      v.producer = node;
+      node.outputs.push(v);
+    }
   }
 
   /** Declares `v` a graph output under `name` (adds an Identity when the name differs). */

@@ -8,7 +8,7 @@ import type { Value } from '../ir/graph.js';
 import * as op from '../ir/ops.js';
 import { int64 } from '../tensor.js';
 import { type ModelConfig, embedGrid, hasGlobalAdapter, hasLocalAdapters } from './config.js';
-import { bicubicMatrix, linearMatrix } from './interpolation.js';
+import { bicubicMatrix, linearMatrix } from '../util/interpolation.js';
 import { type ModuleContext, adapter, layerNorm, layerNorm2d, linear } from './layers.js';
 import { ADAPTER_NAMES } from './parameters.js';
 

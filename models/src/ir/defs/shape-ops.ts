@@ -2,10 +2,18 @@
 import { shapeString } from '../../tensor.js';
 import { getInt, getInts } from '../attrs.js';
 import { constInts } from '../const-util.js';
-import type { Dim, Shape } from '../graph.js';
-import { defineOp, type InferContext } from '../registry.js';
+import type { Dim, Shape, Value } from '../graph.js';
+import { invertPerm, unbroadcast, zerosLike } from '../grad-util.js';
+import * as op from '../ops.js';
+import { type GradContext, defineOp, type InferContext } from '../registry.js';
 import { divideDims, isStatic, normalizeAxis, product, unknownDim } from '../shape-util.js';
 import { requireInput as req } from './elementwise.js';
+
+/** The gradient of a pure relayout with the same elements: reshape the gradient back. */
+function reshapeBack({ node, grads, wants }: GradContext): (Value | null)[] {
+  const x = node.inputs[0]!;
+  return [wants[0] ? op.reshape(grads[0]!, x.staticShape()) : null, ...node.inputs.slice(1).map(() => null)];
+}
 
 function mustConst(ctx: InferContext, i: number, what: string): number[] {
   const v = ctx.inputs[i];
@@ -62,6 +70,7 @@ defineOp({
     const x = req(ctx, 0);
     return [{ dtype: x.dtype, shape: reshapeShape(x.shape, mustConst(ctx, 1, 'Reshape shape')) }];
   },
+  grad: reshapeBack,
 });
 
 defineOp({
@@ -71,6 +80,11 @@ defineOp({
     const perm = getInts(ctx.attrs, 'perm', [...Array(x.rank).keys()].reverse());
     if (perm.length !== x.rank) throw new Error(`Transpose: perm ${perm} does not fit ${x}`);
     return [{ dtype: x.dtype, shape: perm.map((p) => x.shape[p]!) }];
+  },
+  grad({ node, grads, wants }) {
+    const x = node.inputs[0]!;
+    const perm = getInts(node.attrs, 'perm', [...Array(x.rank).keys()].reverse());
+    return [wants[0] ? op.transpose(grads[0]!, invertPerm(perm)) : null];
   },
 });
 
@@ -85,6 +99,7 @@ defineOp({
     for (let i = 0; i < rank; i++) out.push(axes.includes(i) ? 1 : x.shape[j++]!);
     return [{ dtype: x.dtype, shape: out }];
   },
+  grad: reshapeBack,
 });
 
 defineOp({
@@ -97,10 +112,18 @@ defineOp({
     }
     return [{ dtype: x.dtype, shape: x.shape.filter((_, i) => !axes.includes(i)) }];
   },
+  grad: reshapeBack,
 });
 
 defineOp({
   type: 'Concat',
+  grad({ node, grads, wants }) {
+    const axis = normalizeAxis(getInt(node.attrs, 'axis'), node.inputs[0]!.rank);
+    const sizes = node.inputs.map((x) => x!.dim(axis));
+    if (sizes.some((d) => typeof d !== 'number')) throw new Error('Concat gradient needs static sizes');
+    const parts = op.split(grads[0]!, sizes as number[], axis);
+    return parts.map((p, i) => (wants[i] ? p : null));
+  },
   infer(ctx) {
     const xs = ctx.inputs.map((_, i) => req(ctx, i));
     const first = xs[0]!;
@@ -134,6 +157,12 @@ defineOp({
       shape[axis] = s;
       return { dtype: x.dtype, shape };
     });
+  },
+  grad({ node, grads, wants }) {
+    if (!wants[0]) return [null, null];
+    const axis = normalizeAxis(getInt(node.attrs, 'axis', 0), node.inputs[0]!.rank);
+    const parts = node.outputs.map((o, i) => grads[i] ?? zerosLike(o));
+    return [op.concat(parts, axis), null];
   },
 });
 
@@ -172,6 +201,26 @@ defineOp({
     });
     return [{ dtype: x.dtype, shape }];
   },
+  grad({ node, grads, wants }) {
+    if (!wants[0]) return node.inputs.map(() => null);
+    const x = node.inputs[0]!;
+    const shape = x.staticShape();
+    const axes = (constInts(node.graph, node.inputs[3]) ?? [...Array(x.rank).keys()]).map((a) => normalizeAxis(a, x.rank));
+    const starts = constInts(node.graph, node.inputs[1]);
+    const ends = constInts(node.graph, node.inputs[2]);
+    const steps = constInts(node.graph, node.inputs[4]) ?? axes.map(() => 1);
+    if (!starts || !ends || steps.some((s) => s !== 1)) throw new Error('Slice gradient needs constant starts/ends and unit steps');
+    // Slice and Pad are each other's gradient.
+    const pads = new Array<number>(2 * x.rank).fill(0);
+    axes.forEach((a, i) => {
+      const d = shape[a]!;
+      const s0 = Math.min(Math.max(starts[i]! < 0 ? starts[i]! + d : starts[i]!, 0), d);
+      const e0 = Math.min(Math.max(ends[i]! < 0 ? ends[i]! + d : ends[i]!, s0), d);
+      pads[a] = s0;
+      pads[a + x.rank] = d - e0;
+    });
+    return [op.pad(grads[0]!, pads), ...node.inputs.slice(1).map(() => null)];
+  },
 });
 
 defineOp({
@@ -184,6 +233,15 @@ defineOp({
       typeof d === 'number' ? d + pads[i]! + pads[i + x.rank]! : pads[i]! || pads[i + x.rank]! ? unknownDim('pad') : d,
     );
     return [{ dtype: x.dtype, shape }];
+  },
+  grad({ node, grads, wants }) {
+    if (!wants[0]) return node.inputs.map(() => null);
+    const x = node.inputs[0]!;
+    const pads = constInts(node.graph, node.inputs[1])!;
+    const shape = x.staticShape();
+    const axes = [...Array(x.rank).keys()];
+    const g = op.slice(grads[0]!, axes, axes.map((a) => pads[a]!), axes.map((a) => pads[a]! + shape[a]!));
+    return [g, ...node.inputs.slice(1).map(() => null)];
   },
 });
 
@@ -204,6 +262,9 @@ defineOp({
     const x = req(ctx, 0);
     return [{ dtype: x.dtype, shape: broadcastTo(x.shape, mustConst(ctx, 1, 'Expand shape')) }];
   },
+  grad({ node, grads, wants }) {
+    return [wants[0] ? unbroadcast(grads[0]!, node.inputs[0]!.shape) : null, null];
+  },
 });
 
 defineOp({
@@ -218,6 +279,15 @@ defineOp({
       },
     ];
   },
+  grad({ node, grads, wants }) {
+    if (!wants[0]) return [null, null];
+    const x = node.inputs[0]!;
+    const shape = x.staticShape();
+    const reps = constInts(node.graph, node.inputs[1])!;
+    // [r0*d0, r1*d1, ...] -> [r0, d0, r1, d1, ...], summed over the repeat axes.
+    const split = op.reshape(grads[0]!, shape.flatMap((d, i) => [reps[i]!, d]));
+    return [op.reshape(op.reduceSum(split, shape.map((_, i) => 2 * i), false), shape), null];
+  },
 });
 
 defineOp({
@@ -229,6 +299,18 @@ defineOp({
     return [
       { dtype: data.dtype, shape: [...data.shape.slice(0, axis), ...idx.shape, ...data.shape.slice(axis + 1)] },
     ];
+  },
+  grad({ node, grads, wants }) {
+    if (!wants[0]) return [null, null];
+    const [data, idx] = node.inputs as [Value, Value];
+    const axis = normalizeAxis(getInt(node.attrs, 'axis', 0), data.rank);
+    if (axis !== 0) throw new Error('Gather gradient is implemented for axis 0');
+    // Gather's gradient is a ScatterND with reduction add into zeros of the data's shape.
+    const shape = data.staticShape();
+    const n = idx.staticShape().reduce((a, b) => a * b, 1);
+    const indices = op.reshape(op.cast(idx, 'int64'), [n, 1]);
+    const updates = op.reshape(grads[0]!, [n, ...shape.slice(1)]);
+    return [op.scatterNDAdd(zerosLike(data), indices, updates), null];
   },
 });
 
