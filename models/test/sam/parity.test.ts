@@ -22,3 +22,15 @@ for (const name of ['sam_tiny', 'glmedsa_tiny'] as const) {
     }
   });
 }
+
+describe('gradient parity (grad.safetensors)', () => {
+  test('the fused train step reproduces the fixture loss and every gradient', async () => {
+    const { report, failures } = await checkFixture(fixtureDir('glmedsa_tiny'));
+    assert.deepEqual(failures, []);
+    assert.ok(report.grad_max_rel !== null && report.grad_max_rel <= TOLERANCES.gradRelative, `grad_max_rel ${report.grad_max_rel}`);
+  });
+  test('fixtures without gradients report null', async () => {
+    const { report } = await checkFixture(fixtureDir('sam_tiny'));
+    assert.equal(report.grad_max_rel, null);
+  });
+});
