@@ -4,6 +4,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { exportModel } from '../model/export.js';
 import { loadCheckpoint } from '../model/load-checkpoint.js';
+import { loadModelWithAdapter } from '../model/load-model.js';
+import type { ModelManifest } from '../model/manifest.js';
 import { PRESETS, VARIANTS, type Variant, parseModelConfig } from '../sam/config.js';
 import { randomWeights } from '../sam/weights.js';
 import { consoleProgress } from '../util/progress.js';
@@ -11,11 +13,13 @@ import { UsageError, parseChoice, parseInteger, requireString } from './args.js'
 
 export const exportHelp = `glmedsa export --out DIR (--checkpoint FILE | --random-weights) (--preset vit_b|vit_l|vit_h | --config FILE.json)
                [--variant sam|medsa|gmedsa|glmedsa] [--input-size N] [--name NAME] [--no-weights] [--seed N]
+glmedsa export --out DIR --model DIR [--adapter DIR] [--input-size N] [--name NAME]
 
 Builds encoder.onnx, decoder.onnx (SAM's official ONNX decoder interface), model.json and
 weights.safetensors in DIR. The checkpoint may be a PyTorch .pth or a .safetensors file; adapters
 that a plain SAM checkpoint lacks start at zero (the model then equals SAM). --input-size runs the
-encoder at another size than the checkpoint's (e.g. 512 on a CPU), resizing position tables.`;
+encoder at another size than the checkpoint's (e.g. 512 on a CPU), resizing position tables.
+The second form re-exports a model folder, with a fine-tuned adapter applied (from 'glmedsa train').`;
 
 async function rawConfig(preset: string | undefined, configFile: string | undefined): Promise<Record<string, unknown>> {
   if (preset && configFile) throw new UsageError('give either --preset or --config, not both');
@@ -49,10 +53,20 @@ export async function exportCommand(argv: string[]): Promise<void> {
       'no-weights': { type: 'boolean' },
       'random-weights': { type: 'boolean' },
       seed: { type: 'string' },
+      model: { type: 'string' },
+      adapter: { type: 'string' },
     },
     strict: true,
   });
   const out = requireString(values.out, '--out');
+  if (values.model) {
+    if (values.checkpoint || values.preset || values.config || values['random-weights']) {
+      throw new UsageError('--model re-exports a model folder; it takes no --checkpoint, --preset, --config or --random-weights');
+    }
+    await exportFromModel(values.model, values.adapter, out, values['input-size'], values.name, !values['no-weights']);
+    return;
+  }
+  if (values.adapter) throw new UsageError('--adapter applies to a model folder given with --model');
   const raw = await rawConfig(values.preset, values.config);
   if (values.variant !== undefined) raw['variant'] = parseChoice(values.variant, '--variant', VARIANTS, 'sam' as Variant);
   const seed = parseInteger(values.seed, '--seed', 0);
@@ -86,6 +100,35 @@ export async function exportCommand(argv: string[]): Promise<void> {
     },
     progress: consoleProgress(),
   });
+  printSummary(manifest, out);
+}
+
+async function exportFromModel(
+  modelDir: string,
+  adapterDir: string | undefined,
+  out: string,
+  inputSizeArg: string | undefined,
+  name: string | undefined,
+  keepWeights: boolean,
+): Promise<void> {
+  const model = await loadModelWithAdapter(modelDir, adapterDir);
+  const m = model.folder.manifest;
+  const inputSize = parseInteger(inputSizeArg, '--input-size', m.input_size, model.config.patch_size, 4096);
+  const manifest = await exportModel({
+    config: model.config,
+    weights: model.weights,
+    outDir: out,
+    inputSize,
+    name: name ?? (model.adapterName ? `${m.name}+${model.adapterName}` : m.name),
+    keepWeights,
+    source: { ...m.source, ...(model.adapterName ? { adapter: model.adapterName } : {}) },
+    progress: consoleProgress(),
+  });
+  printSummary(manifest, out);
+}
+
+function printSummary(manifest: ModelManifest, out: string): void {
+  const config = manifest.config;
   const c = manifest.parameter_counts;
   process.stdout.write(
     `exported ${manifest.name} to ${out}: ${config.variant}, encoder input ${manifest.input_size}px, embeddings ${manifest.embedding.channels}x${manifest.embedding.size}x${manifest.embedding.size}\n` +

@@ -3,7 +3,10 @@
 import { UsageError } from './args.js';
 import { checkFixtureCommand, checkFixtureHelp } from './check-fixture-command.js';
 import { exportCommand, exportHelp } from './export-command.js';
+import { evalCommand, evalHelp } from './eval-command.js';
 import { predictCommand, predictHelp } from './predict-command.js';
+import { synthCommand, synthHelp } from './synth-command.js';
+import { trainCommand, trainHelp } from './train-command.js';
 
 interface Command {
   help: string;
@@ -14,6 +17,9 @@ const COMMANDS: Record<string, Command> = {
   export: { help: exportHelp, run: exportCommand },
   predict: { help: predictHelp, run: predictCommand },
   'check-fixture': { help: checkFixtureHelp, run: checkFixtureCommand },
+  synth: { help: synthHelp, run: synthCommand },
+  train: { help: trainHelp, run: trainCommand },
+  eval: { help: evalHelp, run: evalCommand },
 };
 
 function usage(): string {

@@ -2,8 +2,15 @@
  * Interactive prediction on an exported model folder, as SAM's SamPredictor: encode an image
  * once, then decode any number of prompt sets against its embedding.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { RgbImage } from '../image/index.js';
-import { type ModelFolder, openModelFolder } from '../model/manifest.js';
+import { openModelFolder } from '../model/manifest.js';
+import { serializeModel, writeModel } from '../onnx/serialize.js';
+import { type ModelConfig, embedGrid } from '../sam/config.js';
+import { buildDecoderGraph, buildEncoderGraph } from '../sam/graphs.js';
+import type { Weights } from '../sam/weights.js';
 import { type Prompts, type SizeHW, encodePrompts, resizeLongestSide, toModelInput, validatePrompts } from '../preprocess/index.js';
 import { type Device, type LoadedSession, openSession, runSession } from '../runtime/session.js';
 import { type Tensor, float32 } from '../tensor.js';
@@ -49,23 +56,58 @@ function selectTokens(t: Tensor, tokens: number[]): Tensor<'float32'> {
   return out;
 }
 
+/** What the predictor needs to know about the graphs it runs. */
+export interface PredictorGeometry {
+  inputSize: number;
+  lowResSize: number;
+  maskTokens: number;
+}
+
+function sessionOptions(o: PredictorOptions) {
+  return { device: o.device ?? 'auto', ...(o.threads ? { threads: o.threads } : {}), ...(o.onFallback ? { onFallback: o.onFallback } : {}) };
+}
+
 export class SamPredictor {
   private constructor(
-    readonly model: ModelFolder,
+    readonly geometry: PredictorGeometry,
     private readonly encoder: LoadedSession,
     private readonly decoder: LoadedSession,
   ) {}
 
+  /** Opens an exported model folder. */
   static async open(dir: string, o: PredictorOptions = {}): Promise<SamPredictor> {
     const model = await openModelFolder(dir);
-    const opts = { device: o.device ?? 'auto', ...(o.threads ? { threads: o.threads } : {}), ...(o.onFallback ? { onFallback: o.onFallback } : {}) };
-    const encoder = await openSession(model.encoderPath, opts);
-    const decoder = await openSession(model.decoderPath, opts);
-    return new SamPredictor(model, encoder, decoder);
+    const m = model.manifest;
+    const encoder = await openSession(model.encoderPath, sessionOptions(o));
+    const decoder = await openSession(model.decoderPath, sessionOptions(o));
+    return new SamPredictor({ inputSize: m.input_size, lowResSize: m.low_res_size, maskTokens: m.mask_tokens }, encoder, decoder);
+  }
+
+  /** Builds the graphs in memory from weights (e.g. a base model with freshly trained adapters). */
+  static async fromWeights(config: ModelConfig, weights: Weights, inputSize = config.img_size, o: PredictorOptions = {}): Promise<SamPredictor> {
+    const encoderGraph = buildEncoderGraph(config, weights, { inputSize });
+    let bytes = 0;
+    for (const t of weights.values()) bytes += t.data.byteLength;
+    let encoder: LoadedSession;
+    if (bytes < 1.8e9) {
+      encoder = await openSession(serializeModel(encoderGraph), sessionOptions(o));
+    } else {
+      // Past protobuf's 2 GB limit the encoder needs external data, hence a file.
+      const dir = await mkdtemp(path.join(tmpdir(), 'glmedsa-encoder-'));
+      try {
+        await writeModel(encoderGraph, path.join(dir, 'encoder.onnx'), { externalData: 'always' });
+        encoder = await openSession(path.join(dir, 'encoder.onnx'), sessionOptions(o));
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+    const decoder = await openSession(serializeModel(buildDecoderGraph(config, weights, { inputSize })), sessionOptions(o));
+    const E = embedGrid(config, inputSize);
+    return new SamPredictor({ inputSize, lowResSize: 4 * E, maskTokens: config.num_multimask_outputs + 1 }, encoder, decoder);
   }
 
   get inputSize(): number {
-    return this.model.manifest.input_size;
+    return this.geometry.inputSize;
   }
 
   get provider(): 'cuda' | 'cpu' {
@@ -94,7 +136,7 @@ export class SamPredictor {
   async decode(emb: ImageEmbedding, prompts: Prompts, o: DecodeOptions = {}): Promise<Prediction> {
     validatePrompts(prompts);
     const { pointCoords, pointLabels } = encodePrompts(prompts, emb.originalSize, this.inputSize);
-    const low = this.model.manifest.low_res_size;
+    const low = this.geometry.lowResSize;
     const maskInput = o.maskInput ?? null;
     if (maskInput && (maskInput.shape.length !== 4 || maskInput.shape[2] !== low || maskInput.shape[3] !== low)) {
       throw new Error(`mask input must be [1, 1, ${low}, ${low}] low-res logits`);
@@ -109,7 +151,7 @@ export class SamPredictor {
       orig_im_size: float32([2], emb.originalSize),
     });
     const decodeMs = performance.now() - t0;
-    const m = this.model.manifest.mask_tokens;
+    const m = this.geometry.maskTokens;
     const tokens = o.multimask ? [...Array(m - 1).keys()].map((i) => i + 1) : [0];
     const iouAll = out['iou_predictions']!.data as Float32Array;
     return {

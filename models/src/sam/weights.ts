@@ -148,3 +148,13 @@ export function randomWeights(config: ModelConfig, seed = 0, options: { adapterF
   }
   return weights;
 }
+
+/**
+ * The weights of `config`'s variant built from another model's: tensors the variant has no place
+ * for (another variant's adapters) are dropped, adapters it lacks start fresh (fc2 = 0).
+ */
+export function weightsForVariant(config: ModelConfig, weights: Map<string, Tensor>, options: BindOptions = {}): BoundWeights {
+  const wanted = new Set(parameterSpecs(config).map((s) => s.name));
+  const kept = new Map([...weights].filter(([k]) => wanted.has(k)));
+  return bindWeights(config, kept, options);
+}

@@ -1,0 +1,134 @@
+/** glmedsa train: fine-tune adapters (or the decoder, or everything) on a dataset folder. */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadModelWeights } from '../model/load-model.js';
+import { VARIANTS, parseModelConfig } from '../sam/config.js';
+import { weightsForVariant } from '../sam/weights.js';
+import { type Tensor, numel } from '../tensor.js';
+import { ADAPTER_MANIFEST, writeAdapter } from '../train/artifact.js';
+import { CHECKPOINT_FILE } from '../train/checkpoint.js';
+import { datasetSource } from '../train/dataset-source.js';
+import { TRAINABLE_SETS, trainableNames } from '../train/trainable.js';
+import { train } from '../train/trainer.js';
+import { consoleProgress } from '../util/progress.js';
+import { UsageError, parseChoice, parseFloatArg, parseInteger, requireString } from './args.js';
+
+export const trainHelp = `glmedsa train --base MODEL --variant sam|medsa|gmedsa|glmedsa --trainable adapters|decoder|all
+              --data DIR --steps N --batch B --lr X --out DIR [--resume] [--seed K] [--clicks K]
+              [--weight-decay X] [--warmup N] [--checkpoint-every N] [--no-augment] [--device auto|cpu|cuda]
+
+Fine-tunes a base model folder (from 'glmedsa export') on a dataset folder (from 'glmedsa synth'
+or exported annotations). 'adapters' trains the variant's adapters and the mask decoder (Med-SA's
+recipe), 'decoder' the mask decoder only, 'all' every weight (training a small model from scratch).
+Writes DIR/adapter.safetensors + DIR/adapter.json; DIR/checkpoint.safetensors lets --resume
+continue an interrupted run exactly where it stopped.`;
+
+export async function trainCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      base: { type: 'string' },
+      variant: { type: 'string' },
+      trainable: { type: 'string' },
+      data: { type: 'string' },
+      steps: { type: 'string' },
+      batch: { type: 'string' },
+      lr: { type: 'string' },
+      out: { type: 'string' },
+      resume: { type: 'boolean' },
+      seed: { type: 'string' },
+      clicks: { type: 'string' },
+      'weight-decay': { type: 'string' },
+      warmup: { type: 'string' },
+      'checkpoint-every': { type: 'string' },
+      'no-augment': { type: 'boolean' },
+      augment: { type: 'boolean' },
+      device: { type: 'string' },
+      name: { type: 'string' },
+    },
+    strict: true,
+  });
+  const baseDir = requireString(values.base, '--base');
+  const dataDir = requireString(values.data, '--data');
+  const out = requireString(values.out, '--out');
+  const steps = parseInteger(values.steps, '--steps', undefined, 1, 10_000_000);
+  const batch = parseInteger(values.batch, '--batch', 4, 1, 1024);
+  const lr = parseFloatArg(values.lr, '--lr', 1e-4);
+  if (!(lr > 0 && lr < 1)) throw new UsageError(`--lr must be between 0 and 1, got ${lr}`);
+  const set = parseChoice(values.trainable, '--trainable', TRAINABLE_SETS, 'adapters');
+  const seed = parseInteger(values.seed, '--seed', 0, 0);
+  const clicks = parseInteger(values.clicks, '--clicks', 1, 1, 20);
+  const device = parseChoice(values.device, '--device', ['auto', 'cpu', 'cuda'] as const, 'auto');
+  if (!values.resume && existsSync(path.join(out, ADAPTER_MANIFEST))) {
+    throw new UsageError(`${out} already holds a trained adapter; choose another --out (or --resume an interrupted run)`);
+  }
+
+  const base = await loadModelWeights(baseDir);
+  const variant = parseChoice(values.variant, '--variant', VARIANTS, base.config.variant);
+  const config = parseModelConfig({ ...base.config, variant });
+  const { weights, initialized } = weightsForVariant(config, base.weights, { seed });
+  if (initialized.length) process.stderr.write(`${initialized.length} ${variant} adapter tensors start fresh (fc2 = 0)\n`);
+  const trainable = trainableNames(config, set);
+  const data = await datasetSource(dataDir);
+  const parameters = trainable.reduce((n, k) => n + numel(weights.get(k)!.shape), 0);
+  process.stderr.write(
+    `training ${parameters.toLocaleString('en-US')} parameters (${set}, ${variant}) of ${base.folder.manifest.name} on ${data.description}\n`,
+  );
+  if (values.resume && existsSync(path.join(out, ADAPTER_MANIFEST)) && !existsSync(path.join(out, CHECKPOINT_FILE))) {
+    process.stdout.write(`${out} is already complete; nothing to resume\n`);
+    return;
+  }
+  const result = await train({
+    config,
+    weights,
+    trainable,
+    data,
+    steps,
+    batch,
+    lr,
+    seed,
+    clicks,
+    ...(values['weight-decay'] ? { weightDecay: parseFloatArg(values['weight-decay'], '--weight-decay', 0) } : {}),
+    ...(values.warmup ? { warmup: parseInteger(values.warmup, '--warmup', 0, 0) } : {}),
+    ...(values['no-augment'] ? { augment: false } : values.augment ? { augment: true } : {}),
+    inputSize: base.folder.manifest.input_size,
+    workDir: out,
+    resume: !!values.resume,
+    checkpointEvery: parseInteger(values['checkpoint-every'], '--checkpoint-every', 100, 1),
+    baseFingerprint: base.fingerprint,
+    device,
+    progress: consoleProgress(),
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  const tensors = new Map<string, Tensor<'float32'>>(trainable.map((k) => [k, weights.get(k)!]));
+  await writeAdapter(out, tensors, {
+    format: 'glmedsa-adapter',
+    format_version: 1,
+    name: values.name ?? path.basename(path.resolve(out)),
+    variant,
+    trainable: set,
+    base: { name: base.folder.manifest.name, weights_sha256: base.fingerprint },
+    tensors: tensors.size,
+    parameters,
+    data: { description: data.description, fingerprint: data.fingerprint, count: data.count },
+    training: {
+      steps,
+      batch,
+      lr,
+      seed,
+      clicks,
+      seconds: result.seconds,
+      final_loss: Number.isFinite(result.finalLoss) ? result.finalLoss : null,
+      images_per_second: result.imagesPerSecond,
+    },
+    metrics: { train: { dice: result.trainDice, iou: result.trainIou } },
+    created_at: new Date().toISOString(),
+  });
+  const { rm } = await import('node:fs/promises');
+  await rm(path.join(out, CHECKPOINT_FILE), { force: true });
+  process.stdout.write(
+    `trained ${steps} steps in ${result.seconds.toFixed(1)} s (${result.imagesPerSecond.toFixed(2)} images/s${result.resumedFrom ? `, resumed at step ${result.resumedFrom}` : ''}): ` +
+      `final loss ${result.finalLoss.toFixed(4)}, running train Dice ${result.trainDice.toFixed(3)} -> ${out}\n`,
+  );
+}

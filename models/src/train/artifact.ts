@@ -1,0 +1,92 @@
+/**
+ * The adapter artifact a fine-tuning run produces: adapter.safetensors (the trained tensors under
+ * their checkpoint names) and adapter.json (base model, variant, data, training, metrics).
+ * Applying it to its base model gives the fine-tuned model.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { readSafetensors, writeSafetensors } from '../checkpoint/index.js';
+import { VARIANTS, type ModelConfig, parseModelConfig } from '../sam/config.js';
+import { type Weights, weightsForVariant } from '../sam/weights.js';
+import { type Tensor, toFloat32 } from '../tensor.js';
+import { writeJsonAtomic } from '../util/atomic-file.js';
+import { TRAINABLE_SETS } from './trainable.js';
+
+export const ADAPTER_TENSORS = 'adapter.safetensors';
+export const ADAPTER_MANIFEST = 'adapter.json';
+
+const Metrics = z.object({ dice: z.number(), iou: z.number(), n: z.number().int().optional(), clicks: z.number().int().optional() });
+
+export const AdapterManifestSchema = z.object({
+  format: z.literal('glmedsa-adapter'),
+  format_version: z.literal(1),
+  name: z.string(),
+  variant: z.enum(VARIANTS),
+  trainable: z.enum(TRAINABLE_SETS),
+  base: z.object({ name: z.string(), weights_sha256: z.string() }),
+  tensors: z.number().int().nonnegative(),
+  parameters: z.number().int().nonnegative(),
+  data: z.object({ description: z.string(), fingerprint: z.string(), count: z.number().int() }),
+  training: z.object({
+    steps: z.number().int(),
+    batch: z.number().int(),
+    lr: z.number(),
+    seed: z.number().int(),
+    clicks: z.number().int(),
+    seconds: z.number(),
+    final_loss: z.number().nullable(),
+    images_per_second: z.number(),
+  }),
+  metrics: z.object({ train: Metrics.optional(), validation: Metrics.optional() }),
+  created_at: z.string(),
+});
+
+export type AdapterManifest = z.infer<typeof AdapterManifestSchema>;
+
+export async function writeAdapter(dir: string, tensors: Map<string, Tensor<'float32'>>, manifest: AdapterManifest): Promise<void> {
+  await fs.mkdir(dir, { recursive: true });
+  await fs.rm(path.join(dir, ADAPTER_MANIFEST), { force: true });
+  await writeSafetensors(path.join(dir, ADAPTER_TENSORS), tensors, { variant: manifest.variant, base: manifest.base.weights_sha256 });
+  await writeJsonAtomic(path.join(dir, ADAPTER_MANIFEST), AdapterManifestSchema.parse(manifest));
+}
+
+export async function readAdapter(dir: string): Promise<{ manifest: AdapterManifest; tensors: Map<string, Tensor> }> {
+  const file = path.join(dir, ADAPTER_MANIFEST);
+  let json: unknown;
+  try {
+    json = JSON.parse(await fs.readFile(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`${dir} is not an adapter folder (${(err as Error).message})`);
+  }
+  const parsed = AdapterManifestSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new Error(`${file} is not a valid adapter manifest: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const tensors = await readSafetensors(path.join(dir, ADAPTER_TENSORS));
+  if (tensors.size !== parsed.data.tensors) {
+    throw new Error(`${dir}: ${ADAPTER_TENSORS} holds ${tensors.size} tensors, the manifest says ${parsed.data.tensors}`);
+  }
+  return { manifest: parsed.data, tensors };
+}
+
+/**
+ * The fine-tuned model: the base weights with the adapter's tensors applied, under the adapter's
+ * variant. Refuses an adapter trained on another base model.
+ */
+export function applyAdapter(
+  baseConfig: ModelConfig,
+  baseWeights: Weights,
+  baseFingerprint: string,
+  adapter: { manifest: AdapterManifest; tensors: Map<string, Tensor> },
+): { config: ModelConfig; weights: Weights } {
+  const m = adapter.manifest;
+  if (m.base.weights_sha256 !== baseFingerprint) {
+    throw new Error(`adapter '${m.name}' was trained on base model ${m.base.name} (${m.base.weights_sha256.slice(0, 12)}), not on this one (${baseFingerprint.slice(0, 12)})`);
+  }
+  const config = parseModelConfig({ ...baseConfig, variant: m.variant });
+  const dict = new Map<string, Tensor>(baseWeights);
+  for (const [k, t] of adapter.tensors) dict.set(k, toFloat32(t));
+  const { weights } = weightsForVariant(config, dict, { source: `adapter ${m.name}` });
+  return { config, weights };
+}

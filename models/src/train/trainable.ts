@@ -1,0 +1,23 @@
+/** Which parameters a fine-tuning run updates (DESIGN.md: adapters + the whole mask decoder). */
+import type { ModelConfig } from '../sam/config.js';
+import { parameterSpecs } from '../sam/parameters.js';
+
+export const TRAINABLE_SETS = ['adapters', 'decoder', 'all'] as const;
+export type TrainableSet = (typeof TRAINABLE_SETS)[number];
+
+export function trainableNames(config: ModelConfig, set: TrainableSet): string[] {
+  return parameterSpecs(config)
+    .filter((s) => !s.buffer)
+    .filter((s) => {
+      switch (set) {
+        case 'decoder':
+          return s.group === 'decoder';
+        case 'adapters':
+          return s.group === 'decoder' || s.group === 'local_adapter' || s.group === 'global_adapter';
+        case 'all':
+          return true;
+      }
+      return false;
+    })
+    .map((s) => s.name);
+}
