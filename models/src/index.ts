@@ -1,0 +1,30 @@
+/**
+ * @glmedsa/models public API: model folders and prediction, pre/post-processing, image I/O,
+ * checkpoints, configs, training and evaluation. No HTTP, no DICOM.
+ */
+export * from './tensor.js';
+export * from './image/index.js';
+export * from './preprocess/index.js';
+export * from './checkpoint/index.js';
+export { type ModelConfig, type ModelConfigInput, type Variant, VARIANTS, PRESETS, parseModelConfig, presetConfig } from './sam/config.js';
+export { countParameters, parameterSpecs, type ParameterCounts } from './sam/parameters.js';
+export { type Weights, bindWeights, randomWeights, weightsForVariant } from './sam/weights.js';
+export { buildDecoderGraph, buildEncoderGraph, DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUT, ENCODER_OUTPUT } from './sam/graphs.js';
+export * from './model/manifest.js';
+export { exportModel, type ExportOptions } from './model/export.js';
+export { loadModelWeights, loadModelWithAdapter, type LoadedModel } from './model/load-model.js';
+export { loadCheckpoint } from './model/load-checkpoint.js';
+export { weightsFingerprint } from './model/fingerprint.js';
+export * from './predict/predictor.js';
+export { type Device, type LoadedSession, type SessionOptions, openSession, runSession, missingCudaProvider, ortLibraryDir } from './runtime/session.js';
+export { serializeModel, writeModel } from './onnx/serialize.js';
+export * from './train/artifact.js';
+export { train, type TrainOptions, type TrainResult, TrainingCancelled } from './train/trainer.js';
+export { TRAINABLE_SETS, type TrainableSet, trainableNames } from './train/trainable.js';
+export { evaluate, evaluateSample, type EvalResult, type EvalSample } from './train/evaluate.js';
+export { overlap, meanOverlap, type Overlap } from './train/metrics.js';
+export { datasetSource } from './train/dataset-source.js';
+export * from './synth/index.js';
+export { type ProgressEvent, type ProgressSink, consoleProgress, silentProgress } from './util/progress.js';
+export { Rng } from './util/random.js';
+export { writeFileAtomic, writeBytesAtomic, writeJsonAtomic } from './util/atomic-file.js';
