@@ -1,8 +1,10 @@
 /** npm run bench [-- suite args...]: dispatches to one benchmark suite (default: model). */
 import { modelBench } from './model.js';
+import { table1Bench } from './table1.js';
 
 const SUITES: Record<string, (args: string[]) => Promise<void>> = {
   model: modelBench,
+  table1: table1Bench,
 };
 
 const [suite = 'model', ...args] = process.argv.slice(2);

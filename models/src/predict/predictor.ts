@@ -61,6 +61,8 @@ export interface PredictorGeometry {
   inputSize: number;
   lowResSize: number;
   maskTokens: number;
+  /** Shape of one image's embeddings, [1, C, E, E]. */
+  embeddingShape: [number, number, number, number];
 }
 
 function sessionOptions(o: PredictorOptions) {
@@ -80,7 +82,13 @@ export class SamPredictor {
     const m = model.manifest;
     const encoder = await openSession(model.encoderPath, sessionOptions(o));
     const decoder = await openSession(model.decoderPath, sessionOptions(o));
-    return new SamPredictor({ inputSize: m.input_size, lowResSize: m.low_res_size, maskTokens: m.mask_tokens }, encoder, decoder);
+    const geometry: PredictorGeometry = {
+      inputSize: m.input_size,
+      lowResSize: m.low_res_size,
+      maskTokens: m.mask_tokens,
+      embeddingShape: [1, m.embedding.channels, m.embedding.size, m.embedding.size],
+    };
+    return new SamPredictor(geometry, encoder, decoder);
   }
 
   /** Builds the graphs in memory from weights (e.g. a base model with freshly trained adapters). */
@@ -103,7 +111,13 @@ export class SamPredictor {
     }
     const decoder = await openSession(serializeModel(buildDecoderGraph(config, weights, { inputSize })), sessionOptions(o));
     const E = embedGrid(config, inputSize);
-    return new SamPredictor({ inputSize, lowResSize: 4 * E, maskTokens: config.num_multimask_outputs + 1 }, encoder, decoder);
+    const geometry: PredictorGeometry = {
+      inputSize,
+      lowResSize: 4 * E,
+      maskTokens: config.num_multimask_outputs + 1,
+      embeddingShape: [1, config.prompt_dim, E, E],
+    };
+    return new SamPredictor(geometry, encoder, decoder);
   }
 
   get inputSize(): number {

@@ -1,0 +1,37 @@
+/** Assembles the express application from its parts (no listening, no process concerns). */
+import express, { type Express } from 'express';
+import type { Logger } from 'pino';
+import type { ServerConfig } from './config/schema.js';
+import { Authenticator } from './http/auth.js';
+import { cors, requestContext } from './http/middleware.js';
+import { notFoundHandler, problemHandler } from './http/problem.js';
+import type { InferencePool } from './inference/pool.js';
+import type { Metrics } from './metrics.js';
+import { healthRoutes } from './routes/health.js';
+import { v1Routes } from './routes/v1.js';
+import type { SegmentationService } from './segmentation/service.js';
+import type { UploadStore } from './segmentation/uploads.js';
+
+export interface AppParts {
+  config: ServerConfig;
+  log: Logger;
+  metrics: Metrics;
+  pool: InferencePool;
+  service: SegmentationService;
+  uploads: UploadStore;
+  pacsCheck: () => Promise<boolean>;
+}
+
+export function createApp(p: AppParts): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use(requestContext(p.log, p.metrics));
+  app.use(cors(p.config.cors.origins));
+  app.use(healthRoutes({ pool: p.pool, metrics: p.metrics, pacsCheck: p.pacsCheck }));
+  const auth = new Authenticator(p.config.auth);
+  app.use('/v1', v1Routes({ config: p.config, auth, service: p.service, uploads: p.uploads, providers: () => p.pool.providers }));
+  app.use(notFoundHandler);
+  app.use(problemHandler(p.log));
+  return app;
+}

@@ -1,0 +1,115 @@
+/**
+ * Reads the configuration: defaults, then a JSON file (--config or GLMEDSA_CONFIG), then GLMEDSA_*
+ * environment variables; validated once at start with every problem listed.
+ */
+import { readFileSync } from 'node:fs';
+import { type ServerConfig, ServerConfigSchema } from './schema.js';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Json = Record<string, unknown>;
+
+function set(obj: Json, path: string[], value: unknown): void {
+  let o = obj;
+  for (const k of path.slice(0, -1)) {
+    if (typeof o[k] !== 'object' || o[k] === null) o[k] = {};
+    o = o[k] as Json;
+  }
+  o[path[path.length - 1]!] = value;
+}
+
+function int(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new ConfigError(`${name} must be an integer, got '${v}'`);
+  return n;
+}
+
+/** GLMEDSA_* variables and where they go. */
+export const ENV_VARS: Record<string, { path: string[]; parse?: (name: string, v: string) => unknown; help: string }> = {
+  GLMEDSA_HOST: { path: ['listen', 'host'], help: 'listen address (default 127.0.0.1)' },
+  GLMEDSA_PORT: { path: ['listen', 'port'], parse: int, help: 'listen port (default 8787)' },
+  GLMEDSA_PACS_URL: { path: ['pacs', 'url'], help: "the PACS's DICOMweb root, e.g. http://pacs:8042/dicom-web" },
+  GLMEDSA_PACS_USERNAME: { path: ['pacs', 'username'], help: 'PACS basic-auth user' },
+  GLMEDSA_PACS_PASSWORD: { path: ['pacs', 'password'], help: 'PACS basic-auth password' },
+  GLMEDSA_PACS_TOKEN: { path: ['pacs', 'token'], help: 'PACS bearer token' },
+  GLMEDSA_PACS_TIMEOUT_MS: { path: ['pacs', 'timeoutMs'], parse: int, help: 'timeout of each PACS request' },
+  GLMEDSA_DEVICE: { path: ['device'], help: 'auto | cuda | cpu' },
+  GLMEDSA_WORKERS: { path: ['workers', 'count'], parse: int, help: 'inference worker threads' },
+  GLMEDSA_THREADS: { path: ['workers', 'threads'], parse: int, help: 'onnxruntime threads per worker (0 = one per core)' },
+  GLMEDSA_QUEUE_LIMIT: { path: ['workers', 'queueLimit'], parse: int, help: 'queued inference jobs before 503' },
+  GLMEDSA_CACHE_BYTES: { path: ['cache', 'embeddingBytes'], parse: int, help: 'embedding cache size in bytes' },
+  GLMEDSA_AUTH: { path: ['auth', 'mode'], help: 'off | required' },
+  GLMEDSA_ALLOW_UNAUTHENTICATED_NETWORK: {
+    path: ['auth', 'allowUnauthenticatedNetwork'],
+    parse: (_n, v) => v === 'true' || v === '1',
+    help: 'allow auth off on a non-loopback address (not recommended)',
+  },
+  GLMEDSA_API_KEYS: {
+    path: ['auth', 'apiKeys'],
+    parse: (name, v) =>
+      v
+        .split(',')
+        .filter(Boolean)
+        .map((entry, i) => {
+          const [key, role, label] = entry.split(':');
+          if (!key || !role) throw new ConfigError(`${name}: entry ${i + 1} must be KEY:ROLE[:NAME]`);
+          return { key, role, name: label ?? `key-${i + 1}` };
+        }),
+    help: 'comma-separated KEY:ROLE[:NAME] (roles viewer, annotator, admin)',
+  },
+  GLMEDSA_OIDC_ISSUER: { path: ['auth', 'oidc', 'issuer'], help: 'OIDC issuer URL (JWTs verified with its JWKS)' },
+  GLMEDSA_OIDC_AUDIENCE: { path: ['auth', 'oidc', 'audience'], help: 'expected JWT audience' },
+  GLMEDSA_OIDC_JWKS_URL: { path: ['auth', 'oidc', 'jwksUrl'], help: 'JWKS URL (default: from the issuer discovery document)' },
+  GLMEDSA_CORS_ORIGINS: { path: ['cors', 'origins'], parse: (_n, v) => v.split(',').map((s) => s.trim()).filter(Boolean), help: 'allowed browser origins' },
+  GLMEDSA_MODEL_DIR: {
+    path: ['models'],
+    parse: (_n, v) => [{ id: 'default', dir: v }],
+    help: 'a model folder to serve (replaces the configured models)',
+  },
+  GLMEDSA_LOG_LEVEL: { path: ['logLevel'], help: 'fatal | error | warn | info | debug' },
+};
+
+export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv; overrides?: Json } = {}): ServerConfig {
+  const env = options.env ?? process.env;
+  let raw: Json = {};
+  const file = options.file ?? env['GLMEDSA_CONFIG'];
+  if (file) {
+    try {
+      raw = JSON.parse(readFileSync(file, 'utf8')) as Json;
+    } catch (err) {
+      throw new ConfigError(`cannot read the configuration file ${file}: ${(err as Error).message}`);
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${file} must hold a JSON object`);
+  }
+  for (const [name, spec] of Object.entries(ENV_VARS)) {
+    const v = env[name];
+    if (v === undefined || v === '') continue;
+    set(raw, spec.path, spec.parse ? spec.parse(name, v) : v);
+  }
+  for (const [k, v] of Object.entries(options.overrides ?? {})) raw[k] = v;
+  const parsed = ServerConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`the configuration is not valid:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** The security rule of the issue: on a non-loopback address, authentication must be on. */
+export function checkExposure(c: ServerConfig): void {
+  if (!isLoopback(c.listen.host) && c.auth.mode === 'off' && !c.auth.allowUnauthenticatedNetwork) {
+    throw new ConfigError(
+      `refusing to listen on ${c.listen.host} without authentication: configure API keys or OIDC and set auth.mode 'required' ` +
+        `(GLMEDSA_AUTH=required, GLMEDSA_API_KEYS=KEY:ROLE), or set auth.allowUnauthenticatedNetwork to accept the risk`,
+    );
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The server's configuration: one zod schema with defaults that run on this machine (loopback,
+ * the starter model, a local Orthanc). Values come from a JSON file and GLMEDSA_* variables.
+ */
+import { z } from 'zod';
+
+const Role = z.enum(['viewer', 'annotator', 'admin']);
+export type Role = z.infer<typeof Role>;
+
+const ApiKey = z.object({
+  /** The key itself, or its SHA-256 (hex) prefixed with 'sha256:' so the file holds no secret. */
+  key: z.string().min(16, 'API keys must have at least 16 characters'),
+  role: Role,
+  name: z.string().default('api-key'),
+});
+
+const ModelEntry = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'model ids are lowercase letters, digits, . _ -'),
+    /** An exported model folder (glmedsa export). */
+    dir: z.string().optional(),
+    /** Or a checkpoint exported at start into exportDir. */
+    checkpoint: z.string().optional(),
+    preset: z.enum(['vit_b', 'vit_l', 'vit_h']).optional(),
+    config: z.string().optional(),
+    variant: z.enum(['sam', 'medsa', 'gmedsa', 'glmedsa']).optional(),
+    inputSize: z.number().int().min(64).max(4096).optional(),
+    exportDir: z.string().optional(),
+  })
+  .refine((m) => !!m.dir !== !!m.checkpoint, { message: 'give a model either dir or checkpoint' })
+  .refine((m) => !m.checkpoint || !!m.preset || !!m.config, { message: 'a checkpoint needs a preset or a config file' });
+
+export const ServerConfigSchema = z
+  .object({
+    listen: z
+      .object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(8787) })
+      .default({ host: '127.0.0.1', port: 8787 }),
+    pacs: z
+      .object({
+        url: z.string().url().default('http://127.0.0.1:8042/dicom-web'),
+        username: z.string().optional(),
+        password: z.string().optional(),
+        token: z.string().optional(),
+        timeoutMs: z.number().int().min(100).max(600_000).default(15_000),
+        maxFrameBytes: z.number().int().min(1024).default(512 * 1024 * 1024),
+      })
+      .default({ url: 'http://127.0.0.1:8042/dicom-web', timeoutMs: 15_000, maxFrameBytes: 512 * 1024 * 1024 }),
+    models: z.array(ModelEntry).min(1).default([{ id: 'starter', dir: 'models/starter' }]),
+    defaultModel: z.string().optional(),
+    device: z.enum(['auto', 'cuda', 'cpu']).default('auto'),
+    workers: z
+      .object({
+        count: z.number().int().min(1).max(64).default(1),
+        /** onnxruntime intra-op threads per worker (0 = one per core). */
+        threads: z.number().int().min(0).max(256).default(0),
+        queueLimit: z.number().int().min(1).max(10_000).default(32),
+        jobTimeoutMs: z.number().int().min(1000).default(120_000),
+      })
+      .default({ count: 1, threads: 0, queueLimit: 32, jobTimeoutMs: 120_000 }),
+    cache: z
+      .object({
+        embeddingBytes: z.number().int().min(0).default(1024 * 1024 * 1024),
+        maskEntries: z.number().int().min(1).default(2000),
+        maskTtlMs: z.number().int().min(1000).default(60 * 60 * 1000),
+        uploadBytes: z.number().int().min(0).default(256 * 1024 * 1024),
+      })
+      .default({ embeddingBytes: 1024 ** 3, maskEntries: 2000, maskTtlMs: 3_600_000, uploadBytes: 256 * 1024 ** 2 }),
+    auth: z
+      .object({
+        /** off: no authentication (allowed on loopback, or with allowUnauthenticatedNetwork). */
+        mode: z.enum(['off', 'required']).default('off'),
+        apiKeys: z.array(ApiKey).default([]),
+        oidc: z
+          .object({
+            issuer: z.string().url(),
+            audience: z.string(),
+            jwksUrl: z.string().url().optional(),
+            /** Claim holding the role(s); values matched against viewer/annotator/admin. */
+            roleClaim: z.string().default('roles'),
+          })
+          .optional(),
+        /** Explicitly allow running without authentication on a non-loopback address. */
+        allowUnauthenticatedNetwork: z.boolean().default(false),
+      })
+      .default({ mode: 'off', apiKeys: [], allowUnauthenticatedNetwork: false }),
+    cors: z.object({ origins: z.array(z.string()).default([]) }).default({ origins: [] }),
+    limits: z
+      .object({
+        jsonBytes: z.number().int().min(1024).default(256 * 1024),
+        uploadBytes: z.number().int().min(1024).default(32 * 1024 * 1024),
+        maxImagePixels: z.number().int().min(1).default(64 * 1024 * 1024),
+        maxPoints: z.number().int().min(1).max(1000).default(64),
+      })
+      .default({ jsonBytes: 256 * 1024, uploadBytes: 32 * 1024 * 1024, maxImagePixels: 64 * 1024 * 1024, maxPoints: 64 }),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((c, ctx) => {
+    const ids = c.models.map((m) => m.id);
+    if (new Set(ids).size !== ids.length) ctx.addIssue({ code: 'custom', path: ['models'], message: 'model ids must be unique' });
+    if (c.defaultModel && !ids.includes(c.defaultModel)) {
+      ctx.addIssue({ code: 'custom', path: ['defaultModel'], message: `no model with id '${c.defaultModel}'` });
+    }
+    if (c.auth.mode === 'required' && !c.auth.apiKeys.length && !c.auth.oidc) {
+      ctx.addIssue({ code: 'custom', path: ['auth'], message: 'authentication is required but no API keys or OIDC issuer are configured' });
+    }
+  });
+
+export type ServerConfig = z.infer<typeof ServerConfigSchema>;
+export type ServerConfigInput = z.input<typeof ServerConfigSchema>;
+export type ModelEntryConfig = z.infer<typeof ModelEntry>;

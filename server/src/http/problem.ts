@@ -1,0 +1,115 @@
+/**
+ * Errors as application/problem+json (RFC 9457) with a sentence a person can act on. Anything
+ * unexpected becomes a plain 500 without internals; the log keeps the details.
+ */
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
+import { ZodError } from 'zod';
+
+export class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    detail: string,
+    readonly extra: { retryAfterSeconds?: number; fields?: Record<string, string>; code?: string } = {},
+  ) {
+    super(detail);
+    this.name = 'HttpProblem';
+  }
+}
+
+export const badRequest = (detail: string, fields?: Record<string, string>) =>
+  new HttpProblem(400, 'Bad request', detail, fields ? { fields } : {});
+export const notFound = (detail: string) => new HttpProblem(404, 'Not found', detail);
+export const unprocessable = (detail: string) => new HttpProblem(422, 'Cannot process this image', detail);
+export const unavailable = (detail: string, retryAfterSeconds: number) =>
+  new HttpProblem(503, 'Busy', detail, { retryAfterSeconds });
+
+/** Errors from other layers (PACS client, pixel decoding) that carry an HTTP status and a public sentence. */
+interface StatusError {
+  status: number;
+  message: string;
+  code?: string;
+}
+
+function isStatusError(e: unknown): e is StatusError {
+  const s = (e as { status?: unknown })?.status;
+  return e instanceof Error && typeof s === 'number' && s >= 400 && s < 600;
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad request',
+  401: 'Authentication required',
+  403: 'Forbidden',
+  404: 'Not found',
+  405: 'Method not allowed',
+  409: 'Conflict',
+  413: 'Too large',
+  415: 'Unsupported media type',
+  422: 'Cannot process this image',
+  429: 'Too many requests',
+  500: 'Internal error',
+  502: 'PACS unavailable',
+  503: 'Busy',
+  504: 'PACS timeout',
+};
+
+export function sendProblem(res: Response, status: number, title: string, detail: string, extra: HttpProblem['extra'] = {}): void {
+  if (extra.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(Math.ceil(extra.retryAfterSeconds)));
+  if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="glmedsa", ApiKey');
+  res
+    .status(status)
+    .type('application/problem+json')
+    .json({
+      type: extra.code ? `urn:glmedsa:problem:${extra.code}` : 'about:blank',
+      title,
+      status,
+      detail,
+      ...(extra.fields ? { fields: extra.fields } : {}),
+      ...(res.locals['requestId'] ? { requestId: res.locals['requestId'] as string } : {}),
+    });
+}
+
+/** Turns zod issues into one sentence plus a field -> message map. */
+export function describeZodError(err: ZodError, prefix = ''): { detail: string; fields: Record<string, string> } {
+  const fields: Record<string, string> = {};
+  for (const i of err.issues) {
+    const key = [prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(body)';
+    fields[key] ??= i.message;
+  }
+  const first = Object.entries(fields)[0]!;
+  const more = Object.keys(fields).length - 1;
+  return { detail: `${first[0]}: ${first[1]}${more ? ` (and ${more} more problem${more > 1 ? 's' : ''})` : ''}`, fields };
+}
+
+export function problemHandler(log: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    if (res.headersSent) {
+      log.warn({ err, url: req.originalUrl }, 'error after the response started');
+      res.end();
+      return;
+    }
+    if (err instanceof HttpProblem) return sendProblem(res, err.status, err.title, err.message, err.extra);
+    if (err instanceof ZodError) {
+      const { detail, fields } = describeZodError(err);
+      return sendProblem(res, 400, 'Bad request', detail, { fields });
+    }
+    const bodyError = err as { type?: string; status?: number; limit?: number };
+    if (bodyError?.type === 'entity.too.large') {
+      return sendProblem(res, 413, 'Too large', `the request body is larger than the ${bodyError.limit} bytes allowed`);
+    }
+    if (bodyError?.type === 'entity.parse.failed') return sendProblem(res, 400, 'Bad request', 'the request body is not valid JSON');
+    if (bodyError?.type === 'encoding.unsupported' || bodyError?.type === 'charset.unsupported') {
+      return sendProblem(res, 415, 'Unsupported media type', 'the request body encoding is not supported');
+    }
+    if (isStatusError(err)) {
+      if (err.status >= 500) log.warn({ err: err.message, url: req.originalUrl }, 'upstream error');
+      return sendProblem(res, err.status, TITLES[err.status] ?? 'Error', err.message, err.code ? { code: err.code } : {});
+    }
+    log.error({ err, url: req.originalUrl, requestId: res.locals['requestId'] }, 'unhandled error');
+    sendProblem(res, 500, 'Internal error', 'the server could not complete the request; the error was logged');
+  };
+}
+
+export const notFoundHandler: RequestHandler = (req, res) =>
+  sendProblem(res, 404, 'Not found', `there is no ${req.method} ${req.path} in this API`);

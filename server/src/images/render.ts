@@ -1,0 +1,22 @@
+/** Turns an image source into the 8-bit RGB image SAM's preprocessing takes (runs in workers). */
+import { type RgbImage, decodePng, rgbFromInterleaved } from '@glmedsa/models';
+import jpeg from 'jpeg-js';
+import type { ImageSource } from '../inference/messages.js';
+
+function decodeUpload(bytes: Uint8Array, mediaType: 'image/png' | 'image/jpeg'): RgbImage {
+  try {
+    if (mediaType === 'image/png') return decodePng(bytes);
+    const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: 100, maxMemoryUsageInMB: 1024 });
+    return rgbFromInterleaved(img.width, img.height, 3, img.data);
+  } catch (err) {
+    throw Object.assign(new Error(`the ${mediaType === 'image/png' ? 'PNG' : 'JPEG'} image could not be decoded (${(err as Error).message})`), {
+      status: 422,
+    });
+  }
+}
+
+export function renderSource(source: ImageSource): RgbImage {
+  if (source.type === 'rgb') return source.image;
+  if (source.type === 'encoded') return decodeUpload(source.bytes, source.mediaType);
+  throw Object.assign(new Error('DICOM rendering is not available in this build'), { status: 501 });
+}

@@ -1,0 +1,73 @@
+/** Messages between the HTTP thread and the inference workers. */
+import type { RgbImage } from '@glmedsa/models';
+
+export interface ModelToLoad {
+  id: string;
+  dir: string;
+}
+
+/** An image as the worker receives it: decoded RGB, or a DICOM frame to decode and window there. */
+export type ImageSource =
+  | { type: 'rgb'; image: RgbImage }
+  | { type: 'encoded'; bytes: Uint8Array; mediaType: 'image/png' | 'image/jpeg' }
+  | { type: 'dicom'; metadata: unknown; frame: Uint8Array; frameNumber: number; voi?: { center: number; width: number } };
+
+export interface EncodeJob {
+  kind: 'encode';
+  model: string;
+  source: ImageSource;
+}
+
+export interface PromptSpec {
+  points: [number, number][];
+  labels: number[];
+  box: [number, number, number, number] | null;
+}
+
+export interface DecodeJob {
+  kind: 'decode';
+  model: string;
+  embeddings: Float32Array;
+  originalSize: [number, number];
+  prompts: PromptSpec;
+  /** Low-res logits [L*L] of a previous mask to refine, or null. */
+  maskInput: Float32Array | null;
+  multimask: boolean;
+}
+
+export type Job = EncodeJob | DecodeJob;
+
+export interface EncodeResult {
+  embeddings: Float32Array;
+  originalSize: [number, number];
+  timings: { render: number; preprocess: number; encode: number };
+}
+
+export interface EncodedMask {
+  /** Row-major run lengths starting with a background run (see models' encodeRle). */
+  counts: number[];
+  /** Inclusive pixel bounds, or null for an empty mask. */
+  bbox: { x1: number; y1: number; x2: number; y2: number } | null;
+  area: number;
+  score: number;
+}
+
+export interface DecodeResult {
+  masks: EncodedMask[];
+  /** Index of the mask with the highest predicted IoU. */
+  best: number;
+  /** Low-res logits of the best mask (kept server-side for refinement). */
+  lowRes: Float32Array;
+  lowResSize: number;
+  timings: { decode: number; postprocess: number };
+}
+
+export type WorkerRequest =
+  | { type: 'load'; models: ModelToLoad[]; device: 'auto' | 'cuda' | 'cpu'; threads: number }
+  | { type: 'job'; id: number; job: Job };
+
+export type WorkerResponse =
+  | { type: 'ready'; models: { id: string; provider: 'cuda' | 'cpu'; fallback?: string }[] }
+  | { type: 'load-failed'; message: string }
+  | { type: 'done'; id: number; result: EncodeResult | DecodeResult }
+  | { type: 'failed'; id: number; message: string; status?: number; code?: string };

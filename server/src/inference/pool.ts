@@ -1,0 +1,179 @@
+/**
+ * A pool of inference worker threads with a bounded, two-level queue: interactive jobs (clicks)
+ * go before background ones (embedding warm-up). A full queue is refused at once (503 with
+ * Retry-After) rather than left waiting; a job that overruns its time gets its worker replaced.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import { HttpProblem } from '../http/problem.js';
+import type { DecodeJob, DecodeResult, EncodeJob, EncodeResult, Job, ModelToLoad, WorkerRequest, WorkerResponse } from './messages.js';
+
+export type Priority = 'interactive' | 'background';
+
+interface Pending {
+  id: number;
+  job: Job;
+  transfer: ArrayBuffer[];
+  resolve: (r: EncodeResult | DecodeResult) => void;
+  reject: (e: Error) => void;
+  enqueuedAt: number;
+}
+
+interface Slot {
+  worker: Worker;
+  busy: Pending | null;
+  timer: NodeJS.Timeout | null;
+  ready: boolean;
+}
+
+export interface PoolOptions {
+  count: number;
+  threads: number;
+  device: 'auto' | 'cuda' | 'cpu';
+  models: ModelToLoad[];
+  queueLimit: number;
+  jobTimeoutMs: number;
+  log: Logger;
+  /** Called with (job kind, ms waited in the queue) when a job starts. */
+  onStart?: (kind: Job['kind'], waitedMs: number) => void;
+}
+
+export class InferencePool {
+  private slots: Slot[] = [];
+  private queues: Record<Priority, Pending[]> = { interactive: [], background: [] };
+  private nextId = 1;
+  private closed = false;
+  /** What each model loaded on (from the first worker). */
+  providers: { id: string; provider: 'cuda' | 'cpu'; fallback?: string }[] = [];
+  private readonly workerUrl = new URL('./worker.js', import.meta.url);
+
+  constructor(private readonly o: PoolOptions) {}
+
+  async start(): Promise<void> {
+    await Promise.all(Array.from({ length: this.o.count }, () => this.spawn()));
+  }
+
+  private spawn(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const worker = new Worker(this.workerUrl);
+      const slot: Slot = { worker, busy: null, timer: null, ready: false };
+      this.slots.push(slot);
+      worker.on('message', (msg: WorkerResponse) => {
+        if (msg.type === 'ready') {
+          slot.ready = true;
+          if (!this.providers.length) this.providers = msg.models;
+          for (const m of msg.models) if (m.fallback) this.o.log.warn({ model: m.id }, m.fallback);
+          resolve();
+          this.dispatch();
+        } else if (msg.type === 'load-failed') {
+          reject(new Error(`a worker could not load the models: ${msg.message}`));
+          void worker.terminate();
+        } else {
+          this.finish(slot, msg);
+        }
+      });
+      worker.on('error', (err) => {
+        this.o.log.error({ err }, 'inference worker crashed');
+        if (!slot.ready) reject(err);
+      });
+      worker.on('exit', (code) => this.onExit(slot, code));
+      const load: WorkerRequest = { type: 'load', models: this.o.models, device: this.o.device, threads: this.o.threads };
+      worker.postMessage(load);
+    });
+  }
+
+  private onExit(slot: Slot, code: number): void {
+    this.slots = this.slots.filter((s) => s !== slot);
+    if (slot.timer) clearTimeout(slot.timer);
+    if (slot.busy) slot.busy.reject(new HttpProblem(500, 'Internal error', 'the inference worker stopped while computing; please try again'));
+    if (!this.closed && slot.ready) {
+      this.o.log.warn({ code }, 'restarting an inference worker');
+      this.spawn().catch((err: unknown) => this.o.log.error({ err }, 'could not restart an inference worker'));
+    }
+  }
+
+  private finish(slot: Slot, msg: WorkerResponse): void {
+    const p = slot.busy;
+    if (!p || (msg.type !== 'done' && msg.type !== 'failed') || msg.id !== p.id) return;
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.busy = null;
+    slot.timer = null;
+    if (msg.type === 'done') p.resolve(msg.result);
+    else {
+      const status = msg.status ?? 500;
+      p.reject(
+        status >= 500 && status !== 502 && status !== 504
+          ? new HttpProblem(500, 'Internal error', 'the model could not process this request; the error was logged')
+          : Object.assign(new Error(msg.message), { status, ...(msg.code ? { code: msg.code } : {}) }),
+      );
+      if (status >= 500) this.o.log.error({ message: msg.message }, 'inference job failed');
+    }
+    this.dispatch();
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (!slot.ready || slot.busy) continue;
+      const next = this.queues.interactive.shift() ?? this.queues.background.shift();
+      if (!next) return;
+      slot.busy = next;
+      this.o.onStart?.(next.job.kind, performance.now() - next.enqueuedAt);
+      slot.timer = setTimeout(() => {
+        this.o.log.error({ kind: next.job.kind, ms: this.o.jobTimeoutMs }, 'inference job timed out; replacing its worker');
+        slot.busy = null;
+        next.reject(new HttpProblem(503, 'Busy', `the model took longer than ${Math.round(this.o.jobTimeoutMs / 1000)} s; try again later`, { retryAfterSeconds: 10 }));
+        void slot.worker.terminate();
+      }, this.o.jobTimeoutMs);
+      const msg: WorkerRequest = { type: 'job', id: next.id, job: next.job };
+      slot.worker.postMessage(msg, next.transfer);
+    }
+  }
+
+  get queueDepth(): number {
+    return this.queues.interactive.length + this.queues.background.length;
+  }
+
+  get busyWorkers(): number {
+    return this.slots.filter((s) => s.busy).length;
+  }
+
+  get readyWorkers(): number {
+    return this.slots.filter((s) => s.ready).length;
+  }
+
+  private submit<T extends EncodeResult | DecodeResult>(job: Job, priority: Priority, transfer: ArrayBuffer[] = []): Promise<T> {
+    if (this.closed) return Promise.reject(new HttpProblem(503, 'Busy', 'the server is shutting down', { retryAfterSeconds: 5 }));
+    if (this.queueDepth >= this.o.queueLimit) {
+      return Promise.reject(
+        new HttpProblem(503, 'Busy', `the segmentation queue is full (${this.o.queueLimit} waiting); try again in a moment`, { retryAfterSeconds: 2 }),
+      );
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.queues[priority].push({
+        id: this.nextId++,
+        job,
+        transfer,
+        resolve: resolve as (r: EncodeResult | DecodeResult) => void,
+        reject,
+        enqueuedAt: performance.now(),
+      });
+      this.dispatch();
+    });
+  }
+
+  encode(job: EncodeJob, priority: Priority): Promise<EncodeResult> {
+    return this.submit<EncodeResult>(job, priority);
+  }
+
+  decode(job: DecodeJob): Promise<DecodeResult> {
+    return this.submit<DecodeResult>(job, 'interactive');
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const q of Object.values(this.queues)) {
+      for (const p of q.splice(0)) p.reject(new HttpProblem(503, 'Busy', 'the server is shutting down', { retryAfterSeconds: 5 }));
+    }
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * An inference worker thread: holds onnxruntime sessions for every model and runs the
+ * compute-heavy parts of a request (DICOM frame rendering, SAM preprocessing, encoder, decoder,
+ * mask encoding), so the HTTP thread never blocks.
+ */
+import { parentPort } from 'node:worker_threads';
+import { SamPredictor, boundingBox, encodeRle, maskFromLogits } from '@glmedsa/models';
+import { renderSource } from '../images/render.js';
+import type { DecodeJob, DecodeResult, EncodeJob, EncodeResult, WorkerRequest, WorkerResponse } from './messages.js';
+
+const port = parentPort;
+if (!port) throw new Error('worker.ts must run in a worker thread');
+const predictors = new Map<string, SamPredictor>();
+
+function post(msg: WorkerResponse, transfer: ArrayBuffer[] = []): void {
+  port!.postMessage(msg, transfer);
+}
+
+function model(id: string): SamPredictor {
+  const p = predictors.get(id);
+  if (!p) throw Object.assign(new Error(`model '${id}' is not loaded`), { status: 404 });
+  return p;
+}
+
+async function encode(job: EncodeJob): Promise<EncodeResult> {
+  const predictor = model(job.model);
+  const t0 = performance.now();
+  const image = renderSource(job.source);
+  const t1 = performance.now();
+  const emb = await predictor.encode(image);
+  return {
+    embeddings: emb.embeddings.data,
+    originalSize: [image.height, image.width],
+    timings: { render: t1 - t0, preprocess: emb.preprocessMs, encode: emb.encodeMs },
+  };
+}
+
+async function decode(job: DecodeJob): Promise<DecodeResult> {
+  const predictor = model(job.model);
+  const L = predictor.geometry.lowResSize;
+  const emb = {
+    embeddings: { dtype: 'float32' as const, shape: [...predictor.geometry.embeddingShape], data: job.embeddings },
+    originalSize: job.originalSize,
+    preprocessMs: 0,
+    encodeMs: 0,
+  };
+  const pred = await predictor.decode(
+    emb,
+    { points: job.prompts.points, labels: job.prompts.labels, box: job.prompts.box },
+    { multimask: job.multimask, maskInput: job.maskInput ? { dtype: 'float32', shape: [1, 1, L, L], data: job.maskInput } : null },
+  );
+  const t0 = performance.now();
+  const [H, W] = job.originalSize;
+  let best = 0;
+  pred.iou.forEach((v, i) => {
+    if (v > pred.iou[best]!) best = i;
+  });
+  const masks = pred.iou.map((score, k) => {
+    const mask = maskFromLogits(pred.masks.data.subarray(k * H * W, (k + 1) * H * W));
+    let area = 0;
+    for (let i = 0; i < mask.length; i++) area += mask[i]!;
+    return { counts: encodeRle(mask, W, H, 'row-major').counts, bbox: boundingBox(mask, W, H), area, score };
+  });
+  return {
+    masks,
+    best,
+    lowRes: pred.lowRes.data.slice(best * L * L, (best + 1) * L * L),
+    lowResSize: L,
+    timings: { decode: pred.decodeMs, postprocess: performance.now() - t0 },
+  };
+}
+
+port.on('message', (msg: WorkerRequest) => {
+  if (msg.type === 'load') {
+    (async () => {
+      const loaded: { id: string; provider: 'cuda' | 'cpu'; fallback?: string }[] = [];
+      for (const m of msg.models) {
+        let fallback: string | undefined;
+        const p = await SamPredictor.open(m.dir, {
+          device: msg.device,
+          ...(msg.threads ? { threads: msg.threads } : {}),
+          onFallback: (reason) => (fallback = reason),
+        });
+        predictors.set(m.id, p);
+        loaded.push({ id: m.id, provider: p.provider, ...(fallback ? { fallback } : {}) });
+      }
+      post({ type: 'ready', models: loaded });
+    })().catch((err: unknown) => post({ type: 'load-failed', message: (err as Error).message }));
+    return;
+  }
+  const { id, job } = msg;
+  (job.kind === 'encode' ? encode(job) : decode(job)).then(
+    (result) => {
+      const transfer = 'embeddings' in result ? [result.embeddings.buffer as ArrayBuffer] : [result.lowRes.buffer as ArrayBuffer];
+      post({ type: 'done', id, result }, transfer);
+    },
+    (err: unknown) => {
+      const e = err as { message?: string; status?: number; code?: string };
+      post({ type: 'failed', id, message: e.message ?? String(err), ...(e.status ? { status: e.status } : {}), ...(e.code ? { code: e.code } : {}) });
+    },
+  );
+});

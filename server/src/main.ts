@@ -1,0 +1,43 @@
+/** glmedsa-server: start the companion server from a config file and GLMEDSA_* variables. */
+import { parseArgs } from 'node:util';
+import { ConfigError, ENV_VARS, loadConfig } from './config/load.js';
+import { startServer } from './server.js';
+
+const HELP = `glmedsa-server [--config FILE.json] [--port N] [--host ADDR]
+
+Serves GLMed-SA segmentation over HTTP for the OHIF viewer. Configuration: a JSON file
+(--config or GLMEDSA_CONFIG) and these environment variables:
+${Object.entries(ENV_VARS)
+  .map(([k, v]) => `  ${k.padEnd(38)} ${v.help}`)
+  .join('\n')}`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { config: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, help: { type: 'boolean' } },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return;
+  }
+  const env = { ...process.env };
+  if (values.port) env['GLMEDSA_PORT'] = values.port;
+  if (values.host) env['GLMEDSA_HOST'] = values.host;
+  const config = loadConfig({ ...(values.config ? { file: values.config } : {}), env });
+  const server = await startServer(config);
+  const stop = (signal: string) => {
+    server.log.info({ signal }, 'shutting down');
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  const msg = err instanceof ConfigError ? err.message : `could not start: ${(err as Error).message ?? String(err)}`;
+  process.stderr.write(`glmedsa-server: ${msg}\n`);
+  process.exit(1);
+});

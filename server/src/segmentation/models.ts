@@ -1,0 +1,57 @@
+/**
+ * The models the server serves, by id: exported folders, or checkpoints exported once at start
+ * (and reused while the checkpoint and settings are unchanged).
+ */
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { type ModelManifest, exportModel, loadCheckpoint, openModelFolder, presetConfig, PRESETS } from '@glmedsa/models';
+import type { Logger } from 'pino';
+import type { ModelEntryConfig } from '../config/schema.js';
+
+export interface ServedModel {
+  id: string;
+  dir: string;
+  manifest: ModelManifest;
+}
+
+async function exportCheckpoint(entry: ModelEntryConfig, dataDir: string, log: Logger): Promise<string> {
+  const out = entry.exportDir ?? path.join(dataDir, 'models', entry.id);
+  const ckpt = path.resolve(entry.checkpoint!);
+  const st = await fs.stat(ckpt).catch(() => {
+    throw new Error(`model '${entry.id}': checkpoint ${ckpt} does not exist`);
+  });
+  const stamp = `${path.basename(ckpt)}:${st.size}:${st.mtimeMs}:${entry.variant ?? 'sam'}:${entry.inputSize ?? ''}:${entry.preset ?? entry.config}`;
+  const stampFile = path.join(out, '.source');
+  if (existsSync(path.join(out, 'model.json')) && (await fs.readFile(stampFile, 'utf8').catch(() => '')) === stamp) return out;
+  log.info({ model: entry.id, checkpoint: ckpt }, 'exporting the checkpoint to ONNX (once)');
+  const raw = entry.preset
+    ? { ...PRESETS[entry.preset] }
+    : (JSON.parse(await fs.readFile(entry.config!, 'utf8')) as Record<string, unknown>);
+  raw['variant'] = entry.variant ?? 'sam';
+  const loaded = await loadCheckpoint(ckpt, raw);
+  await exportModel({
+    config: loaded.config,
+    weights: loaded.weights,
+    outDir: out,
+    ...(entry.inputSize ? { inputSize: entry.inputSize } : {}),
+    name: entry.id,
+    source: { checkpoint: path.basename(ckpt), ...(entry.preset ? { preset: entry.preset } : {}), initialized_adapters: loaded.initialized.length },
+    progress: (e) => {
+      if (e.done === e.total) log.info({ model: entry.id }, 'export finished');
+    },
+  });
+  await fs.writeFile(stampFile, stamp);
+  return out;
+}
+
+export async function resolveModels(entries: ModelEntryConfig[], dataDir: string, log: Logger): Promise<ServedModel[]> {
+  const models: ServedModel[] = [];
+  for (const entry of entries) {
+    const dir = entry.dir ? path.resolve(entry.dir) : await exportCheckpoint(entry, dataDir, log);
+    const folder = await openModelFolder(dir);
+    models.push({ id: entry.id, dir, manifest: folder.manifest });
+  }
+  return models;
+}
+
+export { presetConfig };

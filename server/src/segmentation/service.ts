@@ -1,0 +1,196 @@
+/**
+ * Segmentation requests end to end: resolve the image (PACS instance or upload), get its
+ * embedding from the cache or the encoder (one computation per key however many ask), decode
+ * the prompts, remember the low-res logits for refinement, and account the time of each stage.
+ */
+import { createHash } from 'node:crypto';
+import { Lru } from '../cache/lru.js';
+import { HttpProblem, badRequest, notFound } from '../http/problem.js';
+import type { ImageRef, ImageSpec, SegmentRequest } from '../http/schemas.js';
+import type { DecodeResult, EncodeResult, ImageSource } from '../inference/messages.js';
+import type { InferencePool, Priority } from '../inference/pool.js';
+import type { Metrics } from '../metrics.js';
+import type { MaskStore } from './mask-store.js';
+import type { ServedModel } from './models.js';
+import type { UploadStore } from './uploads.js';
+
+/** What the service needs from a PACS. */
+export interface PacsAccess {
+  /** Size and frame count of an instance (and whatever the decoder needs), from its metadata. */
+  describe(ref: ImageRef): Promise<{ width: number; height: number; frames: number; metadata: unknown }>;
+  /** Raw uncompressed bytes of one frame (1-based). */
+  frame(ref: ImageRef, frame: number): Promise<Uint8Array>;
+}
+
+interface Embedding {
+  embeddings: Float32Array;
+  originalSize: [number, number];
+  timings: EncodeResult['timings'];
+}
+
+interface ResolvedImage {
+  key: string;
+  width: number;
+  height: number;
+  fetchMs: number;
+  load: () => Promise<{ source: ImageSource; fetchMs: number }>;
+}
+
+export interface SegmentResponse {
+  maskId: string;
+  model: string;
+  image: { width: number; height: number };
+  masks: DecodeResult['masks'];
+  best: number;
+  encoding: 'rle-row-major';
+  cached: boolean;
+  timings: { fetchMs: number; embedMs: number; decodeMs: number; totalMs: number };
+}
+
+export class SegmentationService {
+  private readonly embeddings: Lru<Embedding>;
+  private readonly byId: Map<string, ServedModel>;
+
+  constructor(
+    private readonly o: {
+      pool: InferencePool;
+      pacs: PacsAccess;
+      uploads: UploadStore;
+      masks: MaskStore;
+      metrics: Metrics;
+      models: ServedModel[];
+      defaultModel: string;
+      cacheBytes: number;
+    },
+  ) {
+    this.byId = new Map(o.models.map((m) => [m.id, m]));
+    this.embeddings = new Lru<Embedding>({ maxSize: o.cacheBytes, sizeOf: (e) => e.embeddings.byteLength + 64 });
+  }
+
+  model(id?: string): ServedModel {
+    const m = this.byId.get(id ?? this.o.defaultModel);
+    if (!m) throw notFound(`there is no model '${id}' (available: ${[...this.byId.keys()].join(', ')})`);
+    return m;
+  }
+
+  get cacheBytes(): number {
+    return this.embeddings.size;
+  }
+
+  private async resolve(spec: ImageSpec): Promise<ResolvedImage> {
+    if ('imageId' in spec) {
+      const up = this.o.uploads.get(spec.imageId);
+      if (!up) throw notFound(`image ${spec.imageId} is unknown or expired; upload it again with POST /v1/images`);
+      return {
+        key: `upload:${up.id}`,
+        width: up.width,
+        height: up.height,
+        fetchMs: 0,
+        load: async () => ({ source: { type: 'encoded', bytes: up.bytes, mediaType: up.type }, fetchMs: 0 }),
+      };
+    }
+    const t0 = performance.now();
+    const info = await this.o.pacs.describe(spec);
+    if (spec.frame > info.frames) {
+      throw new HttpProblem(422, 'Cannot process this image', `frame ${spec.frame} does not exist: the instance has ${info.frames} frame${info.frames > 1 ? 's' : ''}`);
+    }
+    const describeMs = performance.now() - t0;
+    const voi = spec.voi ? `${spec.voi.center}/${spec.voi.width}` : 'default';
+    return {
+      key: `dicom:${spec.sopInstanceUID}:${spec.frame}:${voi}`,
+      width: info.width,
+      height: info.height,
+      fetchMs: describeMs,
+      load: async () => {
+        const t1 = performance.now();
+        const frame = await this.o.pacs.frame(spec, spec.frame);
+        return {
+          source: { type: 'dicom', metadata: info.metadata, frame, frameNumber: spec.frame, ...(spec.voi ? { voi: spec.voi } : {}) },
+          fetchMs: describeMs + performance.now() - t1,
+        };
+      },
+    };
+  }
+
+  private cacheKey(model: ServedModel, imageKey: string): string {
+    return `${model.id}@${model.manifest.weights_sha256.slice(0, 16)}|${imageKey}`;
+  }
+
+  private async embedding(model: ServedModel, image: ResolvedImage, priority: Priority) {
+    let fetchMs = image.fetchMs;
+    const key = this.cacheKey(model, image.key);
+    const t0 = performance.now();
+    const { value, cached } = await this.embeddings.getOrLoad(key, async () => {
+      const { source, fetchMs: f } = await image.load();
+      fetchMs = f;
+      this.o.metrics.observeStage('fetch', model.id, f);
+      const r = await this.o.pool.encode({ kind: 'encode', model: model.id, source }, priority);
+      this.o.metrics.observeStage('render', model.id, r.timings.render);
+      this.o.metrics.observeStage('preprocess', model.id, r.timings.preprocess);
+      this.o.metrics.observeStage('encode', model.id, r.timings.encode);
+      return r;
+    });
+    this.o.metrics.cache.inc({ result: cached ? 'hit' : 'miss' });
+    this.o.metrics.cacheBytes.set(this.embeddings.size);
+    return { key, embedding: value, cached, fetchMs, embedMs: cached ? 0 : performance.now() - t0 - (fetchMs - image.fetchMs) };
+  }
+
+  /** POST /v1/embeddings: computes (or finds) the embedding of an image ahead of the clicks. */
+  async warm(spec: ImageSpec, modelId?: string) {
+    const model = this.model(modelId);
+    const image = await this.resolve(spec);
+    const r = await this.embedding(model, image, 'background');
+    return { model: model.id, cached: r.cached, image: { width: image.width, height: image.height }, timings: { fetchMs: r.fetchMs, embedMs: r.embedMs } };
+  }
+
+  async segment(req: SegmentRequest): Promise<SegmentResponse> {
+    const t0 = performance.now();
+    const model = this.model(req.model);
+    const image = await this.resolve(req.image);
+    const { width: W, height: H } = image;
+    req.points.forEach((p, i) => {
+      if (p.x < 0 || p.y < 0 || p.x >= W || p.y >= H) {
+        throw badRequest(`point ${i + 1} (${p.x}, ${p.y}) is outside the ${W}x${H} image`, { [`points.${i}`]: 'outside the image' });
+      }
+    });
+    if (req.box && (req.box.x2 < 0 || req.box.y2 < 0 || req.box.x1 >= W || req.box.y1 >= H)) {
+      throw badRequest(`the box does not overlap the ${W}x${H} image`, { box: 'outside the image' });
+    }
+    const { key, embedding, cached, fetchMs, embedMs } = await this.embedding(model, image, 'interactive');
+    const maskInput = req.maskId ? this.o.masks.take(req.maskId, key) : null;
+    const multimask = req.multimask ?? (req.points.length <= 1 && !req.box && !maskInput);
+    const r = await this.o.pool.decode({
+      kind: 'decode',
+      model: model.id,
+      embeddings: embedding.embeddings,
+      originalSize: embedding.originalSize,
+      prompts: {
+        points: req.points.map((p) => [p.x, p.y]),
+        labels: req.points.map((p) => p.label),
+        box: req.box ? [req.box.x1, req.box.y1, req.box.x2, req.box.y2] : null,
+      },
+      maskInput,
+      multimask,
+    });
+    this.o.metrics.observeStage('decode', model.id, r.timings.decode);
+    const maskId = this.o.masks.put(key, r.lowRes);
+    const totalMs = performance.now() - t0;
+    return {
+      maskId,
+      model: model.id,
+      image: { width: W, height: H },
+      masks: r.masks,
+      best: r.best,
+      encoding: 'rle-row-major',
+      cached,
+      timings: { fetchMs: round(fetchMs), embedMs: round(embedMs), decodeMs: round(r.timings.decode + r.timings.postprocess), totalMs: round(totalMs) },
+    };
+  }
+}
+
+const round = (ms: number) => Math.round(ms * 10) / 10;
+
+/** A stable short id for log lines. */
+export function shortHash(s: string): string {
+  return createHash('sha256').update(s).digest('hex').slice(0, 12);
+}

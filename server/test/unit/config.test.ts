@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, checkExposure, loadConfig } from '../../src/config/load.js';
+
+test('defaults run on this machine: loopback, the starter model, a local Orthanc, no auth', () => {
+  const c = loadConfig({ env: {} });
+  assert.equal(c.listen.host, '127.0.0.1');
+  assert.equal(c.pacs.url, 'http://127.0.0.1:8042/dicom-web');
+  assert.deepEqual(c.models, [{ id: 'starter', dir: 'models/starter' }]);
+  assert.equal(c.auth.mode, 'off');
+  checkExposure(c);
+});
+
+test('environment variables override, with every problem listed', () => {
+  const c = loadConfig({ env: { GLMEDSA_PORT: '9000', GLMEDSA_API_KEYS: 'k123456789abcdefg:admin:ops', GLMEDSA_AUTH: 'required' } });
+  assert.equal(c.listen.port, 9000);
+  assert.deepEqual(c.auth.apiKeys, [{ key: 'k123456789abcdefg', role: 'admin', name: 'ops' }]);
+  assert.throws(
+    () => loadConfig({ env: { GLMEDSA_PACS_URL: 'not a url', GLMEDSA_DEVICE: 'tpu' } }),
+    (e: Error) => e instanceof ConfigError && /pacs\.url/.test(e.message) && /device/.test(e.message),
+  );
+  assert.throws(() => loadConfig({ env: { GLMEDSA_AUTH: 'required' } }), /no API keys or OIDC/);
+  assert.throws(() => loadConfig({ env: { GLMEDSA_PORT: 'eighty' } }), /GLMEDSA_PORT must be an integer/);
+  assert.throws(() => loadConfig({ env: { GLMEDSA_API_KEYS: 'short:admin', GLMEDSA_AUTH: 'required' } }), /at least 16 characters/);
+});
+
+test('a non-loopback address needs authentication unless explicitly waived', () => {
+  const open = loadConfig({ env: { GLMEDSA_HOST: '0.0.0.0' } });
+  assert.throws(() => checkExposure(open), /refusing to listen on 0\.0\.0\.0 without authentication/);
+  checkExposure(loadConfig({ env: { GLMEDSA_HOST: '0.0.0.0', GLMEDSA_ALLOW_UNAUTHENTICATED_NETWORK: 'true' } }));
+  checkExposure(loadConfig({ env: { GLMEDSA_HOST: '0.0.0.0', GLMEDSA_AUTH: 'required', GLMEDSA_API_KEYS: 'k123456789abcdefg:viewer' } }));
+});
+
+test('a configuration file that is not JSON is reported by name', () => {
+  assert.throws(() => loadConfig({ file: '/nonexistent/glmedsa.json', env: {} }), /cannot read the configuration file \/nonexistent\/glmedsa\.json/);
+});
