@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ModelConfigSchema } from '../sam/config.js';
+import { readJsonFile } from '../util/json-file.js';
 
 export const MODEL_MANIFEST = 'model.json';
 export const ENCODER_FILE = 'encoder.onnx';
@@ -63,24 +64,12 @@ export interface ModelFolder {
 /** Opens an exported model folder: reads and validates model.json and checks the files exist. */
 export async function openModelFolder(dir: string): Promise<ModelFolder> {
   const manifestPath = path.join(dir, MODEL_MANIFEST);
-  let raw: string;
-  try {
-    raw = await fs.readFile(manifestPath, 'utf8');
-  } catch {
-    throw new Error(`${dir} is not a model folder: it has no ${MODEL_MANIFEST} (make one with 'glmedsa export')`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch (err) {
-    throw new Error(`${manifestPath} is not valid JSON: ${(err as Error).message}`);
-  }
-  const parsed = ModelManifestSchema.safeParse(json);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new Error(`${manifestPath} is not a valid model manifest: ${problems}`);
-  }
-  const manifest = parsed.data;
+  const manifest = await readJsonFile(
+    manifestPath,
+    ModelManifestSchema,
+    'model manifest',
+    `${dir} is not a model folder: it has no ${MODEL_MANIFEST} (make one with 'glmedsa export')`,
+  );
   for (const [file, entry] of Object.entries(manifest.files)) {
     if (file.includes('/') || file.includes('\\') || file.startsWith('.')) throw new Error(`${manifestPath}: bad file name '${file}'`);
     const st = await fs.stat(path.join(dir, file)).catch(() => undefined);

@@ -21,6 +21,7 @@ import { z } from 'zod';
 import { readPng, writeMaskPng, writePng } from '../image/png.js';
 import type { RgbImage } from '../image/rgb-image.js';
 import { writeJsonAtomic } from '../util/atomic-file.js';
+import { readJsonFile } from '../util/json-file.js';
 import type { ProgressSink } from '../util/progress.js';
 import { Rng } from '../util/random.js';
 import { ctPhantom } from './ct.js';
@@ -158,33 +159,14 @@ export async function writePhantomDataset(dir: string, options: PhantomDatasetOp
   return { ...manifest, dir };
 }
 
-function describeIssues(error: z.ZodError): string {
-  const issues = error.issues.slice(0, 8).map((i) => `${i.path.length ? i.path.map(String).join('.') : '(manifest)'}: ${i.message}`);
-  if (error.issues.length > 8) issues.push(`and ${error.issues.length - 8} more`);
-  return issues.join('; ');
-}
-
 /** Reads and validates `dir`/manifest.json and checks that every listed file exists. */
 export async function readDataset(dir: string): Promise<Dataset> {
-  const manifestPath = path.join(dir, DATASET_MANIFEST);
-  let text: string;
-  try {
-    text = await fs.readFile(manifestPath, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error(`${dir} is not a dataset folder: it has no ${DATASET_MANIFEST} (make one with 'glmedsa synth')`);
-    }
-    throw new Error(`cannot read ${manifestPath}: ${(err as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${manifestPath} is not valid JSON: ${(err as Error).message}`);
-  }
-  const parsed = DatasetManifestSchema.safeParse(json);
-  if (!parsed.success) throw new Error(`${manifestPath} is not a valid dataset manifest: ${describeIssues(parsed.error)}`);
-  const manifest = parsed.data;
+  const manifest = await readJsonFile(
+    path.join(dir, DATASET_MANIFEST),
+    DatasetManifestSchema,
+    'dataset manifest',
+    `${dir} is not a dataset folder: it has no ${DATASET_MANIFEST} (make one with 'glmedsa synth')`,
+  );
 
   const files = manifest.items.flatMap((item) => [item.image, item.mask]);
   const missing: string[] = [];

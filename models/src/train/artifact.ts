@@ -11,6 +11,7 @@ import { VARIANTS, type ModelConfig, parseModelConfig } from '../sam/config.js';
 import { type Weights, weightsForVariant } from '../sam/weights.js';
 import { type Tensor, toFloat32 } from '../tensor.js';
 import { writeJsonAtomic } from '../util/atomic-file.js';
+import { readJsonFile } from '../util/json-file.js';
 import { TRAINABLE_SETS } from './trainable.js';
 
 export const ADAPTER_TENSORS = 'adapter.safetensors';
@@ -52,22 +53,17 @@ export async function writeAdapter(dir: string, tensors: Map<string, Tensor<'flo
 }
 
 export async function readAdapter(dir: string): Promise<{ manifest: AdapterManifest; tensors: Map<string, Tensor> }> {
-  const file = path.join(dir, ADAPTER_MANIFEST);
-  let json: unknown;
-  try {
-    json = JSON.parse(await fs.readFile(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`${dir} is not an adapter folder (${(err as Error).message})`);
-  }
-  const parsed = AdapterManifestSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new Error(`${file} is not a valid adapter manifest: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  }
+  const manifest = await readJsonFile(
+    path.join(dir, ADAPTER_MANIFEST),
+    AdapterManifestSchema,
+    'adapter manifest',
+    `${dir} is not an adapter folder: it has no ${ADAPTER_MANIFEST} (make one with 'glmedsa train')`,
+  );
   const tensors = await readSafetensors(path.join(dir, ADAPTER_TENSORS));
-  if (tensors.size !== parsed.data.tensors) {
-    throw new Error(`${dir}: ${ADAPTER_TENSORS} holds ${tensors.size} tensors, the manifest says ${parsed.data.tensors}`);
+  if (tensors.size !== manifest.tensors) {
+    throw new Error(`${dir}: ${ADAPTER_TENSORS} holds ${tensors.size} tensors, the manifest says ${manifest.tensors}`);
   }
-  return { manifest: parsed.data, tensors };
+  return { manifest, tensors };
 }
 
 /**
