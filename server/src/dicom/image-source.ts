@@ -1,0 +1,81 @@
+/**
+ * The whole image path for one frame: metadata from the PACS, checks (is it an image, does the
+ * frame exist, can we decode it) before any pixel is fetched, the frame bytes, and decoding.
+ */
+import { TAGS, type DicomJsonDataset } from './dicom-json.js';
+import type { DicomWebClient, FrameData, RequestOptions } from './dicomweb-client.js';
+import { CorruptImage } from './errors.js';
+import { assertFrameNumber, assertInstanceRef, type InstanceRef } from './image-ref.js';
+import { readPixelModule, type PixelModule } from './pixel-module.js';
+import { decodeFrame, type DecodedPixels } from './pixels.js';
+import { EXPLICIT_VR_LITTLE_ENDIAN, nativeByteOrder } from './transfer-syntax.js';
+
+/** Options of {@link loadFrame}. */
+export interface LoadFrameOptions extends RequestOptions {
+  /** Metadata already fetched for this instance (skips the metadata request). */
+  readonly metadata?: DicomJsonDataset | undefined;
+}
+
+/** A decoded frame with the description it was decoded with. */
+export interface LoadedFrame {
+  readonly module: PixelModule;
+  readonly pixels: DecodedPixels;
+  /** Transfer syntax of the bytes as received. */
+  readonly transferSyntaxUID: string;
+}
+
+/**
+ * Fetches and decodes frame `frame` (1-based) of an instance.
+ *
+ * YBR colour needs to know whether the PACS decompressed the frame (its JPEG decoder then already
+ * converted it to RGB), so for YBR instances the stored form is asked for first and used directly
+ * when uncompressed; otherwise the PACS is asked for Explicit VR Little Endian.
+ * @throws InvalidImageReference, FrameOutOfRange, NotAnImage, UnsupportedImage, CorruptImage,
+ *   PacsNotFound, PacsUnavailable, PacsTimeout, PacsBadResponse, PacsAuthRejected
+ */
+export async function loadFrame(client: DicomWebClient, ref: InstanceRef, frame: number, options: LoadFrameOptions = {}): Promise<LoadedFrame> {
+  assertInstanceRef(ref);
+  assertFrameNumber(frame);
+  const metadata = options.metadata ?? (await client.getInstanceMetadata(ref, options));
+  const module = readPixelModule(metadata);
+  assertFrameNumber(frame, module.numberOfFrames);
+  if (module.photometric === 'YBR_FULL' || module.photometric === 'YBR_FULL_422') {
+    let stored: FrameData;
+    try {
+      stored = await client.getFrame(ref, frame, { signal: options.signal, transferSyntax: '*' });
+    } catch (error) {
+      if (!(error instanceof CorruptImage) || module.photometric !== 'YBR_FULL_422') throw error;
+      return loadYbr422FromBulk(client, ref, frame, module, metadata, options);
+    }
+    if (nativeByteOrder(stored.transferSyntaxUID) !== undefined) {
+      return { module, pixels: decodeFrame(module, stored), transferSyntaxUID: stored.transferSyntaxUID };
+    }
+    const data = await client.getFrame(ref, frame, { signal: options.signal });
+    const pixels = decodeFrame(module, data, { storedTransferSyntaxUID: stored.transferSyntaxUID });
+    return { module, pixels, transferSyntaxUID: data.transferSyntaxUID };
+  }
+  const data = await client.getFrame(ref, frame, { signal: options.signal });
+  return { module, pixels: decodeFrame(module, data), transferSyntaxUID: data.transferSyntaxUID };
+}
+
+/**
+ * Uncompressed YBR_FULL_422 stores two bytes per pixel, which Orthanc's frame splitter does not
+ * expect (it answers "Bad file format"): read the whole Pixel Data element and cut the frame out.
+ */
+async function loadYbr422FromBulk(
+  client: DicomWebClient,
+  ref: InstanceRef,
+  frame: number,
+  module: PixelModule,
+  metadata: DicomJsonDataset,
+  options: RequestOptions,
+): Promise<LoadedFrame> {
+  const all = await client.getPixelDataBulk(ref, metadata[TAGS.PixelData]?.BulkDataURI, options);
+  const frameBytes = module.rows * module.columns * 2;
+  const start = (frame - 1) * frameBytes;
+  if (all.length < start + frameBytes) {
+    throw new CorruptImage(`pixel data holds ${all.length} bytes; frame ${frame} of a ${module.columns}x${module.rows} YBR_FULL_422 image needs bytes ${start}..${start + frameBytes}`);
+  }
+  const bytes = all.subarray(start, start + frameBytes);
+  return { module, pixels: decodeFrame(module, { bytes, transferSyntaxUID: EXPLICIT_VR_LITTLE_ENDIAN }), transferSyntaxUID: EXPLICIT_VR_LITTLE_ENDIAN };
+}
