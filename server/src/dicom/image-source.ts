@@ -7,13 +7,20 @@ import type { DicomWebClient, FrameData, RequestOptions } from './dicomweb-clien
 import { CorruptImage } from './errors.js';
 import { assertFrameNumber, assertInstanceRef, type InstanceRef } from './image-ref.js';
 import { readPixelModule, type PixelModule } from './pixel-module.js';
-import { decodeFrame, type DecodedPixels } from './pixels.js';
+import { decodeFrame, type DecodeOptions, type DecodedPixels, type RawFrame } from './pixels.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN, nativeByteOrder } from './transfer-syntax.js';
 
-/** Options of {@link loadFrame}. */
+/** Options of {@link fetchFrame} and {@link loadFrame}. */
 export interface LoadFrameOptions extends RequestOptions {
   /** Metadata already fetched for this instance (skips the metadata request). */
   readonly metadata?: DicomJsonDataset | undefined;
+}
+
+/** A frame as fetched, not yet decoded: everything {@link decodeFrame} needs (plain data). */
+export interface FetchedFrame {
+  readonly module: PixelModule;
+  readonly raw: RawFrame;
+  readonly options: DecodeOptions;
 }
 
 /** A decoded frame with the description it was decoded with. */
@@ -25,7 +32,9 @@ export interface LoadedFrame {
 }
 
 /**
- * Fetches and decodes frame `frame` (1-based) of an instance.
+ * Fetches frame `frame` (1-based) of an instance, after checking (is it an image, does the frame
+ * exist) before any pixel is requested. Network only: decoding is {@link decodeFetchedFrame}, so
+ * a server can fetch on its I/O thread and decode in a worker.
  *
  * YBR colour needs to know whether the PACS decompressed the frame (its JPEG decoder then already
  * converted it to RGB), so for YBR instances the stored form is asked for first and used directly
@@ -33,7 +42,7 @@ export interface LoadedFrame {
  * @throws InvalidImageReference, FrameOutOfRange, NotAnImage, UnsupportedImage, CorruptImage,
  *   PacsNotFound, PacsUnavailable, PacsTimeout, PacsBadResponse, PacsAuthRejected
  */
-export async function loadFrame(client: DicomWebClient, ref: InstanceRef, frame: number, options: LoadFrameOptions = {}): Promise<LoadedFrame> {
+export async function fetchFrame(client: DicomWebClient, ref: InstanceRef, frame: number, options: LoadFrameOptions = {}): Promise<FetchedFrame> {
   assertInstanceRef(ref);
   assertFrameNumber(frame);
   const metadata = options.metadata ?? (await client.getInstanceMetadata(ref, options));
@@ -45,37 +54,48 @@ export async function loadFrame(client: DicomWebClient, ref: InstanceRef, frame:
       stored = await client.getFrame(ref, frame, { signal: options.signal, transferSyntax: '*' });
     } catch (error) {
       if (!(error instanceof CorruptImage) || module.photometric !== 'YBR_FULL_422') throw error;
-      return loadYbr422FromBulk(client, ref, frame, module, metadata, options);
+      return fetchYbr422FromBulk(client, ref, frame, module, metadata, options);
     }
     if (nativeByteOrder(stored.transferSyntaxUID) !== undefined) {
-      return { module, pixels: decodeFrame(module, stored), transferSyntaxUID: stored.transferSyntaxUID };
+      return { module, raw: raw(stored), options: {} };
     }
     const data = await client.getFrame(ref, frame, { signal: options.signal });
-    const pixels = decodeFrame(module, data, { storedTransferSyntaxUID: stored.transferSyntaxUID });
-    return { module, pixels, transferSyntaxUID: data.transferSyntaxUID };
+    return { module, raw: raw(data), options: { storedTransferSyntaxUID: stored.transferSyntaxUID } };
   }
   const data = await client.getFrame(ref, frame, { signal: options.signal });
-  return { module, pixels: decodeFrame(module, data), transferSyntaxUID: data.transferSyntaxUID };
+  return { module, raw: raw(data), options: {} };
+}
+
+const raw = (d: FrameData): RawFrame => ({ bytes: d.bytes, transferSyntaxUID: d.transferSyntaxUID });
+
+/** Decodes a fetched frame (CPU work). */
+export function decodeFetchedFrame(f: FetchedFrame): DecodedPixels {
+  return decodeFrame(f.module, f.raw, f.options);
+}
+
+/** {@link fetchFrame} then {@link decodeFetchedFrame}. */
+export async function loadFrame(client: DicomWebClient, ref: InstanceRef, frame: number, options: LoadFrameOptions = {}): Promise<LoadedFrame> {
+  const f = await fetchFrame(client, ref, frame, options);
+  return { module: f.module, pixels: decodeFetchedFrame(f), transferSyntaxUID: f.raw.transferSyntaxUID };
 }
 
 /**
  * Uncompressed YBR_FULL_422 stores two bytes per pixel, which Orthanc's frame splitter does not
  * expect (it answers "Bad file format"): read the whole Pixel Data element and cut the frame out.
  */
-async function loadYbr422FromBulk(
+async function fetchYbr422FromBulk(
   client: DicomWebClient,
   ref: InstanceRef,
   frame: number,
   module: PixelModule,
   metadata: DicomJsonDataset,
   options: RequestOptions,
-): Promise<LoadedFrame> {
+): Promise<FetchedFrame> {
   const all = await client.getPixelDataBulk(ref, metadata[TAGS.PixelData]?.BulkDataURI, options);
   const frameBytes = module.rows * module.columns * 2;
   const start = (frame - 1) * frameBytes;
   if (all.length < start + frameBytes) {
     throw new CorruptImage(`pixel data holds ${all.length} bytes; frame ${frame} of a ${module.columns}x${module.rows} YBR_FULL_422 image needs bytes ${start}..${start + frameBytes}`);
   }
-  const bytes = all.subarray(start, start + frameBytes);
-  return { module, pixels: decodeFrame(module, { bytes, transferSyntaxUID: EXPLICIT_VR_LITTLE_ENDIAN }), transferSyntaxUID: EXPLICIT_VR_LITTLE_ENDIAN };
+  return { module, raw: { bytes: all.slice(start, start + frameBytes), transferSyntaxUID: EXPLICIT_VR_LITTLE_ENDIAN }, options: {} };
 }

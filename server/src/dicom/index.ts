@@ -24,5 +24,5 @@ export {
   type RawFrame,
 } from './pixels.js';
 export { voiValue, windowToBytes, minMaxToBytes } from './voi.js';
-export { loadFrame, type LoadedFrame, type LoadFrameOptions } from './image-source.js';
+export { decodeFetchedFrame, fetchFrame, loadFrame, type FetchedFrame, type LoadedFrame, type LoadFrameOptions } from './image-source.js';
 export { EXPLICIT_VR_LITTLE_ENDIAN, transferSyntaxName } from './transfer-syntax.js';

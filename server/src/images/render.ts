@@ -1,6 +1,8 @@
 /** Turns an image source into the 8-bit RGB image SAM's preprocessing takes (runs in workers). */
 import { type RgbImage, decodePng, rgbFromInterleaved } from '@glmedsa/models';
 import jpeg from 'jpeg-js';
+import { decodeFetchedFrame } from '../dicom/image-source.js';
+import { renderForSam } from '../dicom/pixels.js';
 import type { ImageSource } from '../inference/messages.js';
 
 function decodeUpload(bytes: Uint8Array, mediaType: 'image/png' | 'image/jpeg'): RgbImage {
@@ -18,5 +20,5 @@ function decodeUpload(bytes: Uint8Array, mediaType: 'image/png' | 'image/jpeg'):
 export function renderSource(source: ImageSource): RgbImage {
   if (source.type === 'rgb') return source.image;
   if (source.type === 'encoded') return decodeUpload(source.bytes, source.mediaType);
-  throw Object.assign(new Error('DICOM rendering is not available in this build'), { status: 501 });
+  return renderForSam(decodeFetchedFrame(source.frame), source.voi);
 }

@@ -1,5 +1,7 @@
 /** Messages between the HTTP thread and the inference workers. */
 import type { RgbImage } from '@glmedsa/models';
+import type { FetchedFrame } from '../dicom/image-source.js';
+import type { Voi } from '../dicom/image-ref.js';
 
 export interface ModelToLoad {
   id: string;
@@ -10,7 +12,7 @@ export interface ModelToLoad {
 export type ImageSource =
   | { type: 'rgb'; image: RgbImage }
   | { type: 'encoded'; bytes: Uint8Array; mediaType: 'image/png' | 'image/jpeg' }
-  | { type: 'dicom'; metadata: unknown; frame: Uint8Array; frameNumber: number; voi?: { center: number; width: number } };
+  | { type: 'dicom'; frame: FetchedFrame; voi?: Voi };
 
 export interface EncodeJob {
   kind: 'encode';

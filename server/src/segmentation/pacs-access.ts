@@ -1,6 +1,13 @@
-/** The PACS as the segmentation service sees it, over the DICOMweb client. */
+/**
+ * The PACS as the segmentation service sees it: instance metadata (cached: every click on an
+ * image needs its size) and frames fetched over DICOMweb, decoded later in a worker.
+ */
+import { Lru } from '../cache/lru.js';
 import type { ServerConfig } from '../config/schema.js';
+import type { DicomJsonDataset } from '../dicom/dicom-json.js';
 import { DicomWebClient } from '../dicom/dicomweb-client.js';
+import { fetchFrame } from '../dicom/image-source.js';
+import { readPixelModule } from '../dicom/pixel-module.js';
 import type { ImageRef } from '../http/schemas.js';
 import type { PacsAccess } from './service.js';
 
@@ -11,17 +18,26 @@ export function createPacsAccess(c: ServerConfig['pacs']): PacsAccess & { ping()
     maxResponseBytes: c.maxFrameBytes,
     auth: c.token ? { bearerToken: c.token } : c.username ? { username: c.username, password: c.password ?? '' } : undefined,
   });
+  const metadata = new Lru<DicomJsonDataset>({ maxSize: 2000, ttlMs: 10 * 60_000 });
+  const meta = async (ref: ImageRef) => (await metadata.getOrLoad(ref.sopInstanceUID, () => client.getInstanceMetadata(ref))).value;
   return {
     async describe(ref: ImageRef) {
-      void client;
-      void ref;
-      throw new Error('not implemented');
+      const m = readPixelModule(await meta(ref));
+      return { width: m.columns, height: m.rows, frames: m.numberOfFrames };
     },
-    async frame() {
-      throw new Error('not implemented');
+    async frame(ref: ImageRef, frame: number) {
+      return fetchFrame(client, ref, frame, { metadata: await meta(ref) });
     },
     async ping() {
-      return false;
+      try {
+        const res = await fetch(new URL('studies?limit=1', c.url.endsWith('/') ? c.url : `${c.url}/`), {
+          signal: AbortSignal.timeout(Math.min(c.timeoutMs, 3000)),
+          headers: { accept: 'application/dicom+json' },
+        });
+        return res.status < 500;
+      } catch {
+        return false;
+      }
     },
   };
 }

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Lru } from '../cache/lru.js';
+import type { FetchedFrame } from '../dicom/image-source.js';
 import { HttpProblem, badRequest, notFound } from '../http/problem.js';
 import type { ImageRef, ImageSpec, SegmentRequest } from '../http/schemas.js';
 import type { DecodeResult, EncodeResult, ImageSource } from '../inference/messages.js';
@@ -17,9 +18,9 @@ import type { UploadStore } from './uploads.js';
 /** What the service needs from a PACS. */
 export interface PacsAccess {
   /** Size and frame count of an instance (and whatever the decoder needs), from its metadata. */
-  describe(ref: ImageRef): Promise<{ width: number; height: number; frames: number; metadata: unknown }>;
-  /** Raw uncompressed bytes of one frame (1-based). */
-  frame(ref: ImageRef, frame: number): Promise<Uint8Array>;
+  describe(ref: ImageRef): Promise<{ width: number; height: number; frames: number }>;
+  /** One frame (1-based), fetched but not decoded. */
+  frame(ref: ImageRef, frame: number): Promise<FetchedFrame>;
 }
 
 interface Embedding {
@@ -105,7 +106,7 @@ export class SegmentationService {
         const t1 = performance.now();
         const frame = await this.o.pacs.frame(spec, spec.frame);
         return {
-          source: { type: 'dicom', metadata: info.metadata, frame, frameNumber: spec.frame, ...(spec.voi ? { voi: spec.voi } : {}) },
+          source: { type: 'dicom', frame, ...(spec.voi ? { voi: spec.voi } : {}) },
           fetchMs: describeMs + performance.now() - t1,
         };
       },
