@@ -62,7 +62,8 @@ export class InferencePool {
         if (msg.type === 'ready') {
           slot.ready = true;
           if (!this.providers.length) this.providers = msg.models;
-          for (const m of msg.models) if (m.fallback) this.o.log.warn({ model: m.id }, m.fallback);
+          // Without CUDA libraries, 'auto' meaning the CPU is normal; asking for 'cuda' and not getting it is not.
+          for (const m of msg.models) if (m.fallback) this.o.log[this.o.device === 'cuda' ? 'warn' : 'info']({ model: m.id }, m.fallback);
           resolve();
           this.dispatch();
         } else if (msg.type === 'load-failed') {

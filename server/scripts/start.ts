@@ -1,0 +1,83 @@
+/**
+ * npm start: the product on one machine. A local Orthanc (installed with apt-get when missing and
+ * allowed) with the demo studies, and the segmentation server with the starter model, pointed at
+ * it. Prints where they listen and a request that segments a demo image. Ctrl-C stops both.
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../src/config/load.js';
+import { seedDemo } from '../src/demo/seed.js';
+import { OrthancNotInstalled, findDicomWebPlugin, findOrthancBinary, isPortFree, startOrthanc } from '../src/pacs/orthanc.js';
+import { startServer } from '../src/server.js';
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+async function ensureOrthanc(): Promise<void> {
+  try {
+    await findOrthancBinary();
+    await findDicomWebPlugin();
+    return;
+  } catch (err) {
+    if (!(err instanceof OrthancNotInstalled)) throw err;
+    const root = process.getuid?.() === 0;
+    if (!root || process.env['GLMEDSA_NO_INSTALL']) throw err;
+  }
+  say('Orthanc is missing: installing it with apt-get (orthanc, orthanc-dicomweb)...');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  let r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'orthanc', 'orthanc-dicomweb'], { stdio: 'inherit', env });
+  if (r.status !== 0) {
+    spawnSync('apt-get', ['update'], { stdio: 'inherit', env });
+    r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'orthanc', 'orthanc-dicomweb'], { stdio: 'inherit', env });
+  }
+  if (r.status !== 0) throw new Error('apt-get could not install orthanc and orthanc-dicomweb');
+}
+
+async function main(): Promise<void> {
+  const dataDir = path.resolve(process.env['GLMEDSA_DATA_DIR'] ?? '.data');
+  await ensureOrthanc();
+  const port = (await isPortFree(8042)) ? 8042 : 0;
+  const orthanc = await startOrthanc({ dataDir: path.join(dataDir, 'orthanc'), httpPort: port, name: 'GLMEDSA-DEMO', stopGraceMs: 3000 });
+  let stopping = false;
+  const stopOrthanc = () => orthanc.stop().catch(() => undefined);
+  try {
+    const series = await seedDemo(orthanc, say);
+    const env = { ...process.env };
+    env['GLMEDSA_PACS_URL'] ??= orthanc.dicomWebUrl;
+    const config = loadConfig({ env });
+    const server = await startServer(config, { dataDir });
+    const first = series[0]!.instances[0]!;
+    const body = JSON.stringify({
+      image: { studyInstanceUID: first.studyInstanceUID, seriesInstanceUID: first.seriesInstanceUID, sopInstanceUID: first.sopInstanceUID, frame: 1 },
+      points: [{ x: first.lesion.x, y: first.lesion.y, label: 1 }],
+    });
+    say('');
+    say(`Orthanc (PACS):       ${orthanc.url}   (DICOMweb ${orthanc.dicomWebUrl})`);
+    say(`segmentation server:  ${server.url}   (model ${config.models.map((m) => m.id).join(', ')}, auth ${config.auth.mode})`);
+    for (const s of series) say(`demo series:          ${s.description}, ${s.instances.length} images`);
+    say('');
+    say('Segment the lesion of the first demo photograph:');
+    say(`  curl -s ${server.url}/v1/segment -H 'Content-Type: application/json' -d '${body}'`);
+    say('');
+    say('Ctrl-C stops the server and Orthanc.');
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      say('stopping...');
+      server
+        .close()
+        .then(stopOrthanc)
+        .finally(() => process.exit(0));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  } catch (err) {
+    await stopOrthanc();
+    throw err;
+  }
+}
+
+main().catch((err: unknown) => {
+  const message = err instanceof ConfigError || err instanceof OrthancNotInstalled ? err.message : `could not start: ${(err as Error).message}`;
+  process.stderr.write(`npm start: ${message}\n`);
+  process.exit(1);
+});
