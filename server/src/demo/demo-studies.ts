@@ -31,7 +31,8 @@ export interface DemoFile {
   instance: DemoInstance;
 }
 
-function lesionCentre(mask: Uint8Array, w: number, h: number): { x: number; y: number } {
+/** A point inside a lesion mask: its centroid, or the lesion pixel nearest to it. */
+export function lesionCentre(mask: Uint8Array, w: number, h: number): { x: number; y: number } {
   let sx = 0;
   let sy = 0;
   let n = 0;

@@ -1,0 +1,57 @@
+/** The real server, started in-process for a test file (workers are real threads, Orthanc real). */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { loadConfig } from '../../src/config/load.js';
+import { type RunningServer, startServer } from '../../src/server.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const REPO_ROOT = path.resolve(here, '..', '..', '..', '..');
+export const STARTER_MODEL = process.env['GLMEDSA_TEST_MODEL'] ?? path.join(REPO_ROOT, 'models', 'starter');
+
+export async function startTestServer(pacsUrl: string, overrides: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}): Promise<RunningServer> {
+  const config = loadConfig({
+    env,
+    overrides: {
+      listen: { host: '127.0.0.1', port: 0 },
+      pacs: { url: pacsUrl, timeoutMs: 5000 },
+      models: [{ id: 'starter', dir: STARTER_MODEL }],
+      device: 'cpu',
+      logLevel: 'silent',
+      ...overrides,
+    },
+  });
+  return startServer(config, { log: pino({ level: process.env['GLMEDSA_TEST_LOG'] ?? 'silent' }) });
+}
+
+export interface JsonResponse {
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown>;
+}
+
+export async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<JsonResponse> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
+}
+
+export async function get(url: string, headers: Record<string, string> = {}): Promise<JsonResponse> {
+  const res = await fetch(url, { headers });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text.startsWith('{') ? (JSON.parse(text) as Record<string, unknown>) : { text } };
+}
+
+/** Decodes the API's row-major run lengths into a 0/1 mask. */
+export function decodeCounts(counts: number[], w: number, h: number): Uint8Array {
+  const out = new Uint8Array(w * h);
+  let i = 0;
+  counts.forEach((run, k) => {
+    if (k % 2) out.fill(1, i, i + run);
+    i += run;
+  });
+  return out;
+}
