@@ -1,0 +1,18 @@
+/**
+ * npm run bench [-- suite ...]: 'server' runs here; other suites (model, table1) are the models
+ * package's benchmarks, run in their own process.
+ */
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { serverBench } from './server-bench.js';
+
+const [suite = 'model', ...args] = process.argv.slice(2);
+if (suite === 'server') {
+  await serverBench(args);
+} else {
+  const require = createRequire(import.meta.url);
+  const models = path.dirname(require.resolve('@glmedsa/models/package.json'));
+  const child = spawn(process.execPath, [path.join(models, 'dist', 'bench', 'main.js'), suite, ...args], { stdio: 'inherit' });
+  child.on('exit', (code) => (process.exitCode = code ?? 1));
+}
