@@ -13,7 +13,7 @@ import { buildDecoderGraph, buildEncoderGraph } from '../sam/graphs.js';
 import type { Weights } from '../sam/weights.js';
 import { type Prompts, type SizeHW, encodePrompts, resizeLongestSide, toModelInput, validatePrompts } from '../preprocess/index.js';
 import { type Device, type LoadedSession, openSession, runSession } from '../runtime/session.js';
-import { type Tensor, float32 } from '../tensor.js';
+import { type Tensor, float32, tensor } from '../tensor.js';
 
 export interface ImageEmbedding {
   embeddings: Tensor<'float32'>;
@@ -46,14 +46,12 @@ export interface PredictorOptions {
   onFallback?: (reason: string) => void;
 }
 
-/** Slices tokens `tokens` out of [1, M, ...rest] into [K, ...rest]. */
-function selectTokens(t: Tensor, tokens: number[]): Tensor<'float32'> {
+/** The consecutive tokens `first..first+count-1` of [1, M, ...rest], as a view [count, ...rest]. */
+function selectTokens(t: Tensor, first: number, count: number): Tensor<'float32'> {
   const rest = t.shape.slice(2);
   const size = rest.reduce((a, b) => a * b, 1);
-  const out = float32([tokens.length, ...rest]);
   const src = t.data as Float32Array;
-  tokens.forEach((k, i) => out.data.set(src.subarray(k * size, (k + 1) * size), i * size));
-  return out;
+  return tensor('float32', [count, ...rest], src.subarray(first * size, (first + count) * size));
 }
 
 /** What the predictor needs to know about the graphs it runs. */
@@ -165,13 +163,13 @@ export class SamPredictor {
       orig_im_size: float32([2], emb.originalSize),
     });
     const decodeMs = performance.now() - t0;
-    const m = this.geometry.maskTokens;
-    const tokens = o.multimask ? [...Array(m - 1).keys()].map((i) => i + 1) : [0];
+    // Token 0 is SAM's single-mask output, tokens 1.. its multimask candidates.
+    const [first, count] = o.multimask ? [1, this.geometry.maskTokens - 1] : [0, 1];
     const iouAll = out['iou_predictions']!.data as Float32Array;
     return {
-      masks: selectTokens(out['masks']!, tokens),
-      iou: tokens.map((k) => iouAll[k]!),
-      lowRes: selectTokens(out['low_res_masks']!, tokens),
+      masks: selectTokens(out['masks']!, first, count),
+      iou: Array.from(iouAll.subarray(first, first + count)),
+      lowRes: selectTokens(out['low_res_masks']!, first, count),
       decodeMs,
     };
   }

@@ -87,3 +87,21 @@ test('base64 matches Node Buffer for all lengths mod 3', () => {
   assert.equal(bytesToBase64(big), Buffer.from(big).toString('base64'));
   assert.throws(() => base64ToBytes('ab$d'), /invalid base64/);
 });
+
+test('summarizeLogits agrees with thresholding, encodeRle and boundingBox', async () => {
+  const { summarizeLogits, encodeRle, boundingBox, maskFromLogits } = await import('../../src/preprocess/index.js');
+  for (const [w, h] of [
+    [7, 5],
+    [1, 1],
+    [16, 9],
+  ] as const) {
+    const logits = Float32Array.from({ length: w * h }, (_, i) => Math.sin(i * 1.7) * 3);
+    const mask = maskFromLogits(logits);
+    const s = summarizeLogits(logits, w, h);
+    assert.deepEqual(s.counts, encodeRle(mask, w, h).counts);
+    assert.deepEqual(s.bbox, boundingBox(mask, w, h));
+    assert.equal(s.area, mask.reduce((a, b) => a + b, 0));
+  }
+  const empty = summarizeLogits(new Float32Array(6).fill(-1), 3, 2);
+  assert.deepEqual(empty, { counts: [6], bbox: null, area: 0 });
+});

@@ -4,7 +4,7 @@
  * mask encoding), so the HTTP thread never blocks.
  */
 import { parentPort } from 'node:worker_threads';
-import { SamPredictor, boundingBox, encodeRle, maskFromLogits } from '@glmedsa/models';
+import { SamPredictor, summarizeLogits } from '@glmedsa/models';
 import { renderSource } from '../images/render.js';
 import type { DecodeJob, DecodeResult, EncodeJob, EncodeResult, WorkerRequest, WorkerResponse } from './messages.js';
 
@@ -55,12 +55,7 @@ async function decode(job: DecodeJob): Promise<DecodeResult> {
   pred.iou.forEach((v, i) => {
     if (v > pred.iou[best]!) best = i;
   });
-  const masks = pred.iou.map((score, k) => {
-    const mask = maskFromLogits(pred.masks.data.subarray(k * H * W, (k + 1) * H * W));
-    let area = 0;
-    for (let i = 0; i < mask.length; i++) area += mask[i]!;
-    return { counts: encodeRle(mask, W, H, 'row-major').counts, bbox: boundingBox(mask, W, H), area, score };
-  });
+  const masks = pred.iou.map((score, k) => ({ ...summarizeLogits(pred.masks.data.subarray(k * H * W, (k + 1) * H * W), W, H), score }));
   return {
     masks,
     best,
