@@ -9,20 +9,22 @@ import { type Tensor, numel } from '../tensor.js';
 import { ADAPTER_MANIFEST, writeAdapter } from '../train/artifact.js';
 import { CHECKPOINT_FILE } from '../train/checkpoint.js';
 import { datasetSource } from '../train/dataset-source.js';
+import { LOSS_KINDS } from '../train/loss.js';
 import { TRAINABLE_SETS, trainableNames } from '../train/trainable.js';
 import { train } from '../train/trainer.js';
 import { consoleProgress } from '../util/progress.js';
 import { UsageError, parseChoice, parseFloatArg, parseInteger, requireString } from './args.js';
 
 export const trainHelp = `glmedsa train --base MODEL --variant sam|medsa|gmedsa|glmedsa --trainable adapters|decoder|all
-              --data DIR --steps N --batch B --lr X --out DIR [--resume] [--seed K] [--clicks K]
+              --data DIR --steps N --batch B --lr X --out DIR [--resume] [--seed K] [--clicks K] [--loss sam|medsa]
               [--weight-decay X] [--warmup N] [--checkpoint-every N] [--no-augment] [--device auto|cpu|cuda]
 
 Fine-tunes a base model folder (from 'glmedsa export') on a dataset folder (from 'glmedsa synth'
 or exported annotations). 'adapters' trains the variant's adapters and the mask decoder (Med-SA's
 recipe), 'decoder' the mask decoder only, 'all' every weight (training a small model from scratch).
 Writes DIR/adapter.safetensors + DIR/adapter.json; DIR/checkpoint.safetensors lets --resume
-continue an interrupted run exactly where it stopped.`;
+continue an interrupted run exactly where it stopped. --loss sam (default) trains the three
+candidate masks on single clicks and the IoU head too; --loss medsa only the single-mask output.`;
 
 export async function trainCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -39,6 +41,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
       resume: { type: 'boolean' },
       seed: { type: 'string' },
       clicks: { type: 'string' },
+      loss: { type: 'string' },
       'weight-decay': { type: 'string' },
       warmup: { type: 'string' },
       'checkpoint-every': { type: 'string' },
@@ -59,6 +62,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const set = parseChoice(values.trainable, '--trainable', TRAINABLE_SETS, 'adapters');
   const seed = parseInteger(values.seed, '--seed', 0, 0);
   const clicks = parseInteger(values.clicks, '--clicks', 1, 1, 20);
+  const lossKind = parseChoice(values.loss, '--loss', LOSS_KINDS, 'sam');
   const device = parseChoice(values.device, '--device', ['auto', 'cpu', 'cuda'] as const, 'auto');
   if (!values.resume && existsSync(path.join(out, ADAPTER_MANIFEST))) {
     throw new UsageError(`${out} already holds a trained adapter; choose another --out (or --resume an interrupted run)`);
@@ -89,6 +93,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     lr,
     seed,
     clicks,
+    loss: { kind: lossKind },
     ...(values['weight-decay'] ? { weightDecay: parseFloatArg(values['weight-decay'], '--weight-decay', 0) } : {}),
     ...(values.warmup ? { warmup: parseInteger(values.warmup, '--warmup', 0, 0) } : {}),
     ...(values['no-augment'] ? { augment: false } : values.augment ? { augment: true } : {}),
@@ -118,6 +123,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
       lr,
       seed,
       clicks,
+      loss: lossKind,
       seconds: result.seconds,
       final_loss: Number.isFinite(result.finalLoss) ? result.finalLoss : null,
       images_per_second: result.imagesPerSecond,

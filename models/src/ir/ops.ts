@@ -143,6 +143,7 @@ function reduce(type: string, x: Value, axes: number[] | undefined, keepdims: bo
 export const reduceSum = (x: Value, axes?: number[], keepdims = true) => reduce('ReduceSum', x, axes, keepdims);
 export const reduceMean = (x: Value, axes?: number[], keepdims = true) => reduce('ReduceMean', x, axes, keepdims);
 export const reduceMax = (x: Value, axes?: number[], keepdims = true) => reduce('ReduceMax', x, axes, keepdims);
+export const reduceMin = (x: Value, axes?: number[], keepdims = true) => reduce('ReduceMin', x, axes, keepdims);
 export const argMax = (x: Value, axis: number, keepdims = true) =>
   one(x.graph, 'ArgMax', [x], { axis: attrInt(axis), keepdims: attrInt(keepdims ? 1 : 0) });
 

@@ -12,6 +12,7 @@ import { type Weights, weightsForVariant } from '../sam/weights.js';
 import { type Tensor, toFloat32 } from '../tensor.js';
 import { writeJsonAtomic } from '../util/atomic-file.js';
 import { readJsonFile } from '../util/json-file.js';
+import { LOSS_KINDS } from './loss.js';
 import { TRAINABLE_SETS } from './trainable.js';
 
 export const ADAPTER_TENSORS = 'adapter.safetensors';
@@ -35,6 +36,7 @@ export const AdapterManifestSchema = z.object({
     lr: z.number(),
     seed: z.number().int(),
     clicks: z.number().int(),
+    loss: z.enum(LOSS_KINDS).optional(),
     seconds: z.number(),
     final_loss: z.number().nullable(),
     images_per_second: z.number(),

@@ -55,7 +55,8 @@ export async function checkFixtureGradients(
   const input = need('input');
   const [B, , S] = input.shape as [number, number, number];
   const { coords, labels } = withPadding(need('point_coords'));
-  const graph = buildTrainGraph({ config, weights, trainable, batch: B, points: coords.shape[1]!, inputSize: S });
+  // The fixture's loss is Med-SA's: the single-mask output only.
+  const graph = buildTrainGraph({ config, weights, trainable, batch: B, points: coords.shape[1]!, inputSize: S, loss: { kind: 'medsa' } });
   const session = await openSession(serializeModel(graph), { device: 'cpu' });
   const feeds: Record<string, Tensor> = { point_coords: coords, point_labels: labels, targets: need('targets') };
   if (trainsEncoder(trainable)) {

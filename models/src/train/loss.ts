@@ -1,19 +1,23 @@
 /**
- * The fine-tuning loss of DESIGN.md, in-graph: BCE-with-logits (pos_weight 2, mean over pixels)
- * plus soft Dice, per image, averaged over the batch.
+ * Training losses, in-graph. The per-mask loss is DESIGN.md's: BCE-with-logits (pos_weight 2,
+ * mean over pixels) plus soft Dice. Two recipes use it:
+ * - 'medsa': the single-mask output (token 0) only, as Med-SA trains (and as the parity
+ *   fixture's gradients are defined);
+ * - 'sam': as SAM trains its decoder. With one click (ambiguous) the best of the three
+ *   multimask outputs takes the loss; with more clicks the single-mask output does; and the IoU
+ *   head learns the actual IoU of every output (MSE), so its scores can choose among candidates.
  */
 import type { Value } from '../ir/graph.js';
 import * as op from '../ir/ops.js';
 
-/** log(1 + exp(z)) without overflow: relu(z) + log(1 + exp(-|z|)). */
-function softplus(z: Value): Value {
-  return op.add(op.relu(z), op.log(op.addScalar(op.exp(op.neg(op.abs(z))), 1)));
-}
+export const LOSS_KINDS = ['sam', 'medsa'] as const;
+export type LossKind = (typeof LOSS_KINDS)[number];
 
 export interface LossOptions {
+  kind?: LossKind;
   posWeight?: number;
-  /** Weight of the Dice term (default 1). */
-  diceWeight?: number;
+  /** Weight of the IoU-prediction MSE ('sam' only, default 1). */
+  iouWeight?: number;
 }
 
 export interface SegmentationLoss {
@@ -23,18 +27,52 @@ export interface SegmentationLoss {
   perImage: Value;
 }
 
-/** logits and targets [B, 1, H, W] (targets in {0, 1}). */
-export function segmentationLoss(logits: Value, targets: Value, o: LossOptions = {}): SegmentationLoss {
-  const pw = o.posWeight ?? 2;
-  const pixelAxes = [1, 2, 3];
+/** log(1 + exp(z)) without overflow: relu(z) + log(1 + exp(-|z|)). */
+function softplus(z: Value): Value {
+  return op.add(op.relu(z), op.log(op.addScalar(op.exp(op.neg(op.abs(z))), 1)));
+}
+
+/** BCE + soft Dice of logits [B, M, H, W] against targets [B, 1, H, W] in {0, 1}: [B, M]. */
+export function maskLoss(logits: Value, targets: Value, posWeight = 2): Value {
+  const pixelAxes = [2, 3];
   // PyTorch's BCEWithLogits with pos_weight: (1 - y) x + (1 + (pw - 1) y) softplus(-x).
-  const logWeight = op.addScalar(op.mulScalar(targets, pw - 1), 1);
+  const logWeight = op.addScalar(op.mulScalar(targets, posWeight - 1), 1);
   const bce = op.add(op.mul(op.rsubScalar(1, targets), logits), op.mul(logWeight, softplus(op.neg(logits))));
-  const bceMean = op.reduceMean(bce, pixelAxes, false);
   const p = op.sigmoid(logits);
   const inter = op.reduceSum(op.mul(p, targets), pixelAxes, false);
   const denom = op.addScalar(op.add(op.reduceSum(p, pixelAxes, false), op.reduceSum(targets, pixelAxes, false)), 1);
   const dice = op.rsubScalar(1, op.div(op.addScalar(op.mulScalar(inter, 2), 1), denom));
-  const perImage = op.add(bceMean, op.mulScalar(dice, o.diceWeight ?? 1));
+  return op.add(op.reduceMean(bce, pixelAxes, false), dice);
+}
+
+/** IoU of thresholded logits (> 0) with the targets: [B, M], outside the gradient. */
+function actualIou(logits: Value, targets: Value): Value {
+  const pred = op.cast(op.greater(logits, op.scalar(logits.graph, 0)), 'float32');
+  const inter = op.reduceSum(op.mul(pred, targets), [2, 3], false);
+  const union = op.sub(op.add(op.reduceSum(pred, [2, 3], false), op.reduceSum(targets, [2, 3], false)), inter);
+  return op.div(op.addScalar(inter, 1e-6), op.addScalar(union, 1e-6));
+}
+
+/**
+ * masks [B, M, H, W] (all decoder outputs), iou [B, M], targets [B, 1, H, W]. `multimask`: the
+ * prompt is one click, so the best multimask output is trained ('sam' recipe).
+ */
+export function trainingLoss(masks: Value, iou: Value, targets: Value, multimask: boolean, o: LossOptions = {}): SegmentationLoss {
+  const M = masks.dim(1) as number;
+  const perToken = maskLoss(masks, targets, o.posWeight ?? 2); // [B, M]
+  let perImage: Value;
+  if ((o.kind ?? 'sam') === 'medsa' || !multimask || M < 2) {
+    perImage = op.squeeze(op.slice(perToken, [1], [0], [1]), [1]);
+  } else {
+    // min over the candidates, as a product with a (gradient-free) one-hot of the argmin.
+    const candidates = op.slice(perToken, [1], [1], [M]);
+    const best = op.cast(op.equal(candidates, op.reduceMin(candidates, [1], true)), 'float32');
+    const weights = op.div(best, op.reduceSum(best, [1], true));
+    perImage = op.reduceSum(op.mul(candidates, weights), [1], false);
+  }
+  if ((o.kind ?? 'sam') === 'sam') {
+    const err = op.sub(iou, actualIou(masks, targets));
+    perImage = op.add(perImage, op.mulScalar(op.reduceMean(op.mul(err, err), [1], false), o.iouWeight ?? 1));
+  }
   return { loss: op.reduceMean(perImage, [0], false), perImage };
 }

@@ -1,19 +1,18 @@
 /**
  * The fused train-step graph: forward (encoder with adapters when any encoder weight trains,
  * prompt encoder, mask decoder), the loss, and the backward pass. Trainable parameters are graph
- * inputs, frozen weights initializers; outputs are the loss, the token-0 low-res logits and one
- * gradient per trainable parameter. With gradients off it is the matching forward graph, used to
+ * inputs, frozen weights initializers; outputs are the loss, every decoder output (low-res masks and
+ * predicted IoUs) and one gradient per trainable parameter. With gradients off it is the matching forward graph, used to
  * simulate clicks and to evaluate with the current (not yet exported) parameters.
  */
 import { gradients } from '../autodiff/backprop.js';
 import { Graph, type Value } from '../ir/graph.js';
-import * as op from '../ir/ops.js';
 import { type ModelConfig, embedGrid } from '../sam/config.js';
 import { decodeMasks } from '../sam/graphs.js';
 import { imageEncoder } from '../sam/image-encoder.js';
 import { ModuleContext } from '../sam/layers.js';
 import type { Weights } from '../sam/weights.js';
-import { type LossOptions, segmentationLoss } from './loss.js';
+import { type LossOptions, trainingLoss } from './loss.js';
 
 export interface TrainGraphOptions {
   config: ModelConfig;
@@ -28,6 +27,8 @@ export interface TrainGraphOptions {
   maskInput?: boolean;
   withGradients?: boolean;
   loss?: LossOptions;
+  /** The prompts are single clicks: the 'sam' loss trains the best multimask output. */
+  multimask?: boolean;
 }
 
 export const GRAD_PREFIX = 'grad.';
@@ -53,9 +54,8 @@ export function buildTrainGraph(o: TrainGraphOptions): Graph {
   const maskInput = o.maskInput ? g.input('mask_input', 'float32', [B, 1, 4 * E, 4 * E]) : null;
   const hasMask = o.maskInput ? g.input('has_mask_input', 'float32', [B]) : null;
   const { masks, iou } = decodeMasks(m, c, S, emb, coords, labels, maskInput, hasMask);
-  const logits = op.slice(masks, [1], [0], [1]);
-  g.output(logits, 'low_res_logits');
-  g.output(op.slice(iou, [1], [0], [1]), 'iou_token0');
+  g.output(masks, 'low_res_masks');
+  g.output(iou, 'iou_predictions');
   const params: Value[] = o.trainable.map((name) => {
     if (g.value(name)) return g.promoteToInput(name);
     // A parameter the forward pass never touches still gets an input (and a zero gradient).
@@ -68,7 +68,7 @@ export function buildTrainGraph(o: TrainGraphOptions): Graph {
     return g;
   }
   const targets = g.input('targets', 'float32', [B, 1, 4 * E, 4 * E]);
-  const { loss, perImage } = segmentationLoss(logits, targets, o.loss);
+  const { loss, perImage } = trainingLoss(masks, iou, targets, o.multimask ?? false, o.loss);
   g.output(loss, 'loss');
   g.output(perImage, 'loss_per_image');
   gradients(loss, params).forEach((grad, i) => g.output(grad, `${GRAD_PREFIX}${o.trainable[i]}`));

@@ -18,6 +18,7 @@ import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from './checkpoint.js
 import { type Click, nextErrorClick, randomClickInside, stepRng } from './clicks.js';
 import { overlap } from './metrics.js';
 import { type SampleSource, type TrainSample, flipImage, makeTrainSample } from './samples.js';
+import type { LossOptions } from './loss.js';
 import { GRAD_PREFIX, buildTrainGraph, trainsEncoder } from './train-graph.js';
 
 export interface TrainOptions {
@@ -35,6 +36,8 @@ export interface TrainOptions {
   seed: number;
   /** Clicks per prompt: 1 = one random positive click; K > 1 draws 1..K with corrective clicks. */
   clicks?: number;
+  /** The loss recipe (default 'sam': best multimask output for single clicks + IoU head). */
+  loss?: LossOptions;
   /** Random flips (default on when the encoder trains; frozen-encoder runs cache embeddings). */
   augment?: boolean;
   inputSize?: number;
@@ -83,6 +86,7 @@ function runKey(o: TrainOptions, S: number): string {
     warmup: o.warmup ?? null,
     seed: o.seed,
     clicks: o.clicks ?? 1,
+    loss: o.loss ?? null,
     augment: o.augment ?? null,
     S,
   };
@@ -137,17 +141,45 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     await rm(ckptFile, { force: true });
   }
 
-  // Sessions are built lazily per number of prompt points (graphs have static shapes).
-  const trainSessions = new Map<number, Promise<LoadedSession>>();
-  const forwardSessions = new Map<number, Promise<LoadedSession>>();
-  const session = (cache: Map<number, Promise<LoadedSession>>, points: number, withGradients: boolean) => {
-    let s = cache.get(points);
+  // Sessions are built lazily per number of prompt points (graphs have static shapes); one
+  // click means SAM's multimask outputs are the ones trained.
+  const sessions = new Map<string, Promise<LoadedSession>>();
+  const session = (points: number, withGradients: boolean) => {
+    const key = `${points}:${withGradients}`;
+    let s = sessions.get(key);
     if (!s) {
-      const graph = buildTrainGraph({ config: c, weights: o.weights, trainable: o.trainable, batch: B, points, inputSize: S, maskInput: true, withGradients });
+      const graph = buildTrainGraph({
+        config: c,
+        weights: o.weights,
+        trainable: o.trainable,
+        batch: B,
+        points,
+        inputSize: S,
+        maskInput: true,
+        withGradients,
+        multimask: points === 2,
+        ...(o.loss ? { loss: o.loss } : {}),
+      });
       s = openSession(serializeModel(graph), { device });
-      cache.set(points, s);
+      sessions.set(key, s);
     }
     return s;
+  };
+  const M = c.num_multimask_outputs + 1;
+  /** Per image, the low-res logits inference would show: best predicted IoU of the multimask outputs after one click, else the single output. */
+  const shownLogits = (out: Record<string, Tensor>, clicks: number): Float32Array => {
+    const masks = out['low_res_masks']!.data as Float32Array;
+    const iou = out['iou_predictions']!.data as Float32Array;
+    const shown = new Float32Array(B * L * L);
+    for (let b = 0; b < B; b++) {
+      let k = 0;
+      if (clicks === 1 && (o.loss?.kind ?? 'sam') === 'sam') {
+        k = 1;
+        for (let j = 2; j < M; j++) if (iou[b * M + j]! > iou[b * M + k]!) k = j;
+      }
+      shown.set(masks.subarray((b * M + k) * L * L, (b * M + k + 1) * L * L), b * L * L);
+    }
+    return shown;
   };
   const encoder = encoderTrains ? null : await openSession(serializeModel(buildEncoderGraph(c, o.weights, { inputSize: S })), { device });
 
@@ -254,8 +286,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     let prev: Float32Array | null = null;
     for (let k = 1; k < clicksThisStep; k++) {
       const { N, feeds } = promptFeeds(prev);
-      const out = await runSession(await session(forwardSessions, N, false), { ...imageFeed, ...feeds, ...paramFeeds });
-      prev = Float32Array.from(out['low_res_logits']!.data as Float32Array);
+      const out = await runSession(await session(N, false), { ...imageFeed, ...feeds, ...paramFeeds });
+      prev = shownLogits(out, k);
       batch.forEach((s, b) => {
         const pred = new Uint8Array(L * L);
         for (let i = 0; i < L * L; i++) pred[i] = prev![b * L * L + i]! > 0 ? 1 : 0;
@@ -274,7 +306,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     const targets = float32([B, 1, L, L]);
     batch.forEach((s, b) => targets.data.set(s.target, b * L * L));
     const ts = performance.now();
-    const out = await runSession(await session(trainSessions, N, true), { ...imageFeed, ...feeds, ...paramFeeds, targets });
+    const out = await runSession(await session(N, true), { ...imageFeed, ...feeds, ...paramFeeds, targets });
     stepTime += performance.now() - ts;
     const loss = (out['loss']!.data as Float32Array)[0]!;
     if (!Number.isFinite(loss)) throw new Error(`the loss became ${loss} at step ${step}; lower the learning rate`);
@@ -283,7 +315,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     for (const name of params.keys()) grads.set(name, out[`${GRAD_PREFIX}${name}`]!.data as Float32Array);
     optimizer.step(params, grads, learningRate(o.lr, step, o.steps, warmup));
 
-    const logits = out['low_res_logits']!.data as Float32Array;
+    const logits = shownLogits(out, clicksThisStep);
     for (let b = 0; b < B; b++) {
       const pred = new Uint8Array(L * L);
       const gt = new Uint8Array(L * L);

@@ -134,3 +134,33 @@ describe('gradient rules match central finite differences', () => {
     assert.ok(r.worst <= 1);
   });
 });
+
+describe('training losses match finite differences', () => {
+  test("the 'sam' loss: best multimask output plus IoU-head MSE", async () => {
+    const { trainingLoss } = await import('../../src/train/loss.js');
+    const { float32 } = await import('../../src/tensor.js');
+    const targets = float32([2, 1, 4, 4], Array.from({ length: 32 }, (_, i) => (i % 3 === 0 ? 1 : 0)));
+    await gradCheck(
+      [
+        { name: 'masks', shape: [2, 4, 4, 4], draw: (r) => r.uniform(-3, 3) },
+        { name: 'iou', shape: [2, 4] },
+        { name: 'targets', shape: [2, 1, 4, 4], fixed: targets },
+      ],
+      ([masks, iou, t]) => op.reshape(trainingLoss(masks!, iou!, t!, true).loss, [1]),
+      { eps: 1e-3, atol: 2e-3 },
+    );
+  });
+  test("the 'medsa' loss on the single-mask output", async () => {
+    const { trainingLoss } = await import('../../src/train/loss.js');
+    const { float32 } = await import('../../src/tensor.js');
+    const targets = float32([2, 1, 4, 4], Array.from({ length: 32 }, (_, i) => (i % 2 ? 1 : 0)));
+    await gradCheck(
+      [
+        { name: 'masks', shape: [2, 4, 4, 4], draw: (r) => r.uniform(-3, 3) },
+        { name: 'iou', shape: [2, 4] },
+        { name: 'targets', shape: [2, 1, 4, 4], fixed: targets },
+      ],
+      ([masks, iou, t]) => op.reshape(trainingLoss(masks!, iou!, t!, false, { kind: 'medsa' }).loss, [1]),
+    );
+  });
+});
