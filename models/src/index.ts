@@ -6,7 +6,7 @@ export * from './tensor.js';
 export * from './image/index.js';
 export * from './preprocess/index.js';
 export * from './checkpoint/index.js';
-export { type ModelConfig, type ModelConfigInput, type Variant, VARIANTS, PRESETS, parseModelConfig, presetConfig } from './sam/config.js';
+export { type ModelConfig, type ModelConfigInput, type Variant, VARIANTS, PRESETS, parseModelConfig, presetConfig, readConfigFile } from './sam/config.js';
 export { countParameters, parameterSpecs, type ParameterCounts } from './sam/parameters.js';
 export { type Weights, bindWeights, randomWeights, weightsForVariant } from './sam/weights.js';
 export { buildDecoderGraph, buildEncoderGraph, DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUT, ENCODER_OUTPUT } from './sam/graphs.js';

@@ -1,12 +1,11 @@
 /** glmedsa export: checkpoint (or preset with random weights) -> model folder. */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { exportModel } from '../model/export.js';
 import { loadCheckpoint } from '../model/load-checkpoint.js';
 import { loadModelWithAdapter } from '../model/load-model.js';
 import type { ModelManifest } from '../model/manifest.js';
-import { PRESETS, VARIANTS, type Variant, parseModelConfig } from '../sam/config.js';
+import { PRESETS, VARIANTS, type Variant, parseModelConfig, readConfigFile } from '../sam/config.js';
 import { randomWeights } from '../sam/weights.js';
 import { consoleProgress } from '../util/progress.js';
 import { UsageError, parseChoice, parseInteger, requireString } from './args.js';
@@ -28,15 +27,9 @@ async function rawConfig(preset: string | undefined, configFile: string | undefi
     return { ...PRESETS[preset as keyof typeof PRESETS] };
   }
   if (!configFile) throw new UsageError('--preset or --config is required');
-  try {
-    const json = JSON.parse(await fs.readFile(configFile, 'utf8')) as unknown;
-    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('not a JSON object');
-    // A fixture.json holds its config under "model".
-    const obj = json as Record<string, unknown>;
-    return (typeof obj['model'] === 'object' && obj['model'] !== null ? obj['model'] : obj) as Record<string, unknown>;
-  } catch (err) {
-    throw new UsageError(`cannot read config ${configFile}: ${(err as Error).message}`);
-  }
+  return readConfigFile(configFile).catch((err: Error) => {
+    throw new UsageError(err.message);
+  });
 }
 
 export async function exportCommand(argv: string[]): Promise<void> {

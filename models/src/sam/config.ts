@@ -82,6 +82,24 @@ export function parseModelConfig(input: unknown, source = 'model config'): Model
   return r.data;
 }
 
+/**
+ * The raw (unvalidated) config in a JSON file: a config object, or a parity fixture's
+ * fixture.json whose config is its "model" object.
+ */
+export async function readConfigFile(file: string): Promise<Record<string, unknown>> {
+  const { readFile } = await import('node:fs/promises');
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read the model config ${file}: ${(err as Error).message}`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${file} does not hold a JSON object`);
+  const obj = json as Record<string, unknown>;
+  const model = obj['model'];
+  return { ...(typeof model === 'object' && model !== null && !Array.isArray(model) ? (model as Record<string, unknown>) : obj) };
+}
+
 export function presetConfig(name: string, variant: Variant = 'sam'): ModelConfig {
   if (!(name in PRESETS)) throw new Error(`unknown preset '${name}' (choose ${Object.keys(PRESETS).join(', ')})`);
   return parseModelConfig({ ...PRESETS[name as PresetName], variant }, `preset ${name}`);

@@ -4,7 +4,7 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { type ModelManifest, exportModel, loadCheckpoint, openModelFolder, presetConfig, PRESETS } from '@glmedsa/models';
+import { type ModelManifest, PRESETS, exportModel, loadCheckpoint, openModelFolder, readConfigFile } from '@glmedsa/models';
 import type { Logger } from 'pino';
 import type { ModelEntryConfig } from '../config/schema.js';
 
@@ -24,9 +24,7 @@ async function exportCheckpoint(entry: ModelEntryConfig, dataDir: string, log: L
   const stampFile = path.join(out, '.source');
   if (existsSync(path.join(out, 'model.json')) && (await fs.readFile(stampFile, 'utf8').catch(() => '')) === stamp) return out;
   log.info({ model: entry.id, checkpoint: ckpt }, 'exporting the checkpoint to ONNX (once)');
-  const raw = entry.preset
-    ? { ...PRESETS[entry.preset] }
-    : (JSON.parse(await fs.readFile(entry.config!, 'utf8')) as Record<string, unknown>);
+  const raw: Record<string, unknown> = entry.preset ? { ...PRESETS[entry.preset] } : await readConfigFile(entry.config!);
   raw['variant'] = entry.variant ?? 'sam';
   const loaded = await loadCheckpoint(ckpt, raw);
   await exportModel({
@@ -54,4 +52,3 @@ export async function resolveModels(entries: ModelEntryConfig[], dataDir: string
   return models;
 }
 
-export { presetConfig };

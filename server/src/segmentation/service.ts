@@ -3,7 +3,6 @@
  * embedding from the cache or the encoder (one computation per key however many ask), decode
  * the prompts, remember the low-res logits for refinement, and account the time of each stage.
  */
-import { createHash } from 'node:crypto';
 import { Lru } from '../cache/lru.js';
 import type { FetchedFrame } from '../dicom/image-source.js';
 import { HttpProblem, badRequest, notFound } from '../http/problem.js';
@@ -190,8 +189,3 @@ export class SegmentationService {
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
-
-/** A stable short id for log lines. */
-export function shortHash(s: string): string {
-  return createHash('sha256').update(s).digest('hex').slice(0, 12);
-}
