@@ -1,5 +1,6 @@
 /** glmedsa train: fine-tune adapters (or the decoder, or everything) on a dataset folder. */
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadModelWeights } from '../model/load-model.js';
@@ -131,7 +132,6 @@ export async function trainCommand(argv: string[]): Promise<void> {
     metrics: { train: { dice: result.trainDice, iou: result.trainIou } },
     created_at: new Date().toISOString(),
   });
-  const { rm } = await import('node:fs/promises');
   await rm(path.join(out, CHECKPOINT_FILE), { force: true });
   process.stdout.write(
     `trained ${steps} steps in ${result.seconds.toFixed(1)} s (${result.imagesPerSecond.toFixed(2)} images/s${result.resumedFrom ? `, resumed at step ${result.resumedFrom}` : ''}): ` +

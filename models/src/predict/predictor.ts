@@ -122,6 +122,12 @@ export class SamPredictor {
     return this.geometry.inputSize;
   }
 
+  /** Frees the onnxruntime sessions (required before a worker thread that holds them ends). */
+  async release(): Promise<void> {
+    await this.encoder.session.release();
+    await this.decoder.session.release();
+  }
+
   get provider(): 'cuda' | 'cpu' {
     return this.encoder.provider;
   }

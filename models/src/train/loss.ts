@@ -4,8 +4,9 @@
  * - 'medsa': the single-mask output (token 0) only, as Med-SA trains (and as the parity
  *   fixture's gradients are defined);
  * - 'sam': as SAM trains its decoder. With one click (ambiguous) the best of the three
- *   multimask outputs takes the loss; with more clicks the single-mask output does; and the IoU
- *   head learns the actual IoU of every output (MSE), so its scores can choose among candidates.
+ *   multimask outputs takes the loss (and the single-mask output too); with more clicks the
+ *   single-mask output does; and the IoU head learns the actual IoU of every output (MSE), so its
+ *   scores can choose among candidates.
  */
 import type { Value } from '../ir/graph.js';
 import * as op from '../ir/ops.js';
@@ -64,11 +65,13 @@ export function trainingLoss(masks: Value, iou: Value, targets: Value, multimask
   if ((o.kind ?? 'sam') === 'medsa' || !multimask || M < 2) {
     perImage = op.squeeze(op.slice(perToken, [1], [0], [1]), [1]);
   } else {
-    // min over the candidates, as a product with a (gradient-free) one-hot of the argmin.
+    // min over the candidates, as a product with a (gradient-free) one-hot of the argmin; the
+    // single-mask output learns single clicks too, so runs with one click per prompt train it.
     const candidates = op.slice(perToken, [1], [1], [M]);
     const best = op.cast(op.equal(candidates, op.reduceMin(candidates, [1], true)), 'float32');
     const weights = op.div(best, op.reduceSum(best, [1], true));
-    perImage = op.reduceSum(op.mul(candidates, weights), [1], false);
+    const single = op.squeeze(op.slice(perToken, [1], [0], [1]), [1]);
+    perImage = op.add(op.reduceSum(op.mul(candidates, weights), [1], false), single);
   }
   if ((o.kind ?? 'sam') === 'sam') {
     const err = op.sub(iou, actualIou(masks, targets));

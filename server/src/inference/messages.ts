@@ -66,7 +66,9 @@ export interface DecodeResult {
 
 export type WorkerRequest =
   | { type: 'load'; models: ModelToLoad[]; device: 'auto' | 'cuda' | 'cpu'; threads: number }
-  | { type: 'job'; id: number; job: Job };
+  | { type: 'job'; id: number; job: Job }
+  /** Release the sessions and end the thread (terminating a thread that holds onnxruntime sessions aborts the process). */
+  | { type: 'close' };
 
 export type WorkerResponse =
   | { type: 'ready'; models: { id: string; provider: 'cuda' | 'cpu'; fallback?: string }[] }

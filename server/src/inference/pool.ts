@@ -24,6 +24,8 @@ interface Slot {
   busy: Pending | null;
   timer: NodeJS.Timeout | null;
   ready: boolean;
+  /** Asked to close (shutdown, or replaced after overrunning a job): takes no more work. */
+  retiring: boolean;
 }
 
 export interface PoolOptions {
@@ -56,7 +58,7 @@ export class InferencePool {
   private spawn(): Promise<void> {
     return new Promise((resolve, reject) => {
       const worker = new Worker(this.workerUrl);
-      const slot: Slot = { worker, busy: null, timer: null, ready: false };
+      const slot: Slot = { worker, busy: null, timer: null, ready: false, retiring: false };
       this.slots.push(slot);
       worker.on('message', (msg: WorkerResponse) => {
         if (msg.type === 'ready') {
@@ -68,7 +70,7 @@ export class InferencePool {
           this.dispatch();
         } else if (msg.type === 'load-failed') {
           reject(new Error(`a worker could not load the models: ${msg.message}`));
-          void worker.terminate();
+          void this.retire(slot);
         } else {
           this.finish(slot, msg);
         }
@@ -87,7 +89,7 @@ export class InferencePool {
     this.slots = this.slots.filter((s) => s !== slot);
     if (slot.timer) clearTimeout(slot.timer);
     if (slot.busy) slot.busy.reject(new HttpProblem(500, 'Internal error', 'the inference worker stopped while computing; please try again'));
-    if (!this.closed && slot.ready) {
+    if (!this.closed && slot.ready && !slot.retiring) {
       this.o.log.warn({ code }, 'restarting an inference worker');
       this.spawn().catch((err: unknown) => this.o.log.error({ err }, 'could not restart an inference worker'));
     }
@@ -114,7 +116,7 @@ export class InferencePool {
 
   private dispatch(): void {
     for (const slot of this.slots) {
-      if (!slot.ready || slot.busy) continue;
+      if (!slot.ready || slot.busy || slot.retiring) continue;
       const next = this.queues.interactive.shift() ?? this.queues.background.shift();
       if (!next) return;
       slot.busy = next;
@@ -123,7 +125,9 @@ export class InferencePool {
         this.o.log.error({ kind: next.job.kind, ms: this.o.jobTimeoutMs }, 'inference job timed out; replacing its worker');
         slot.busy = null;
         next.reject(new HttpProblem(503, 'Busy', `the model took longer than ${Math.round(this.o.jobTimeoutMs / 1000)} s; try again later`, { retryAfterSeconds: 10 }));
-        void slot.worker.terminate();
+        // The old worker closes once its run returns; a new one takes its place now.
+        void this.retire(slot);
+        this.spawn().catch((err: unknown) => this.o.log.error({ err }, 'could not start a replacement inference worker'));
       }, this.o.jobTimeoutMs);
       const msg: WorkerRequest = { type: 'job', id: next.id, job: next.job };
       slot.worker.postMessage(msg, next.transfer);
@@ -139,7 +143,20 @@ export class InferencePool {
   }
 
   get readyWorkers(): number {
-    return this.slots.filter((s) => s.ready).length;
+    return this.slots.filter((s) => s.ready && !s.retiring).length;
+  }
+
+  /**
+   * Ends a worker by asking it to release its sessions and exit: terminating a thread that holds
+   * onnxruntime sessions aborts the whole process. Terminated only if it does not exit in time.
+   */
+  private async retire(slot: Slot, graceMs = 30_000): Promise<void> {
+    slot.retiring = true;
+    const exited = new Promise<void>((resolve) => slot.worker.once('exit', () => resolve()));
+    slot.worker.postMessage({ type: 'close' } satisfies WorkerRequest);
+    const timer = setTimeout(() => void slot.worker.terminate(), graceMs);
+    await exited;
+    clearTimeout(timer);
   }
 
   private submit<T extends EncodeResult | DecodeResult>(job: Job, priority: Priority, transfer: ArrayBuffer[] = []): Promise<T> {
@@ -175,6 +192,6 @@ export class InferencePool {
     for (const q of Object.values(this.queues)) {
       for (const p of q.splice(0)) p.reject(new HttpProblem(503, 'Busy', 'the server is shutting down', { retryAfterSeconds: 5 }));
     }
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    await Promise.all(this.slots.map((s) => this.retire(s)));
   }
 }

@@ -65,7 +65,18 @@ async function decode(job: DecodeJob): Promise<DecodeResult> {
   };
 }
 
+/** One decode on zeros, so onnxruntime's first-run allocations do not land on a user's first click. */
+async function warmUp(p: SamPredictor): Promise<void> {
+  const [, c, e] = p.geometry.embeddingShape;
+  const embeddings = { dtype: 'float32' as const, shape: [...p.geometry.embeddingShape], data: new Float32Array(c * e * e) };
+  await p.decode({ embeddings, originalSize: [64, 64], preprocessMs: 0, encodeMs: 0 }, { points: [[32, 32]], labels: [1] }, { multimask: true });
+}
+
 port.on('message', (msg: WorkerRequest) => {
+  if (msg.type === 'close') {
+    Promise.allSettled([...predictors.values()].map((p) => p.release())).finally(() => process.exit(0));
+    return;
+  }
   if (msg.type === 'load') {
     (async () => {
       const loaded: { id: string; provider: 'cuda' | 'cpu'; fallback?: string }[] = [];
@@ -76,6 +87,7 @@ port.on('message', (msg: WorkerRequest) => {
           ...(msg.threads ? { threads: msg.threads } : {}),
           onFallback: (reason) => (fallback = reason),
         });
+        await warmUp(p);
         predictors.set(m.id, p);
         loaded.push({ id: m.id, provider: p.provider, ...(fallback ? { fallback } : {}) });
       }
