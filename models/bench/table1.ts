@@ -53,13 +53,14 @@ export async function table1Bench(args: string[]): Promise<void> {
   const trainN = flag(args, 'train', 200);
   const testN = flag(args, 'test', 100);
   const seed = flag(args, 'seed', 7);
+  const clicks = flag(args, 'clicks', 3);
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'glmedsa-table1-'));
   try {
     const base = await loadModelWeights(STARTER);
     const S = base.folder.manifest.input_size;
     process.stdout.write(
       `Table I on phantoms: ${base.folder.manifest.name} (trained on site A) adapted to site B; ${trainN} site-B training images, ` +
-        `${testN} held-out site-B test images, ${steps} steps, batch ${batch}, lr ${lr}, seed ${seed}\n`,
+        `${testN} held-out site-B test images, ${steps} steps, batch ${batch}, lr ${lr}, up to ${clicks} simulated clicks, seed ${seed}\n`,
     );
     const trainDir = path.join(work, 'train-B');
     const testDir = path.join(work, 'test-B');
@@ -77,7 +78,7 @@ export async function table1Bench(args: string[]): Promise<void> {
       let seconds = 0;
       if (row.set) {
         const r = await train({
-          config, weights, trainable: tunable, data: trainData, steps, batch, lr, seed, clicks: 1,
+          config, weights, trainable: tunable, data: trainData, steps, batch, lr, seed, clicks,
           inputSize: S, workDir: path.join(work, row.method.replace(/\W+/g, '-')), baseFingerprint: base.fingerprint, device: 'cpu',
         });
         seconds = r.seconds;
