@@ -2,18 +2,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Rng } from '../../src/util/random.js';
 import { base64ToBytes, bytesToBase64 } from '../../src/preprocess/base64.js';
 import { decodeRle, encodeRle, packBits, unpackBits, type RleOrder } from '../../src/preprocess/mask-encoding.js';
 
+/** A seeded generator of uniform numbers in [0, 1). */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 /** Random masks with blobs and noise, plus empty and full ones, in odd sizes. */

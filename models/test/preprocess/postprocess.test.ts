@@ -2,6 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Rng } from '../../src/util/random.js';
 import { float32 } from '../../src/tensor.js';
 import { bilinearTaps, interpolateBilinear } from '../../src/preprocess/bilinear.js';
 import {
@@ -16,16 +17,10 @@ import { FIXTURE_NAMES, get, loadFixture, parityDir } from './fixture-helpers.js
 
 const root = parityDir();
 
-/** A small deterministic PRNG (mulberry32). */
+/** A seeded generator of uniform numbers in [0, 1). */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {

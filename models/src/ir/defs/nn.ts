@@ -1,6 +1,6 @@
 /** Neural-network operators: MatMul, Conv, ConvTranspose, LayerNormalization, Resize. */
 import { shapeString } from '../../tensor.js';
-import { getInt, getInts } from '../attrs.js';
+import { type Attrs, getInt, getInts } from '../attrs.js';
 import { constFloats, constInts } from '../const-util.js';
 import type { Dim, Value } from '../graph.js';
 import { ensureOutputs, unbroadcast } from '../grad-util.js';
@@ -46,19 +46,19 @@ defineOp({
   },
 });
 
-function spatialOut(
-  inDims: Dim[],
-  kernel: number[],
-  strides: number[],
-  pads: number[],
-  dilations: number[],
-  f: (i: number, k: number, s: number, pb: number, pe: number, d: number, op: number) => number,
-  outputPadding: number[] = [],
-): Dim[] {
-  const r = inDims.length;
+type SpatialRule = (inSize: number, k: number, stride: number, padBegin: number, padEnd: number, dilation: number, outputPadding: number) => number;
+
+/** Output spatial sizes of a (transposed) convolution from its attributes and weight shape. */
+function convSpatial(attrs: Attrs, inDims: Dim[], weightShape: number[], rule: SpatialRule): Dim[] {
+  const kernel = getInts(attrs, 'kernel_shape', weightShape.slice(2));
+  const r = kernel.length;
+  const strides = getInts(attrs, 'strides', []);
+  const pads = getInts(attrs, 'pads', Array(2 * r).fill(0));
+  const dilations = getInts(attrs, 'dilations', []);
+  const outputPadding = getInts(attrs, 'output_padding', []);
   return inDims.map((d, i) =>
     typeof d === 'number'
-      ? f(d, kernel[i]!, strides[i] ?? 1, pads[i] ?? 0, pads[i + r] ?? 0, dilations[i] ?? 1, outputPadding[i] ?? 0)
+      ? rule(d, kernel[i]!, strides[i] ?? 1, pads[i] ?? 0, pads[i + r] ?? 0, dilations[i] ?? 1, outputPadding[i] ?? 0)
       : unknownDim('conv'),
   );
 }
@@ -74,16 +74,7 @@ defineOp({
     if (typeof cin === 'number' && cin !== ws[1]! * group) {
       throw new Error(`Conv: ${x} has ${cin} channels but the weight ${shapeString(ws)} expects ${ws[1]! * group}`);
     }
-    const kernel = getInts(ctx.attrs, 'kernel_shape', ws.slice(2));
-    const n = kernel.length;
-    const spatial = spatialOut(
-      x.shape.slice(2),
-      kernel,
-      getInts(ctx.attrs, 'strides', []),
-      getInts(ctx.attrs, 'pads', Array(2 * n).fill(0)),
-      getInts(ctx.attrs, 'dilations', []),
-      (i, k, s, pb, pe, d) => Math.floor((i + pb + pe - d * (k - 1) - 1) / s) + 1,
-    );
+    const spatial = convSpatial(ctx.attrs, x.shape.slice(2), ws, (i, k, s, pb, pe, d) => Math.floor((i + pb + pe - d * (k - 1) - 1) / s) + 1);
     return [{ dtype: x.dtype, shape: [x.dim(0), ws[0]!, ...spatial] }];
   },
   grad({ node, grads, wants }) {
@@ -128,17 +119,7 @@ defineOp({
     const w = req(ctx, 1);
     const ws = w.staticShape();
     const group = getInt(ctx.attrs, 'group', 1);
-    const kernel = getInts(ctx.attrs, 'kernel_shape', ws.slice(2));
-    const n = kernel.length;
-    const spatial = spatialOut(
-      x.shape.slice(2),
-      kernel,
-      getInts(ctx.attrs, 'strides', []),
-      getInts(ctx.attrs, 'pads', Array(2 * n).fill(0)),
-      getInts(ctx.attrs, 'dilations', []),
-      (i, k, s, pb, pe, d, op) => s * (i - 1) + op + (k - 1) * d + 1 - pb - pe,
-      getInts(ctx.attrs, 'output_padding', []),
-    );
+    const spatial = convSpatial(ctx.attrs, x.shape.slice(2), ws, (i, k, s, pb, pe, d, op) => s * (i - 1) + op + (k - 1) * d + 1 - pb - pe);
     return [{ dtype: x.dtype, shape: [x.dim(0), ws[1]! * group, ...spatial] }];
   },
 });
