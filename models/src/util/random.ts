@@ -1,7 +1,7 @@
 /** A small seeded PRNG (xoshiro128**) with normal and integer draws, for reproducible runs. */
 
 export class Rng {
-  private s: Uint32Array;
+  private readonly s: Uint32Array;
 
   constructor(seed: number) {
     // SplitMix32 expands the seed into the four state words.
@@ -15,15 +15,6 @@ export class Rng {
       this.s[i] = (z ^ (z >>> 16)) >>> 0;
     }
     if (this.s.every((v) => v === 0)) this.s[0] = 1;
-  }
-
-  /** The full generator state, to checkpoint and resume a run. */
-  get state(): number[] {
-    return [...this.s];
-  }
-
-  set state(v: number[]) {
-    this.s = Uint32Array.from(v);
   }
 
   private nextU32(): number {

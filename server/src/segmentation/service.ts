@@ -4,6 +4,7 @@
  * the prompts, remember the low-res logits for refinement, and account the time of each stage.
  */
 import { Lru } from '../cache/lru.js';
+import { imageKey } from '../dicom/image-key.js';
 import type { FetchedFrame } from '../dicom/image-source.js';
 import { HttpProblem, badRequest, notFound } from '../http/problem.js';
 import type { ImageRef, ImageSpec, SegmentRequest } from '../http/schemas.js';
@@ -95,9 +96,8 @@ export class SegmentationService {
       throw new HttpProblem(422, 'Cannot process this image', `frame ${spec.frame} does not exist: the instance has ${info.frames} frame${info.frames > 1 ? 's' : ''}`);
     }
     const describeMs = performance.now() - t0;
-    const voi = spec.voi ? `${spec.voi.center}/${spec.voi.width}` : 'default';
     return {
-      key: `dicom:${spec.sopInstanceUID}:${spec.frame}:${voi}`,
+      key: `dicom:${imageKey(spec, spec.frame, spec.voi)}`,
       width: info.width,
       height: info.height,
       fetchMs: describeMs,
