@@ -23,6 +23,7 @@ export { train, type TrainOptions, type TrainResult, TrainingCancelled } from '.
 export { TRAINABLE_SETS, type TrainableSet, trainableNames } from './train/trainable.js';
 export { evaluate, evaluateSample, type EvalResult, type EvalSample } from './train/evaluate.js';
 export { overlap, meanOverlap, type Overlap } from './train/metrics.js';
+export { regionCentre } from './train/clicks.js';
 export { datasetSource } from './train/dataset-source.js';
 export * from './synth/index.js';
 export { type ProgressEvent, type ProgressSink, consoleProgress, silentProgress } from './util/progress.js';

@@ -45,7 +45,7 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
     queueLimit: config.workers.queueLimit,
     jobTimeoutMs: config.workers.jobTimeoutMs,
     log,
-    onStart: (kind, waited) => metrics.observeStage('queue', kind, waited),
+    onStart: (job, waited) => metrics.observeStage('queue', job.model, waited),
   });
   await pool.start();
   for (const p of pool.providers) log.info({ model: p.id, provider: p.provider }, 'model loaded');

@@ -225,13 +225,4 @@ export class Graph {
     }
   }
 
-  /** Number of elements held in parameters (not constants). */
-  parameterCount(filter: (name: string) => boolean = () => true): number {
-    let n = 0;
-    for (const name of this.params) {
-      const t = this.initializers.get(name);
-      if (t && filter(name)) n += t.data.length;
-    }
-    return n;
-  }
 }

@@ -77,10 +77,6 @@ export function divideDims(a: Dim, b: Dim): Dim | undefined {
   return formatDim({ coef: ma.coef / mb.coef, syms });
 }
 
-export function sameShape(a: Shape, b: Shape): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
 let unknownCounter = 0;
 /** A fresh symbolic dimension for sizes that only the runtime knows. */
 export function unknownDim(hint = 'd'): string {

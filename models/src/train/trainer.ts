@@ -93,6 +93,20 @@ function runKey(o: TrainOptions, S: number): string {
   return createHash('sha256').update(JSON.stringify(key)).digest('hex');
 }
 
+/** Memoises promises by key, dropping the oldest entry past `max` entries. */
+function boundedMemo<T>(max: number): (key: string, make: () => Promise<T>) => Promise<T> {
+  const map = new Map<string, Promise<T>>();
+  return (key, make) => {
+    let p = map.get(key);
+    if (!p) {
+      p = make();
+      if (map.size >= max) map.delete(map.keys().next().value!);
+      map.set(key, p);
+    }
+    return p;
+  };
+}
+
 /** An exponential moving average that starts from the first value. */
 class Ema {
   value = NaN;
@@ -184,32 +198,17 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const encoder = encoderTrains ? null : await openSession(serializeModel(buildEncoderGraph(c, o.weights, { inputSize: S })), { device });
 
   // Preprocessed samples (and frozen-encoder embeddings) are cached by item and flip.
-  const sampleCache = new Map<string, Promise<TrainSample>>();
-  const embeddingCache = new Map<string, Promise<Float32Array>>();
-  const maxCached = Math.max(64, Math.floor(1.5e9 / (3 * S * S * 4 + S * S)));
-  const sample = (i: number, fh: boolean, fv: boolean) => {
-    const k = `${i}:${+fh}${+fv}`;
-    let p = sampleCache.get(k);
-    if (!p) {
-      p = o.data.load(i).then(({ image, mask }) => {
+  const sampleCache = boundedMemo<TrainSample>(Math.max(64, Math.floor(1.5e9 / (3 * S * S * 4 + S * S))));
+  const embeddingCache = boundedMemo<Float32Array>(Math.max(64, Math.floor(2e9 / (c.prompt_dim * E * E * 4))));
+  const sample = (i: number, fh: boolean, fv: boolean) =>
+    sampleCache(`${i}:${+fh}${+fv}`, () =>
+      o.data.load(i).then(({ image, mask }) => {
         const f = flipImage(image, mask, fh, fv);
         return makeTrainSample(f.image, f.mask, S, L);
-      });
-      if (sampleCache.size >= maxCached) sampleCache.delete(sampleCache.keys().next().value!);
-      sampleCache.set(k, p);
-    }
-    return p;
-  };
-  const maxEmbeddings = Math.max(64, Math.floor(2e9 / (c.prompt_dim * E * E * 4)));
-  const embedding = (k: string, s: TrainSample) => {
-    let p = embeddingCache.get(k);
-    if (!p) {
-      p = runSession(encoder!, { image: float32([1, 3, S, S], s.input) }).then((r) => r['image_embeddings']!.data as Float32Array);
-      if (embeddingCache.size >= maxEmbeddings) embeddingCache.delete(embeddingCache.keys().next().value!);
-      embeddingCache.set(k, p);
-    }
-    return p;
-  };
+      }),
+    );
+  const embedding = (k: string, s: TrainSample) =>
+    embeddingCache(k, () => runSession(encoder!, { image: float32([1, 3, S, S], s.input) }).then((r) => r['image_embeddings']!.data as Float32Array));
 
   const permutations = new Map<number, number[]>();
   const itemAt = (j: number) => {

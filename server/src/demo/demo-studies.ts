@@ -4,7 +4,7 @@
  * made from the models package's phantoms. Study UIDs are fixed, so a second start finds them.
  */
 import { createHash } from 'node:crypto';
-import { Rng, ctPhantom, dermoscopyPhantom, siteProfile } from '@glmedsa/models';
+import { Rng, ctPhantom, dermoscopyPhantom, regionCentre, siteProfile } from '@glmedsa/models';
 import { type StudyContext, ctSlice, rgbPhoto } from '../dicom/factory.js';
 import type { InstanceRef } from '../dicom/image-ref.js';
 
@@ -31,25 +31,11 @@ export interface DemoFile {
   instance: DemoInstance;
 }
 
-/** A point inside a lesion mask: its centroid, or the lesion pixel nearest to it. */
+/** A point inside a lesion mask to click on: its centre (the pixel farthest from its border). */
 export function lesionCentre(mask: Uint8Array, w: number, h: number): { x: number; y: number } {
-  let sx = 0;
-  let sy = 0;
-  let n = 0;
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (mask[y * w + x]) (sx += x), (sy += y), n++;
-  const cx = Math.round(sx / n);
-  const cy = Math.round(sy / n);
-  if (mask[cy * w + cx]) return { x: cx, y: cy };
-  // An irregular lesion's centroid may fall outside it: take its nearest lesion pixel.
-  let best = { x: cx, y: cy };
-  let bestD = Infinity;
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const d = (x - cx) ** 2 + (y - cy) ** 2;
-      if (mask[y * w + x] && d < bestD) (bestD = d), (best = { x, y });
-    }
-  }
-  return best;
+  const c = regionCentre(mask, w, h);
+  if (!c) throw new Error('a demo phantom has an empty lesion mask');
+  return c;
 }
 
 export const DEMO_STUDIES = {

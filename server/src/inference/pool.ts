@@ -36,8 +36,8 @@ export interface PoolOptions {
   queueLimit: number;
   jobTimeoutMs: number;
   log: Logger;
-  /** Called with (job kind, ms waited in the queue) when a job starts. */
-  onStart?: (kind: Job['kind'], waitedMs: number) => void;
+  /** Called with the job and the milliseconds it waited in the queue when it starts. */
+  onStart?: (job: Job, waitedMs: number) => void;
 }
 
 export class InferencePool {
@@ -120,7 +120,7 @@ export class InferencePool {
       const next = this.queues.interactive.shift() ?? this.queues.background.shift();
       if (!next) return;
       slot.busy = next;
-      this.o.onStart?.(next.job.kind, performance.now() - next.enqueuedAt);
+      this.o.onStart?.(next.job, performance.now() - next.enqueuedAt);
       slot.timer = setTimeout(() => {
         this.o.log.error({ kind: next.job.kind, ms: this.o.jobTimeoutMs }, 'inference job timed out; replacing its worker');
         slot.busy = null;

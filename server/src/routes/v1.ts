@@ -2,6 +2,7 @@
 import express, { Router } from 'express';
 import type { ServerConfig } from '../config/schema.js';
 import type { Authenticator } from '../http/auth.js';
+import { HttpProblem } from '../http/problem.js';
 import { EmbeddingRequestSchema, segmentSchema } from '../http/schemas.js';
 import type { SegmentationService } from '../segmentation/service.js';
 import type { UploadStore } from '../segmentation/uploads.js';
@@ -13,7 +14,7 @@ export function v1Routes(o: { config: ServerConfig; auth: Authenticator; service
 
   r.get('/models', o.auth.require('viewer'), (_req, res) => {
     const providers = new Map(o.providers().map((p) => [p.id, p.provider]));
-    const models = [...o.config.models.map((m) => m.id)].map((id) => {
+    const models = o.config.models.map(({ id }) => {
       const m = o.service.model(id);
       const man = m.manifest;
       return {
@@ -40,13 +41,7 @@ export function v1Routes(o: { config: ServerConfig; auth: Authenticator; service
     express.raw({ type: ['image/png', 'image/jpeg'], limit: o.config.limits.uploadBytes }),
     (req, res) => {
       if (!Buffer.isBuffer(req.body)) {
-        res.status(415).type('application/problem+json').json({
-          type: 'about:blank',
-          title: 'Unsupported media type',
-          status: 415,
-          detail: 'send the image as the request body with Content-Type image/png or image/jpeg',
-        });
-        return;
+        throw new HttpProblem(415, 'Unsupported media type', 'send the image as the request body with Content-Type image/png or image/jpeg');
       }
       const up = o.uploads.add(new Uint8Array(req.body.buffer, req.body.byteOffset, req.body.byteLength));
       res.status(201).json({ imageId: up.id, width: up.width, height: up.height, mediaType: up.type });

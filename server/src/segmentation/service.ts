@@ -74,10 +74,6 @@ export class SegmentationService {
     return m;
   }
 
-  get cacheBytes(): number {
-    return this.embeddings.size;
-  }
-
   private async resolve(spec: ImageSpec): Promise<ResolvedImage> {
     if ('imageId' in spec) {
       const up = this.o.uploads.get(spec.imageId);
@@ -117,14 +113,17 @@ export class SegmentationService {
   }
 
   private async embedding(model: ServedModel, image: ResolvedImage, priority: Priority) {
+    // Filled in only when this request computes the embedding itself.
     let fetchMs = image.fetchMs;
+    let embedMs = 0;
     const key = this.cacheKey(model, image.key);
-    const t0 = performance.now();
     const { value, cached } = await this.embeddings.getOrLoad(key, async () => {
       const { source, fetchMs: f } = await image.load();
       fetchMs = f;
       this.o.metrics.observeStage('fetch', model.id, f);
+      const t0 = performance.now();
       const r = await this.o.pool.encode({ kind: 'encode', model: model.id, source }, priority);
+      embedMs = performance.now() - t0;
       this.o.metrics.observeStage('render', model.id, r.timings.render);
       this.o.metrics.observeStage('preprocess', model.id, r.timings.preprocess);
       this.o.metrics.observeStage('encode', model.id, r.timings.encode);
@@ -132,7 +131,7 @@ export class SegmentationService {
     });
     this.o.metrics.cache.inc({ result: cached ? 'hit' : 'miss' });
     this.o.metrics.cacheBytes.set(this.embeddings.size);
-    return { key, embedding: value, cached, fetchMs, embedMs: cached ? 0 : performance.now() - t0 - (fetchMs - image.fetchMs) };
+    return { key, embedding: value, cached, fetchMs, embedMs };
   }
 
   /** POST /v1/embeddings: computes (or finds) the embedding of an image ahead of the clicks. */

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Rng, dermoscopyPhantom, encodePng, overlap, rgbImage, siteProfile } from '@glmedsa/models';
+import { Rng, decodeRle, dermoscopyPhantom, encodePng, overlap, rgbImage, siteProfile } from '@glmedsa/models';
 import { lesionCentre } from '../../src/demo/demo-studies.js';
 import type { InstanceRef } from '../../src/dicom/image-ref.js';
 import type { RunningServer } from '../../src/server.js';
 import { basicTextSr, ctSlice, newStudy, rgbPhoto, shortPixelData } from '../helpers/dicom-factory.js';
 import { useOrthanc } from '../helpers/orthanc.js';
-import { decodeCounts, get, post, startTestServer } from '../helpers/server.js';
+import { get, post, startTestServer } from '../helpers/server.js';
 
 describe('the segmentation API against a real Orthanc', () => {
   const orthanc = useOrthanc();
@@ -49,7 +49,7 @@ describe('the segmentation API against a real Orthanc', () => {
       const masks = r.body['masks'] as { counts: number[]; score: number; area: number }[];
       assert.equal(masks.length, 3, 'one click gives SAM three candidates');
       const best = masks[r.body['best'] as number]!;
-      const pred = decodeCounts(best.counts, lesion.size, lesion.size);
+      const pred = decodeRle({ size: [lesion.size, lesion.size], counts: best.counts, order: 'row-major' });
       const { dice } = overlap(pred, lesion.mask);
       assert.ok(dice > 0.8, `Dice ${dice}`);
       assert.equal(r.body['cached'], false);

@@ -45,13 +45,3 @@ export async function get(url: string, headers: Record<string, string> = {}): Pr
   return { status: res.status, headers: res.headers, body: text.startsWith('{') ? (JSON.parse(text) as Record<string, unknown>) : { text } };
 }
 
-/** Decodes the API's row-major run lengths into a 0/1 mask. */
-export function decodeCounts(counts: number[], w: number, h: number): Uint8Array {
-  const out = new Uint8Array(w * h);
-  let i = 0;
-  counts.forEach((run, k) => {
-    if (k % 2) out.fill(1, i, i + run);
-    i += run;
-  });
-  return out;
-}

@@ -89,6 +89,7 @@ defineOp({
     const strides = getInts(node.attrs, 'strides', Array(n).fill(1));
     const pads = getInts(node.attrs, 'pads', Array(2 * n).fill(0));
     const dil = getInts(node.attrs, 'dilations', Array(n).fill(1));
+    const spatialAxes = [...Array(n).keys()].map((i) => i + 2);
     let dx: Value | null = null;
     if (wants[0]) {
       // dX is a transposed convolution of dY with the same kernel; output_padding restores sizes
@@ -101,13 +102,13 @@ defineOp({
     if (wants[1]) {
       // dW is a convolution of X (batch as channels) with dY (as kernel), the stride becoming
       // the dilation: dW[o,c,k] = sum_{n,y} dY[n,o,y] X[n,c,y*s + k*d - p].
-      const xT = op.transpose(x, [1, 0, ...[...Array(n).keys()].map((i) => i + 2)]); // [C, N, ...]
-      const gT = op.transpose(g, [1, 0, ...[...Array(n).keys()].map((i) => i + 2)]); // [O, N, ...]
+      const xT = op.transpose(x, [1, 0, ...spatialAxes]); // [C, N, ...]
+      const gT = op.transpose(g, [1, 0, ...spatialAxes]); // [O, N, ...]
       const full = op.conv(xT, gT, null, { strides: dil, pads, dilations: strides }); // [C, O, k'...]
-      const cropped = op.slice(full, [...Array(n).keys()].map((i) => i + 2), Array(n).fill(0), k);
-      dw = op.transpose(cropped, [1, 0, ...[...Array(n).keys()].map((i) => i + 2)]);
+      const cropped = op.slice(full, spatialAxes, Array(n).fill(0), k);
+      dw = op.transpose(cropped, [1, 0, ...spatialAxes]);
     }
-    const db = b && wants[2] ? op.reduceSum(g, [0, ...[...Array(n).keys()].map((i) => i + 2)], false) : null;
+    const db = b && wants[2] ? op.reduceSum(g, [0, ...spatialAxes], false) : null;
     return [dx, dw, db];
   },
 });
