@@ -19,19 +19,8 @@ export {
   type SafetensorsEntry,
   type SafetensorsHeader,
 } from './safetensors.js';
-export {
-  readPth,
-  writePth,
-  writeTorchZip,
-  torchStateDictPickle,
-  selectStateDict,
-  contiguousStrides,
-  STATE_DICT_KEYS,
-  type ReadPthOptions,
-  type TorchZipOptions,
-} from './pth.js';
+export { readPth, selectStateDict, STATE_DICT_KEYS, type ReadPthOptions } from './pth.js';
 export { ZipReader, crc32, type ZipEntry, type ZipReadOptions } from './zip.js';
-export { ZipWriter, type ZipWriterOptions, type ZipAddOptions } from './zip-writer.js';
 export { unpickleTorch, torchPersistentLoader, TORCH_GLOBALS, TORCH_DTYPES, TORCH_STORAGE_DTYPES } from './torch-pickle.js';
 export {
   unpickle,
@@ -45,7 +34,6 @@ export {
   type PyValue,
   type UnpickleOptions,
 } from './pickle.js';
-export { PickleWriter, OP } from './pickle-writer.js';
 
 export type CheckpointFormat = 'pth' | 'safetensors';
 

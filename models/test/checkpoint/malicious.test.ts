@@ -5,7 +5,6 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  PickleWriter,
   ZipReader,
   readCheckpoint,
   readPth,
@@ -13,11 +12,10 @@ import {
   parseSafetensors,
   unpickle,
   unpickleTorch,
-  writePth,
-  writeTorchZip,
   TORCH_GLOBALS,
 } from '../../src/checkpoint/index.js';
-import { OP } from '../../src/checkpoint/pickle-writer.js';
+import { OP, PickleWriter } from '../helpers/pickle-writer.js';
+import { writePth, writeTorchZip } from '../helpers/pth-writer.js';
 import { emitDict, emitTensor, f32Bytes, tempDir, viewsPickle } from './helpers.js';
 
 const FIXTURE = '/work/shared/fixtures/parity/sam_tiny';

@@ -9,9 +9,9 @@ import {
   readPth,
   readSafetensors,
   readSafetensorsMetadata,
-  writePth,
   writeSafetensors,
 } from '../../src/checkpoint/index.js';
+import { writePth } from '../helpers/pth-writer.js';
 import { assertSameStateDict, tempDir } from './helpers.js';
 
 const FIXTURES = '/work/shared/fixtures/parity';
