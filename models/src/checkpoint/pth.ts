@@ -19,7 +19,7 @@ import { unpickleTorch } from './torch-pickle.js';
 import { ZipReader } from './zip.js';
 
 /** Wrapper keys under which training scripts store the state dict, in order of preference. */
-export const STATE_DICT_KEYS = [
+const STATE_DICT_KEYS = [
   'state_dict',
   'model',
   'model_state_dict',
@@ -195,7 +195,7 @@ function tensorEntries(d: PyDict, path: string, where: string): Map<string, Torc
  * `STATE_DICT_KEYS` whose value is a dict of tensors. Other wrapper entries (epoch, optimizer...)
  * are ignored and never read from the archive.
  */
-export function selectStateDict(top: PyValue, path: string): Map<string, TorchTensor> {
+function selectStateDict(top: PyValue, path: string): Map<string, TorchTensor> {
   if (!(top instanceof PyDict)) {
     throw new CheckpointError(path, `the checkpoint holds a ${describe(top)}, not a dict of tensors`);
   }
@@ -230,7 +230,7 @@ export function selectStateDict(top: PyValue, path: string): Map<string, TorchTe
 }
 
 /** Checks that every element a view addresses lies inside a storage of `storageNumel` elements. */
-export function checkView(path: string, name: string, ref: TorchTensor, storageNumel: number): void {
+function checkView(path: string, name: string, ref: TorchTensor, storageNumel: number): void {
   const { shape, stride, offset } = ref;
   if (!Number.isInteger(storageNumel)) {
     throw new CheckpointError(path, `tensor '${name}': untyped storage '${ref.storage.key}' of ${ref.storage.size} bytes is not a whole number of ${ref.dtype} elements`);
@@ -267,7 +267,7 @@ function isContiguous(shape: readonly number[], stride: readonly number[]): bool
  * A contiguous copy of the view `ref` over `storage` (bytes already checked by `checkView`).
  * When `exclusive` and the view covers the whole storage contiguously, the bytes are reused.
  */
-export function materialize(ref: TorchTensor, storage: Uint8Array, exclusive: boolean): Tensor {
+function materialize(ref: TorchTensor, storage: Uint8Array, exclusive: boolean): Tensor {
   const size = BYTES_PER_ELEMENT[ref.dtype];
   const n = numel(ref.shape);
   const shape = [...ref.shape];
