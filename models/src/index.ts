@@ -1,23 +1,37 @@
 /**
  * @glmedsa/models public API: model folders and prediction, pre/post-processing, image I/O,
  * checkpoints, configs, training and evaluation. No HTTP, no DICOM.
+ *
+ * Only what a user of the package (the server, a script) needs: the graph IR, the ONNX writer and
+ * the checkpoint format internals (pickle, ZIP) are reached through their own modules by the code
+ * that builds on them, never through this entry. `node models/dist/scripts/unused-exports.js`
+ * lists exports nothing uses.
  */
 export * from './tensor.js';
 export * from './image/index.js';
 export * from './preprocess/index.js';
-export * from './checkpoint/index.js';
+export {
+  CheckpointError,
+  type CheckpointFormat,
+  type StateDict,
+  detectCheckpointFormat,
+  readCheckpoint,
+  readPth,
+  type ReadPthOptions,
+  readSafetensors,
+  readSafetensorsMetadata,
+  writeSafetensors,
+} from './checkpoint/index.js';
 export { type ModelConfig, type ModelConfigInput, type Variant, VARIANTS, PRESETS, parseModelConfig, presetConfig, readConfigFile } from './sam/config.js';
-export { countParameters, parameterSpecs, type ParameterCounts } from './sam/parameters.js';
-export { type Weights, bindWeights, randomWeights, weightsForVariant } from './sam/weights.js';
-export { buildDecoderGraph, buildEncoderGraph, DECODER_INPUTS, DECODER_OUTPUTS, ENCODER_INPUT, ENCODER_OUTPUT } from './sam/graphs.js';
+export { countParameters, type ParameterCounts } from './sam/parameters.js';
+export { type Weights, randomWeights, weightsForVariant } from './sam/weights.js';
 export * from './model/manifest.js';
 export { exportModel, type ExportOptions } from './model/export.js';
 export { loadModelWeights, loadModelWithAdapter, type LoadedModel } from './model/load-model.js';
-export { loadCheckpoint } from './model/load-checkpoint.js';
+export { loadCheckpoint, type LoadedCheckpoint } from './model/load-checkpoint.js';
 export { weightsFingerprint } from './model/fingerprint.js';
 export * from './predict/predictor.js';
 export { type Device, type LoadedSession, type SessionOptions, openSession, runSession, missingCudaProvider, ortLibraryDir } from './runtime/session.js';
-export { serializeModel, writeModel } from './onnx/serialize.js';
 export * from './train/artifact.js';
 export { train, type TrainOptions, type TrainResult, TrainingCancelled } from './train/trainer.js';
 export { TRAINABLE_SETS, type TrainableSet, trainableNames } from './train/trainable.js';

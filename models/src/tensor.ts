@@ -56,7 +56,7 @@ export function numel(shape: readonly number[]): number {
   return n;
 }
 
-export function allocate<D extends DType>(dtype: D, length: number): DataFor[D] {
+function allocate<D extends DType>(dtype: D, length: number): DataFor[D] {
   switch (dtype) {
     case 'float32':
       return new Float32Array(length) as DataFor[D];

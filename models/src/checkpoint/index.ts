@@ -7,45 +7,12 @@ import { CheckpointError, type StateDict, readExactly } from './common.js';
 import { legacyFormatMessage, readPth } from './pth.js';
 import { MAX_HEADER_BYTES, readSafetensors } from './safetensors.js';
 
-export { CheckpointError, type StateDict, writeFileAtomic } from './common.js';
-export {
-  readSafetensors,
-  parseSafetensors,
-  parseSafetensorsHeader,
-  readSafetensorsHeader,
-  readSafetensorsMetadata,
-  writeSafetensors,
-  SAFETENSORS_DTYPES,
-  type SafetensorsEntry,
-  type SafetensorsHeader,
-} from './safetensors.js';
-export {
-  readPth,
-  writePth,
-  writeTorchZip,
-  torchStateDictPickle,
-  selectStateDict,
-  contiguousStrides,
-  STATE_DICT_KEYS,
-  type ReadPthOptions,
-  type TorchZipOptions,
-} from './pth.js';
-export { ZipReader, crc32, type ZipEntry, type ZipReadOptions } from './zip.js';
-export { ZipWriter, type ZipWriterOptions, type ZipAddOptions } from './zip-writer.js';
-export { unpickleTorch, torchPersistentLoader, TORCH_GLOBALS, TORCH_DTYPES, TORCH_STORAGE_DTYPES } from './torch-pickle.js';
-export {
-  unpickle,
-  PickleError,
-  PyDict,
-  PyTuple,
-  PySet,
-  PyGlobal,
-  TorchTensor,
-  TorchStorage,
-  type PyValue,
-  type UnpickleOptions,
-} from './pickle.js';
-export { PickleWriter, OP } from './pickle-writer.js';
+export { CheckpointError, type StateDict } from './common.js';
+export { readSafetensors, parseSafetensors, readSafetensorsHeader, readSafetensorsMetadata, writeSafetensors } from './safetensors.js';
+export { readPth, type ReadPthOptions } from './pth.js';
+export { ZipReader } from './zip.js';
+export { unpickleTorch, TORCH_GLOBALS } from './torch-pickle.js';
+export { unpickle, PyDict, PySet, PyTuple } from './pickle.js';
 
 export type CheckpointFormat = 'pth' | 'safetensors';
 

@@ -113,11 +113,11 @@ export type PyValue =
   | TorchTensor;
 
 /** A malformed or refused pickle. */
-export class PickleError extends Error {
+class PickleError extends Error {
   override readonly name = 'PickleError';
 }
 
-export interface UnpickleOptions {
+interface UnpickleOptions {
   /** Name of the pickle in messages (default 'data.pkl'). */
   label?: string;
   /** Allowed globals by qualified name ('module.name'). */
@@ -169,7 +169,7 @@ const latin1 = new TextDecoder('latin1');
 const MAX_LINE = 4096;
 
 /** The message used when a pickle names a global outside the allow-list. */
-export function refusedGlobalMessage(label: string, qualifiedName: string): string {
+function refusedGlobalMessage(label: string, qualifiedName: string): string {
   return (
     `checkpoint refused: ${label} references the Python global '${qualifiedName}', which is not allowed ` +
     'in a tensor state dict (only tensors, numbers, strings, lists and dicts are accepted)'

@@ -7,24 +7,19 @@
  * (the top object itself or a wrapper's `state_dict`/`model`/... entry); each storage used by it
  * is read once, and every tensor is materialised as a contiguous row-major copy honouring its
  * offset and strides, which are checked to stay inside the storage.
- *
- * Writing: `writePth` emits what torch.save emits (protocol 2 pickle of an OrderedDict of
- * `_rebuild_tensor_v2` calls with ('storage', torch.XStorage, key, 'cpu', numel) persistent ids),
- * stored uncompressed with 64-byte aligned data, ZIP64 when needed, written atomically and
- * streamed tensor by tensor.
+
+ * The product only reads these files; the writer used to make test checkpoints lives in
+ * models/test/helpers/pth-writer.ts.
  */
 import { open } from 'node:fs/promises';
-import { BYTES_PER_ELEMENT, type DType, type Tensor, fromBytes, numel, shapeString, toBytes } from '../tensor.js';
-import { CheckpointError, type StateDict, asCheckpointError, bytesText, readExactly, writeFileAtomic } from './common.js';
+import { BYTES_PER_ELEMENT, type Tensor, fromBytes, numel, shapeString } from '../tensor.js';
+import { CheckpointError, type StateDict, asCheckpointError, bytesText, readExactly } from './common.js';
 import { type PyKey, type PyValue, PyDict, TorchStorage, TorchTensor, describe } from './pickle.js';
-import { TORCH_STORAGE_DTYPES, unpickleTorch } from './torch-pickle.js';
-import { PickleWriter } from './pickle-writer.js';
-import { checkTensor } from './safetensors.js';
+import { unpickleTorch } from './torch-pickle.js';
 import { ZipReader } from './zip.js';
-import { ZipWriter } from './zip-writer.js';
 
 /** Wrapper keys under which training scripts store the state dict, in order of preference. */
-export const STATE_DICT_KEYS = [
+const STATE_DICT_KEYS = [
   'state_dict',
   'model',
   'model_state_dict',
@@ -200,7 +195,7 @@ function tensorEntries(d: PyDict, path: string, where: string): Map<string, Torc
  * `STATE_DICT_KEYS` whose value is a dict of tensors. Other wrapper entries (epoch, optimizer...)
  * are ignored and never read from the archive.
  */
-export function selectStateDict(top: PyValue, path: string): Map<string, TorchTensor> {
+function selectStateDict(top: PyValue, path: string): Map<string, TorchTensor> {
   if (!(top instanceof PyDict)) {
     throw new CheckpointError(path, `the checkpoint holds a ${describe(top)}, not a dict of tensors`);
   }
@@ -235,7 +230,7 @@ export function selectStateDict(top: PyValue, path: string): Map<string, TorchTe
 }
 
 /** Checks that every element a view addresses lies inside a storage of `storageNumel` elements. */
-export function checkView(path: string, name: string, ref: TorchTensor, storageNumel: number): void {
+function checkView(path: string, name: string, ref: TorchTensor, storageNumel: number): void {
   const { shape, stride, offset } = ref;
   if (!Number.isInteger(storageNumel)) {
     throw new CheckpointError(path, `tensor '${name}': untyped storage '${ref.storage.key}' of ${ref.storage.size} bytes is not a whole number of ${ref.dtype} elements`);
@@ -259,17 +254,6 @@ export function checkView(path: string, name: string, ref: TorchTensor, storageN
   }
 }
 
-/** Row-major strides torch gives a contiguous tensor of `shape`. */
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const out = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    out[i] = s;
-    s *= Math.max(shape[i]!, 1);
-  }
-  return out;
-}
-
 function isContiguous(shape: readonly number[], stride: readonly number[]): boolean {
   let expected = 1;
   for (let i = shape.length - 1; i >= 0; i--) {
@@ -283,7 +267,7 @@ function isContiguous(shape: readonly number[], stride: readonly number[]): bool
  * A contiguous copy of the view `ref` over `storage` (bytes already checked by `checkView`).
  * When `exclusive` and the view covers the whole storage contiguously, the bytes are reused.
  */
-export function materialize(ref: TorchTensor, storage: Uint8Array, exclusive: boolean): Tensor {
+function materialize(ref: TorchTensor, storage: Uint8Array, exclusive: boolean): Tensor {
   const size = BYTES_PER_ELEMENT[ref.dtype];
   const n = numel(ref.shape);
   const shape = [...ref.shape];
@@ -346,87 +330,4 @@ function wordView(bytes: Uint8Array, word: number): Uint8Array | Uint16Array | U
   if (word === 1) return bytes;
   if (word === 2) return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
   return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Writing
-
-const STORAGE_CLASS: Record<DType, string> = Object.fromEntries(
-  Object.entries(TORCH_STORAGE_DTYPES).map(([cls, dtype]) => [dtype, cls]),
-) as Record<DType, string>;
-
-export interface TorchZipOptions {
-  /** Top folder name (default 'archive', as torch.save uses). */
-  prefix?: string;
-  /** Content of `<prefix>/byteorder` (default 'little'); null omits the entry. */
-  byteorder?: string | null;
-  /** Content of `<prefix>/version` (default '3'). */
-  version?: string;
-  /** Force ZIP64 records (tests). */
-  forceZip64?: boolean;
-  /** Deflate entries instead of storing them (tests; torch itself stores). */
-  compress?: boolean;
-}
-
-/**
- * Writes a torch-style zip archive from an already built `data.pkl` and storage bytes, atomically.
- * Storage chunks are streamed to the file as they are.
- */
-export async function writeTorchZip(
-  path: string,
-  pickle: Uint8Array,
-  storages: Iterable<readonly [string, Uint8Array | readonly Uint8Array[]]>,
-  options: TorchZipOptions = {},
-): Promise<void> {
-  const prefix = options.prefix ?? 'archive';
-  const compress = options.compress ?? false;
-  await writeFileAtomic(path, async (fh) => {
-    const zip = new ZipWriter(fh, { forceZip64: options.forceZip64 ?? false });
-    await zip.add(`${prefix}/data.pkl`, pickle, { compress });
-    const byteorder = options.byteorder === undefined ? 'little' : options.byteorder;
-    if (byteorder !== null) await zip.add(`${prefix}/byteorder`, new TextEncoder().encode(byteorder), { compress });
-    for (const [key, bytes] of storages) await zip.add(`${prefix}/data/${key}`, bytes, { align: 64, compress });
-    await zip.add(`${prefix}/version`, new TextEncoder().encode(`${options.version ?? '3'}\n`), { compress });
-    await zip.finish();
-  });
-}
-
-/** The protocol-2 data.pkl torch.save writes for an OrderedDict of contiguous tensors. */
-export function torchStateDictPickle(dict: StateDict): Uint8Array {
-  const w = new PickleWriter().proto(2);
-  w.global('collections', 'OrderedDict').emptyTuple().reduce();
-  w.put();
-  let key = 0;
-  let inBatch = 0;
-  w.mark();
-  for (const [name, t] of dict) {
-    if (inBatch === 1000) {
-      w.setitems().mark();
-      inBatch = 0;
-    }
-    w.str(name, false);
-    w.put();
-    w.global('torch._utils', '_rebuild_tensor_v2');
-    w.mark();
-    w.mark().str('storage').global('torch', STORAGE_CLASS[t.dtype]).str(String(key++), false).str('cpu').int(numel(t.shape)).tuple();
-    w.binpersid();
-    w.int(0).intTuple(t.shape).intTuple(contiguousStrides(t.shape)).bool(false);
-    w.global('collections', 'OrderedDict').emptyTuple().reduce();
-    w.tuple().reduce();
-    inBatch++;
-  }
-  w.setitems().stop();
-  return w.toBytes();
-}
-
-/**
- * Writes `dict` as a torch.save-compatible zip checkpoint, atomically; each tensor becomes its own
- * storage (keys '0', '1', ... in dict order) streamed straight from the tensor's memory.
- */
-export async function writePth(path: string, dict: StateDict, options: TorchZipOptions = {}): Promise<void> {
-  for (const [name, t] of dict) checkTensor(path, name, t);
-  const pickle = torchStateDictPickle(dict);
-  let key = 0;
-  const storages = [...dict.values()].map((t) => [String(key++), toBytes(t.data)] as const);
-  await writeTorchZip(path, pickle, storages, options);
 }

@@ -19,7 +19,7 @@ import { BYTES_PER_ELEMENT, type DType, type Tensor, fromBytes, numel, shapeStri
 import { CheckpointError, type StateDict, bytesText, readExactly, writeAll, writeFileAtomic } from './common.js';
 
 /** safetensors dtype names -> our dtypes. */
-export const SAFETENSORS_DTYPES: Readonly<Record<string, DType>> = {
+const SAFETENSORS_DTYPES: Readonly<Record<string, DType>> = {
   F32: 'float32',
   F16: 'float16',
   BF16: 'bfloat16',
@@ -38,7 +38,7 @@ const DTYPE_NAMES = Object.fromEntries(Object.entries(SAFETENSORS_DTYPES).map(([
 export const MAX_HEADER_BYTES = 100_000_000;
 
 /** One tensor as described by the header; offsets are relative to the data section. */
-export interface SafetensorsEntry {
+interface SafetensorsEntry {
   name: string;
   dtype: DType;
   shape: number[];
@@ -46,7 +46,7 @@ export interface SafetensorsEntry {
   end: number;
 }
 
-export interface SafetensorsHeader {
+interface SafetensorsHeader {
   /** N, the JSON header's length in bytes. */
   headerLength: number;
   /** Absolute file offset of the data section (8 + N). */
@@ -86,7 +86,7 @@ function headerLength(prefix: Uint8Array, fileSize: number, file: string): numbe
  * Parses and validates a safetensors JSON header. `dataLength` is the size of the data section
  * (file size - 8 - N), used to detect truncation and out-of-range offsets.
  */
-export function parseSafetensorsHeader(headerBytes: Uint8Array, dataLength: number, file: string): SafetensorsHeader {
+function parseSafetensorsHeader(headerBytes: Uint8Array, dataLength: number, file: string): SafetensorsHeader {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);

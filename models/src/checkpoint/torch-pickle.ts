@@ -38,7 +38,7 @@ export const TORCH_STORAGE_DTYPES: Readonly<Record<string, DType>> = {
 };
 
 /** `torch.<name>` dtype objects -> dtype (canonical names and aliases). */
-export const TORCH_DTYPES: Readonly<Record<string, DType>> = {
+const TORCH_DTYPES: Readonly<Record<string, DType>> = {
   float32: 'float32', float: 'float32',
   float16: 'float16', half: 'float16',
   bfloat16: 'bfloat16',
@@ -159,7 +159,7 @@ export const TORCH_GLOBALS: ReadonlyMap<string, GlobalImpl> = buildTorchGlobals(
  * `('storage', <storage type>, key, location, numel)`; the same key always yields the same
  * `TorchStorage` (and must agree on type and size).
  */
-export function torchPersistentLoader(): (pid: PyValue) => PyValue {
+function torchPersistentLoader(): (pid: PyValue) => PyValue {
   const storages = new Map<string, TorchStorage>();
   return (pid) => {
     if (!(pid instanceof PyTuple) || pid.items.length !== 5) {

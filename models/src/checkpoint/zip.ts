@@ -13,7 +13,7 @@ import zlib from 'node:zlib';
 import { CheckpointError, bytesText, readExactly } from './common.js';
 
 /** One file in the archive, as described by the central directory. */
-export interface ZipEntry {
+interface ZipEntry {
   readonly name: string;
   /** 0 = stored, 8 = deflate. */
   readonly method: number;
@@ -25,7 +25,7 @@ export interface ZipEntry {
   readonly localHeaderOffset: number;
 }
 
-export interface ZipReadOptions {
+interface ZipReadOptions {
   /** Refuse entries whose uncompressed size is larger than this (default 2 GiB - 1). */
   maxBytes?: number;
   /**

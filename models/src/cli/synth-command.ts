@@ -15,7 +15,7 @@ ct: an abdominal slice in a soft-tissue window with a lesion in the liver, splee
 depends only on the seed and i, and two sites with the same seed show the same lesions.`;
 
 /** Where the command writes: its summary line and its progress (stdout and stderr by default). */
-export interface SynthIo {
+interface SynthIo {
   out?: { write(text: string): unknown };
   progress?: ProgressSink;
 }

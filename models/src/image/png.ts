@@ -88,7 +88,7 @@ export function encodePng(image: RgbImage): Uint8Array {
 }
 
 /** Encodes a gray image as an 8-bit gray PNG (colour type 0). */
-export function encodeGrayPng(image: GrayImage): Uint8Array {
+function encodeGrayPng(image: GrayImage): Uint8Array {
   if (image.data.length !== image.width * image.height) {
     throw new Error(`gray image ${image.width}x${image.height} has ${image.data.length} bytes`);
   }

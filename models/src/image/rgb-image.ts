@@ -34,17 +34,6 @@ export function rgbImage(width: number, height: number, data?: Uint8Array): RgbI
   return { width, height, data: d };
 }
 
-/** Makes a gray image, checking that `data` holds exactly `width * height` bytes. A zeroed buffer is allocated when `data` is omitted. */
-export function grayImage(width: number, height: number, data?: Uint8Array): GrayImage {
-  checkSize(width, height);
-  const n = width * height;
-  const d = data ?? new Uint8Array(n);
-  if (d.length !== n) {
-    throw new Error(`gray image ${width}x${height} needs ${n} bytes, got ${d.length}`);
-  }
-  return { width, height, data: d };
-}
-
 /** Replicates the gray value into R, G and B (what PIL's `convert('RGB')` does for mode L). */
 export function grayToRgb(image: GrayImage): RgbImage {
   const n = image.width * image.height;

@@ -15,7 +15,6 @@ export const attrInt = (value: number): AttrValue => ({ kind: 'int', value });
 export const attrFloat = (value: number): AttrValue => ({ kind: 'float', value });
 export const attrString = (value: string): AttrValue => ({ kind: 'string', value });
 export const attrInts = (value: number[]): AttrValue => ({ kind: 'ints', value: [...value] });
-export const attrFloats = (value: number[]): AttrValue => ({ kind: 'floats', value: [...value] });
 export const attrTensor = (value: Tensor): AttrValue => ({ kind: 'tensor', value });
 
 export function getInt(attrs: Attrs, name: string, fallback?: number): number {
@@ -28,16 +27,6 @@ export function getInt(attrs: Attrs, name: string, fallback?: number): number {
   return a.value;
 }
 
-export function getFloat(attrs: Attrs, name: string, fallback?: number): number {
-  const a = attrs[name];
-  if (a === undefined) {
-    if (fallback === undefined) throw new Error(`missing attribute '${name}'`);
-    return fallback;
-  }
-  if (a.kind !== 'float') throw new Error(`attribute '${name}' is ${a.kind}, expected float`);
-  return a.value;
-}
-
 export function getInts(attrs: Attrs, name: string, fallback?: number[]): number[] {
   const a = attrs[name];
   if (a === undefined) {
@@ -45,15 +34,5 @@ export function getInts(attrs: Attrs, name: string, fallback?: number[]): number
     return fallback;
   }
   if (a.kind !== 'ints') throw new Error(`attribute '${name}' is ${a.kind}, expected ints`);
-  return a.value;
-}
-
-export function getString(attrs: Attrs, name: string, fallback?: string): string {
-  const a = attrs[name];
-  if (a === undefined) {
-    if (fallback === undefined) throw new Error(`missing attribute '${name}'`);
-    return fallback;
-  }
-  if (a.kind !== 'string') throw new Error(`attribute '${name}' is ${a.kind}, expected string`);
   return a.value;
 }

@@ -63,7 +63,7 @@ export class Node {
   ) {}
 }
 
-export interface GraphOptions {
+interface GraphOptions {
   name?: string;
 }
 

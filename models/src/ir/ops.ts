@@ -52,7 +52,6 @@ export const min = (a: Value, b: Value) => one(a.graph, 'Min', [a, b]);
 export const equal = (a: Value, b: Value) => one(a.graph, 'Equal', [a, b]);
 export const less = (a: Value, b: Value) => one(a.graph, 'Less', [a, b]);
 export const greater = (a: Value, b: Value) => one(a.graph, 'Greater', [a, b]);
-export const and = (a: Value, b: Value) => one(a.graph, 'And', [a, b]);
 export const where = (c: Value, a: Value, b: Value) => one(a.graph, 'Where', [c, a, b]);
 
 export const addScalar = (a: Value, s: number) => add(a, scalar(a.graph, s, a.dtype));
@@ -91,7 +90,6 @@ export const unsqueeze = (x: Value, axes: number[]) => one(x.graph, 'Unsqueeze',
 export const squeeze = (x: Value, axes: number[]) => one(x.graph, 'Squeeze', [x, ints(x.graph, axes)]);
 export const expand = (x: Value, shape: number[]) => one(x.graph, 'Expand', [x, ints(x.graph, shape)]);
 export const tile = (x: Value, repeats: number[]) => one(x.graph, 'Tile', [x, ints(x.graph, repeats)]);
-export const shapeOf = (x: Value) => one(x.graph, 'Shape', [x]);
 
 export function concat(xs: Value[], axis: number): Value {
   if (xs.length === 1) return xs[0]!;
@@ -144,14 +142,12 @@ export const reduceSum = (x: Value, axes?: number[], keepdims = true) => reduce(
 export const reduceMean = (x: Value, axes?: number[], keepdims = true) => reduce('ReduceMean', x, axes, keepdims);
 export const reduceMax = (x: Value, axes?: number[], keepdims = true) => reduce('ReduceMax', x, axes, keepdims);
 export const reduceMin = (x: Value, axes?: number[], keepdims = true) => reduce('ReduceMin', x, axes, keepdims);
-export const argMax = (x: Value, axis: number, keepdims = true) =>
-  one(x.graph, 'ArgMax', [x], { axis: attrInt(axis), keepdims: attrInt(keepdims ? 1 : 0) });
 
 // ---------------------------------------------------------------- nn
 
 export const matmul = (a: Value, b: Value) => one(a.graph, 'MatMul', [a, b]);
 
-export interface ConvOptions {
+interface ConvOptions {
   strides?: number[];
   pads?: number[];
   dilations?: number[];

@@ -22,7 +22,7 @@ export interface GradContext {
   wants: boolean[];
 }
 
-export interface OpDef {
+interface OpDef {
   type: string;
   infer(ctx: InferContext): ValueType[];
   /**
@@ -47,8 +47,4 @@ export function opDef(type: string): OpDef {
   const def = registry.get(type);
   if (!def) throw new Error(`op ${type} is not defined in the IR registry`);
   return def;
-}
-
-export function registeredOps(): string[] {
-  return [...registry.keys()].sort();
 }

@@ -30,7 +30,7 @@ export function isStatic(shape: Shape): shape is number[] {
  * Symbolic dimensions are monomials: a coefficient times symbols, written 'k*a*b' (symbols
  * sorted). A symbol containing '+' (a sum from Concat) is kept atomic.
  */
-export interface Monomial {
+interface Monomial {
   coef: number;
   syms: string[];
 }
@@ -47,7 +47,7 @@ export function parseDim(d: Dim): Monomial {
   return { coef, syms: syms.sort() };
 }
 
-export function formatDim(m: Monomial): Dim {
+function formatDim(m: Monomial): Dim {
   if (!m.syms.length || m.coef === 0) return m.coef;
   const syms = [...m.syms].sort();
   return m.coef === 1 ? syms.join('*') : `${m.coef}*${syms.join('*')}`;

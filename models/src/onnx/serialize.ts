@@ -19,7 +19,7 @@ const PROTOBUF_LIMIT = 2 ** 31 - 1;
 
 const ATTR_TYPE = { float: 1, int: 2, string: 3, tensor: 4, floats: 6, ints: 7 } as const;
 
-export interface SerializeOptions {
+interface SerializeOptions {
   /** Free-form key/value metadata stored in the model (ModelProto.metadata_props). */
   metadata?: Record<string, string>;
   docString?: string;
@@ -148,14 +148,14 @@ function planExternal(g: Graph, location: string, minBytes: number): ExternalPla
   return plan;
 }
 
-export interface WriteModelOptions extends SerializeOptions {
+interface WriteModelOptions extends SerializeOptions {
   /** 'auto' (default): external data only when the model would not fit in 2 GB. */
   externalData?: 'auto' | 'always' | 'never';
   /** Called as bytes reach the disk (model and external data together). */
   onBytes?: (written: number, total: number) => void;
 }
 
-export interface WrittenModel {
+interface WrittenModel {
   path: string;
   bytes: number;
   sha256: string;

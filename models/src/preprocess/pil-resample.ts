@@ -29,7 +29,7 @@ function triangle(x: number): number {
 }
 
 /** Per-output-sample source windows and fixed-point weights along one axis. */
-export interface AxisCoefficients {
+interface AxisCoefficients {
   /** Number of weight slots per output sample. */
   readonly ksize: number;
   /** `[first source index, window length]` per output sample. */
@@ -156,7 +156,7 @@ function resampleVertical(src: Plane, outHeight: number, c: AxisCoefficients, ro
  * Resizes an interleaved 8-bit image with `channels` channels exactly as Pillow's
  * `Image.resize((outWidth, outHeight), Image.BILINEAR)` does for modes L and RGB.
  */
-export function resamplePilBilinear(
+function resamplePilBilinear(
   data: Uint8Array,
   width: number,
   height: number,

@@ -69,7 +69,7 @@ export function postprocessMasks(lowRes: Tensor<'float32'>, geometry: MaskGeomet
 }
 
 /** Per-axis taps from the low-res logits straight to the original size (4 taps per output). */
-export function composedTaps(lowSize: number, inputSize: number, resized: number, original: number): AxisTaps {
+function composedTaps(lowSize: number, inputSize: number, resized: number, original: number): AxisTaps {
   // bilinearTaps(resized, original) only reads indices < resized, which are rows/cols of the S grid.
   return composeTaps(bilinearTaps(resized, original), bilinearTaps(lowSize, inputSize));
 }

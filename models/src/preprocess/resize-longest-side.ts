@@ -6,7 +6,7 @@
 import type { RgbImage } from '../image/rgb-image.js';
 import { resizeRgb } from './pil-resample.js';
 
-export { resizeGray, resizeRgb, resamplePilBilinear } from './pil-resample.js';
+export { resizeGray, resizeRgb } from './pil-resample.js';
 
 /** Height and width in pixels, in that order (SAM's `(H, W)` convention). */
 export type SizeHW = readonly [height: number, width: number];

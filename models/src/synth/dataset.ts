@@ -28,8 +28,8 @@ import { ctPhantom } from './ct.js';
 import { dermoscopyPhantom, type Phantom } from './dermoscopy.js';
 import { siteProfile, type SiteProfile } from './sites.js';
 
-export const DATASET_MANIFEST = 'manifest.json';
-export const DATASET_FORMAT = 'glmedsa-dataset';
+const DATASET_MANIFEST = 'manifest.json';
+const DATASET_FORMAT = 'glmedsa-dataset';
 export const PHANTOM_KINDS = ['dermoscopy', 'ct'] as const;
 export type PhantomKind = (typeof PHANTOM_KINDS)[number];
 
@@ -43,14 +43,14 @@ export function isInsidePath(p: string): boolean {
 
 const RelativePath = z.string().refine(isInsidePath, { message: 'must be a relative path inside the dataset folder (no "..", no leading "/")' });
 
-export const DatasetItemSchema = z.object({
+const DatasetItemSchema = z.object({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: 'must be letters, digits, ".", "_" or "-"' }),
   image: RelativePath,
   mask: RelativePath,
   lesion_pixels: z.number().int().nonnegative(),
 });
 
-export const DatasetManifestSchema = z
+const DatasetManifestSchema = z
   .object({
     format: z.literal(DATASET_FORMAT),
     version: z.literal(1),
@@ -107,7 +107,7 @@ export function phantomItem(kind: PhantomKind, site: SiteProfile, size: number, 
 }
 
 /** The id of item `index`: six digits, so ids sort in order and do not depend on the count. */
-export function itemId(index: number): string {
+function itemId(index: number): string {
   return String(index).padStart(6, '0');
 }
 

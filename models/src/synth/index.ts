@@ -3,13 +3,8 @@ export { SITES, siteProfile, type CtSiteProfile, type SiteProfile } from './site
 export { DERMOSCOPY_LESION_DIAMETER, dermoscopyPhantom, type Phantom } from './dermoscopy.js';
 export { CT_WINDOW, ctPhantom, windowToRgb, type CtOrgan, type CtPhantom } from './ct.js';
 export {
-  DATASET_FORMAT,
-  DATASET_MANIFEST,
-  DatasetItemSchema,
-  DatasetManifestSchema,
   PHANTOM_KINDS,
   isInsidePath,
-  itemId,
   itemSeed,
   loadDatasetItem,
   phantomItem,

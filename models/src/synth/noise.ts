@@ -26,7 +26,7 @@ export function subSeed(rng: Rng): number {
  * lattice with `period` pixels between nodes (at a random phase), interpolated with smoothstep
  * weights. The lattice is drawn once, then each row reuses the per-column cell indices and weights.
  */
-export function addValueNoise(rng: Rng, out: Float32Array, w: number, h: number, period: number, amplitude = 1): Float32Array {
+function addValueNoise(rng: Rng, out: Float32Array, w: number, h: number, period: number, amplitude = 1): Float32Array {
   if (out.length !== w * h) throw new Error(`noise buffer of ${out.length} values does not fit ${w}x${h}`);
   const p = Math.max(period, 1);
   const ox = rng.next();

@@ -23,7 +23,7 @@ export interface RadialShape {
   readonly minRadius: number;
 }
 
-export interface RadialShapeOptions {
+interface RadialShapeOptions {
   cx: number;
   cy: number;
   /** Radius of the disc with the same area as the shape (before the stretch `aspect`). */

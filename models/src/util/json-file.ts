@@ -2,7 +2,7 @@
 import { promises as fs } from 'node:fs';
 import type { z } from 'zod';
 
-export function describeIssues(error: z.ZodError): string {
+function describeIssues(error: z.ZodError): string {
   const issues = error.issues.slice(0, 8).map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`);
   if (error.issues.length > 8) issues.push(`and ${error.issues.length - 8} more`);
   return issues.join('; ');

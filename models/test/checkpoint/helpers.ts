@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { PickleWriter } from '../../src/checkpoint/pickle-writer.js';
+import { PickleWriter } from '../helpers/pickle-writer.js';
 import type { StateDict } from '../../src/checkpoint/common.js';
 import { type DType, type Tensor, fromBytes, numel, toBytes } from '../../src/tensor.js';
 

@@ -2,10 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  PickleWriter,
   ZipReader,
   readCheckpoint,
   readPth,
@@ -13,15 +11,13 @@ import {
   parseSafetensors,
   unpickle,
   unpickleTorch,
-  writePth,
-  writeTorchZip,
   TORCH_GLOBALS,
 } from '../../src/checkpoint/index.js';
-import { OP } from '../../src/checkpoint/pickle-writer.js';
+import { OP, PickleWriter } from '../helpers/pickle-writer.js';
+import { writePth, writeTorchZip } from '../helpers/pth-writer.js';
+import { fixtureFile } from '../helpers/paths.js';
 import { emitDict, emitTensor, f32Bytes, tempDir, viewsPickle } from './helpers.js';
 
-const FIXTURE = '/work/shared/fixtures/parity/sam_tiny';
-const haveFixture = existsSync(join(FIXTURE, 'weights.pth'));
 const dir = await tempDir();
 let counter = 0;
 
@@ -224,8 +220,8 @@ test('a ZIP without data.pkl, and a legacy (pre-1.6) torch pickle', async () => 
 
 // ---- zip level
 
-test('a truncated ZIP (fixture cut in half)', { skip: !haveFixture }, async () => {
-  const bytes = await readFile(join(FIXTURE, 'weights.pth'));
+test('a truncated ZIP (fixture cut in half)', async () => {
+  const bytes = await readFile(fixtureFile('sam_tiny', 'weights.pth'));
   const path = await fileWith(bytes.subarray(0, bytes.length >> 1), 'pth');
   const re = /truncated ZIP archive: it starts like a ZIP file but has no end of central directory record/;
   await assert.rejects(readPth(path), (e: Error) => e.message.startsWith(`${path}: `) && re.test(e.message));
@@ -273,8 +269,8 @@ function rawSafetensors(header: object | string, dataLen: number, declared?: big
   return Buffer.concat([prefix, json, Buffer.alloc(dataLen)]);
 }
 
-test('safetensors: truncated file (fixture cut short)', { skip: !haveFixture }, async () => {
-  const bytes = await readFile(join(FIXTURE, 'weights.safetensors'));
+test('safetensors: truncated file (fixture cut short)', async () => {
+  const bytes = await readFile(fixtureFile('sam_tiny', 'weights.safetensors'));
   const path = await fileWith(bytes.subarray(0, bytes.length >> 1), 'safetensors');
   await assert.rejects(readSafetensors(path), (e: Error) =>
     e.message.startsWith(`${path}: file is truncated or corrupt: tensor '`) && /ends at data offset \d+, but the data section has only \d+ bytes/.test(e.message),

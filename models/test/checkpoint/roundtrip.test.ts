@@ -4,24 +4,22 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  PickleWriter,
   PyDict,
   PySet,
   PyTuple,
   ZipReader,
-  ZipWriter,
   readPth,
   readSafetensors,
   readSafetensorsHeader,
   readSafetensorsMetadata,
   parseSafetensors,
   unpickle,
-  writePth,
   writeSafetensors,
-  writeTorchZip,
   type StateDict,
 } from '../../src/checkpoint/index.js';
-import { OP } from '../../src/checkpoint/pickle-writer.js';
+import { OP, PickleWriter } from '../helpers/pickle-writer.js';
+import { ZipWriter } from '../helpers/zip-writer.js';
+import { writePth, writeTorchZip } from '../helpers/pth-writer.js';
 import { type DType, type Tensor, numel, toBytes } from '../../src/tensor.js';
 import { assertSameStateDict, emitDict, emitTensor, f32Bytes, randomTensor, tempDir, viewsPickle } from './helpers.js';
 import { open } from 'node:fs/promises';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { writePth } from '../../src/checkpoint/index.js';
+import { writePth } from '../helpers/pth-writer.js';
 import { readPng, rgbImage, writePng } from '../../src/image/index.js';
 import { openModelFolder } from '../../src/model/manifest.js';
 import { presetConfig } from '../../src/sam/config.js';

@@ -30,9 +30,9 @@ function sameInfer(ctx: InferContext): ValueType[] {
   return [{ dtype: x.dtype, shape: [...x.shape] }];
 }
 
-export const BINARY_OPS = ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min'] as const;
-export const COMPARE_OPS = ['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or'] as const;
-export const UNARY_OPS = [
+const BINARY_OPS = ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min'] as const;
+const COMPARE_OPS = ['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or'] as const;
+const UNARY_OPS = [
   'Identity',
   'Neg',
   'Exp',

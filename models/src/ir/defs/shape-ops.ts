@@ -33,7 +33,7 @@ function sumDims(dims: Dim[]): Dim {
   return n ? `${syms.join('+')}+${n}` : syms.join('+');
 }
 
-export function reshapeShape(input: Shape, target: number[]): Shape {
+function reshapeShape(input: Shape, target: number[]): Shape {
   const out: Dim[] = target.map((t, i) => {
     if (t === 0) {
       const d = input[i];
@@ -167,7 +167,7 @@ defineOp({
 });
 
 /** Output length of Python-style slicing start:end:step over a static dimension. */
-export function sliceLength(dim: number, start: number, end: number, step: number): number {
+function sliceLength(dim: number, start: number, end: number, step: number): number {
   const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
   if (step > 0) {
     const s = clamp(start < 0 ? start + dim : start, 0, dim);

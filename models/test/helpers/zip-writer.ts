@@ -7,7 +7,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import zlib from 'node:zlib';
-import { writeAll } from './common.js';
+import { writeAll } from '../../src/checkpoint/common.js';
 import {
   SIG_CENTRAL,
   SIG_EOCD,
@@ -16,7 +16,7 @@ import {
   SIG_LOCAL,
   ZIP64_EXTRA_ID,
   crc32,
-} from './zip.js';
+} from '../../src/checkpoint/zip.js';
 
 export interface ZipWriterOptions {
   /** Write ZIP64 fields and end records even when nothing overflows (for tests). */

@@ -1,7 +1,8 @@
 /**
  * A minimal pickle emitter (protocol 2, the one torch.save uses), with one method per opcode
  * family plus `raw()` for arbitrary bytes, so tests can craft hostile or unusual pickles too.
- * `writePth` uses it to emit the same structure torch.save does.
+ * Test tooling (the product only reads pickles); `writePth` (pth-writer.ts) uses it to emit the
+ * same structure torch.save does.
  */
 
 /** Pickle opcodes by name (the subset this project reads, plus a few it refuses). */
