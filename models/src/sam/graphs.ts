@@ -6,10 +6,7 @@
 import { Graph, type Value } from '../ir/graph.js';
 import * as op from '../ir/ops.js';
 import { type ModelConfig } from './config.js';
-import { imageEncoder } from './image-encoder.js';
-import { ModuleContext } from './layers.js';
-import { maskDecoder } from './mask-decoder.js';
-import { denseImagePe, embedMask, embedPoints } from './prompt-encoder.js';
+import { type SamModel, bindModel } from './model.js';
 import type { Weights } from './weights.js';
 
 export interface GraphSizeOptions {
@@ -26,9 +23,9 @@ export const DECODER_OUTPUTS = ['masks', 'iou_predictions', 'low_res_masks'] as 
 export function buildEncoderGraph(c: ModelConfig, weights: Weights, o: GraphSizeOptions = {}): Graph {
   const S = o.inputSize ?? c.img_size;
   const g = new Graph({ name: `glmedsa_${c.variant}_encoder` });
-  const m = new ModuleContext(g, weights);
+  const model = bindModel(g, c, weights);
   const x = g.input(ENCODER_INPUT, 'float32', ['batch', 3, S, S]);
-  g.output(imageEncoder(m, c, x, S), ENCODER_OUTPUT);
+  g.output(model.imageEncoder(x, S), ENCODER_OUTPUT);
   return g;
 }
 
@@ -57,14 +54,14 @@ export function buildDecoderGraph(c: ModelConfig, weights: Weights, o: GraphSize
   const S = o.inputSize ?? c.img_size;
   const E = S / c.patch_size;
   const g = new Graph({ name: `glmedsa_${c.variant}_decoder` });
-  const m = new ModuleContext(g, weights);
+  const model = bindModel(g, c, weights);
   const emb = g.input('image_embeddings', 'float32', [1, c.prompt_dim, E, E]);
   const coords = g.input('point_coords', 'float32', [1, 'num_points', 2]);
   const labels = g.input('point_labels', 'float32', [1, 'num_points']);
   const maskInput = g.input('mask_input', 'float32', [1, 1, 4 * E, 4 * E]);
   const hasMask = g.input('has_mask_input', 'float32', [1]);
   const origSize = g.input('orig_im_size', 'float32', [2]);
-  const { masks, iou } = decodeMasks(m, c, S, emb, coords, labels, maskInput, hasMask);
+  const { masks, iou } = decodeMasks(model, c, S, emb, coords, labels, maskInput, hasMask);
   g.output(postprocessMasks(masks, origSize, S), 'masks');
   g.output(iou, 'iou_predictions');
   g.output(masks, 'low_res_masks');
@@ -73,7 +70,7 @@ export function buildDecoderGraph(c: ModelConfig, weights: Weights, o: GraphSize
 
 /** Prompt encoder + mask decoder on one prompt set per image (shared by inference and training). */
 export function decodeMasks(
-  m: ModuleContext,
+  model: SamModel,
   c: ModelConfig,
   S: number,
   embeddings: Value,
@@ -82,14 +79,14 @@ export function decodeMasks(
   maskInput: Value | null,
   hasMask: Value | null,
 ) {
+  const g = coords.graph;
   const E = S / c.patch_size;
-  const sparse = m.g.scoped('prompt', () => embedPoints(m, S, coords, labels));
+  const { promptEncoder, maskDecoder } = model;
+  const sparse = g.scoped('prompt', () => promptEncoder.embedPoints(S, coords, labels));
   const batch = coords.dim(0) as number;
-  const dense = m.g.scoped('prompt', () =>
-    maskInput && hasMask
-      ? embedMask(m, c, maskInput, hasMask)
-      : op.expand(op.reshape(m.p('prompt_encoder.no_mask_embed.weight'), [1, c.prompt_dim, 1, 1]), [batch, 1, E, E]),
+  const dense = g.scoped('prompt', () =>
+    maskInput && hasMask ? promptEncoder.embedMask(maskInput, hasMask) : promptEncoder.noMask(batch, E),
   );
-  const pe = m.g.scoped('prompt', () => denseImagePe(m, E));
-  return m.g.scoped('decoder', () => maskDecoder(m, c, embeddings, pe, sparse, dense, E));
+  const pe = g.scoped('prompt', () => promptEncoder.denseImagePe(g, E));
+  return g.scoped('decoder', () => maskDecoder(embeddings, pe, sparse, dense, E));
 }

@@ -3,9 +3,9 @@
  * inventory (missing, extra, wrong shape), floats converted to float32, and adapters that a plain
  * SAM checkpoint lacks created fresh (fc2 = 0, so they start as the identity).
  */
-import { type Tensor, float32, numel, shapeString, toFloat32 } from '../tensor.js';
+import { type Tensor, float32, shapeString, toFloat32 } from '../tensor.js';
 import { Rng } from '../util/random.js';
-import type { ModelConfig } from './config.js';
+import { type ModelConfig, VARIANTS } from './config.js';
 import { type ParamSpec, parameterSpecs } from './parameters.js';
 
 export type Weights = Map<string, Tensor<'float32'>>;
@@ -37,7 +37,11 @@ export class CheckpointMismatchError extends Error {
   }
 }
 
-const isAdapterKey = (k: string) => /\.(Space|MLP|Global)_Adapter\./.test(k);
+/** The adapter keys of every variant of `config`'s model (to explain a checkpoint's extra keys). */
+function adapterKeysOfAnyVariant(config: ModelConfig): Set<string> {
+  const specs = VARIANTS.flatMap((variant) => parameterSpecs({ ...config, variant }));
+  return new Set(specs.filter((s) => s.adapter !== undefined).map((s) => s.name));
+}
 
 function listSome(keys: string[], n = 6): string {
   return keys.length <= n ? keys.join(', ') : `${keys.slice(0, n).join(', ')} and ${keys.length - n} more`;
@@ -55,7 +59,7 @@ export function bindWeights(config: ModelConfig, dict: Map<string, Tensor>, opti
   for (const spec of specs) {
     const t = dict.get(spec.name);
     if (!t) {
-      if (isAdapterKey(spec.name) && (options.initMissingAdapters ?? true)) toInit.push(spec);
+      if (spec.adapter !== undefined && (options.initMissingAdapters ?? true)) toInit.push(spec);
       else missing.push(spec.name);
       continue;
     }
@@ -70,16 +74,14 @@ export function bindWeights(config: ModelConfig, dict: Map<string, Tensor>, opti
     }
   }
   // A checkpoint that has some but not all of an adapter's tensors is broken, not "plain SAM".
-  const partial = toInit.filter((s) => {
-    const prefix = s.name.replace(/\.D_fc[12]\.(weight|bias)$/, '');
-    return [...dict.keys()].some((k) => k.startsWith(`${prefix}.`));
-  });
+  const partial = toInit.filter((s) => [...dict.keys()].some((k) => k.startsWith(`${s.adapter}.`)));
   missing.push(...partial.map((s) => s.name));
   const problems: string[] = [];
   if (missing.length) problems.push(`missing keys: ${listSome(missing)}`);
   if (wrongShape.length) problems.push(`wrong shapes: ${listSome(wrongShape, 4)}`);
   if (unexpected.length) {
-    const adapters = unexpected.filter(isAdapterKey);
+    const adapterKeys = adapterKeysOfAnyVariant(config);
+    const adapters = unexpected.filter((k) => adapterKeys.has(k));
     const hint = adapters.length
       ? ` (the checkpoint has adapter weights that variant '${config.variant}' does not use; choose a variant with those adapters)`
       : '';
@@ -94,17 +96,12 @@ export function bindWeights(config: ModelConfig, dict: Map<string, Tensor>, opti
     );
   }
   const rng = new Rng(options.seed ?? 0);
-  for (const spec of toInit.filter((s) => !partial.includes(s))) weights.set(spec.name, freshTensor(spec, specs, rng));
+  for (const spec of toInit.filter((s) => !partial.includes(s))) weights.set(spec.name, freshTensor(spec, rng));
   return { weights, initialized: toInit.filter((s) => !partial.includes(s)).map((s) => s.name) };
 }
 
-/** Fan-in of a weight (PyTorch's convention: all dims but the first). */
-function fanIn(shape: number[]): number {
-  return shape.length > 1 ? numel(shape.slice(1)) : shape[0]!;
-}
-
 /** A freshly initialised tensor for a parameter, in the manner of PyTorch's defaults. */
-export function freshTensor(spec: ParamSpec, all: ParamSpec[], rng: Rng): Tensor<'float32'> {
+export function freshTensor(spec: ParamSpec, rng: Rng): Tensor<'float32'> {
   const t = float32(spec.shape);
   const d = t.data;
   switch (spec.init) {
@@ -126,10 +123,9 @@ export function freshTensor(spec: ParamSpec, all: ParamSpec[], rng: Rng): Tensor
       break;
     case 'linear':
     case 'conv': {
-      // Biases take the bound of their layer's weight.
-      const weightName = spec.name.replace(/\.bias$/, '.weight');
-      const w = spec.name.endsWith('.bias') ? all.find((s) => s.name === weightName) : spec;
-      const bound = 1 / Math.sqrt(fanIn(w?.shape ?? spec.shape));
+      // PyTorch's default for Linear and Conv layers: weight and bias within +-1/sqrt(fan-in).
+      if (spec.fanIn === undefined) throw new Error(`${spec.name}: a ${spec.init} init needs the layer's fan-in`);
+      const bound = 1 / Math.sqrt(spec.fanIn);
       for (let i = 0; i < d.length; i++) d[i] = rng.uniform(-bound, bound);
       break;
     }
@@ -143,8 +139,8 @@ export function randomWeights(config: ModelConfig, seed = 0, options: { adapterF
   const rng = new Rng(seed);
   const weights: Weights = new Map();
   for (const s of specs) {
-    const spec = options.adapterFc2 === 'random' && s.init === 'zeros' && isAdapterKey(s.name) ? { ...s, init: 'linear' as const } : s;
-    weights.set(s.name, freshTensor(spec, specs, rng));
+    const spec = options.adapterFc2 === 'random' && s.init === 'zeros' && s.adapter !== undefined ? { ...s, init: 'linear' as const } : s;
+    weights.set(s.name, freshTensor(spec, rng));
   }
   return weights;
 }

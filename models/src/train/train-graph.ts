@@ -9,8 +9,7 @@ import { gradients } from '../autodiff/backprop.js';
 import { Graph, type Value } from '../ir/graph.js';
 import { type ModelConfig, embedGrid } from '../sam/config.js';
 import { decodeMasks } from '../sam/graphs.js';
-import { imageEncoder } from '../sam/image-encoder.js';
-import { ModuleContext } from '../sam/layers.js';
+import { bindModel } from '../sam/model.js';
 import type { Weights } from '../sam/weights.js';
 import { type LossOptions, trainingLoss } from './loss.js';
 
@@ -43,17 +42,17 @@ export function buildTrainGraph(o: TrainGraphOptions): Graph {
   const S = o.inputSize ?? c.img_size;
   const E = embedGrid(c, S);
   const g = new Graph({ name: o.withGradients === false ? 'glmedsa_forward' : 'glmedsa_train_step' });
-  const m = new ModuleContext(g, o.weights);
+  const model = bindModel(g, c, o.weights);
   const encoderTrains = trainsEncoder(o.trainable);
   // Frozen encoders are run once per image outside the step; their embeddings are the input.
   const emb = encoderTrains
-    ? imageEncoder(m, c, g.input('image', 'float32', [B, 3, S, S]), S)
+    ? model.imageEncoder(g.input('image', 'float32', [B, 3, S, S]), S)
     : g.input('image_embeddings', 'float32', [B, c.prompt_dim, E, E]);
   const coords = g.input('point_coords', 'float32', [B, N, 2]);
   const labels = g.input('point_labels', 'float32', [B, N]);
   const maskInput = o.maskInput ? g.input('mask_input', 'float32', [B, 1, 4 * E, 4 * E]) : null;
   const hasMask = o.maskInput ? g.input('has_mask_input', 'float32', [B]) : null;
-  const { masks, iou } = decodeMasks(m, c, S, emb, coords, labels, maskInput, hasMask);
+  const { masks, iou } = decodeMasks(model, c, S, emb, coords, labels, maskInput, hasMask);
   g.output(masks, 'low_res_masks');
   g.output(iou, 'iou_predictions');
   const params: Value[] = o.trainable.map((name) => {

@@ -1,0 +1,27 @@
+/**
+ * The whole model as its builders declare it: the image encoder, prompt encoder and mask decoder
+ * under their checkpoint prefixes and parameter groups. Running it in a recording scope gives the
+ * parameter inventory; in a binding scope, the modules' forward functions for a graph.
+ */
+import type { Graph } from '../ir/graph.js';
+import type { Tensor } from '../tensor.js';
+import type { ModelConfig } from './config.js';
+import { imageEncoder } from './image-encoder.js';
+import { maskDecoder } from './mask-decoder.js';
+import { ParamScope } from './param-scope.js';
+import { promptEncoder } from './prompt-encoder.js';
+
+export function samModel(s: ParamScope, c: ModelConfig) {
+  return {
+    imageEncoder: imageEncoder(s.child('image_encoder', { group: 'encoder' }), c),
+    promptEncoder: promptEncoder(s.child('prompt_encoder', { group: 'prompt_encoder' }), c),
+    maskDecoder: maskDecoder(s.child('mask_decoder', { group: 'decoder' }), c),
+  };
+}
+
+export type SamModel = ReturnType<typeof samModel>;
+
+/** The model's modules with `weights` as the initializers of `g`. */
+export function bindModel(g: Graph, c: ModelConfig, weights: ReadonlyMap<string, Tensor<'float32'>>): SamModel {
+  return samModel(ParamScope.binding(g, weights), c);
+}
