@@ -115,6 +115,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const log = o.log ?? (() => undefined);
   const session = { device: o.device ?? 'auto', ...(o.threads ? { threads: o.threads } : {}) } as const;
   if (o.data.count < 1) throw new Error('the training data has no images');
+  if (o.validation && !(Number.isInteger(o.validation.every) && o.validation.every > 0)) {
+    throw new Error(`validation.every must be a positive whole number of steps, got ${o.validation.every}`);
+  }
 
   const params = new Map<string, Tensor<'float32'>>();
   for (const name of o.trainable) {
