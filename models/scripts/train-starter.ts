@@ -17,7 +17,7 @@ import { siteProfile } from '../src/synth/sites.js';
 import { datasetSource } from '../src/train/dataset-source.js';
 import { evaluate } from '../src/train/evaluate.js';
 import { trainableNames } from '../src/train/trainable.js';
-import { train } from '../src/train/trainer.js';
+import { TrainingCancelled, train } from '../src/train/trainer.js';
 import { consoleProgress } from '../src/util/progress.js';
 import { writeJsonAtomic } from '../src/util/atomic-file.js';
 
@@ -55,6 +55,9 @@ async function main(): Promise<void> {
 
   const weights = randomWeights(config, r.seed);
   const data = await datasetSource(sets.trainA.dir);
+  // Ctrl-C stops after the current step with a checkpoint; running the script again continues.
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort());
   const result = await train({
     config,
     weights,
@@ -74,6 +77,11 @@ async function main(): Promise<void> {
     baseFingerprint: `random:${r.seed}:${weightsFingerprint(randomWeights(config, r.seed))}`,
     progress,
     log: (l) => process.stderr.write(`${l}\n`),
+    signal: stop.signal,
+  }).catch((e: unknown) => {
+    if (!(e instanceof TrainingCancelled)) throw e;
+    process.stderr.write(`stopped at step ${e.step}; run npm run train:starter again to continue\n`);
+    process.exit(3);
   });
 
   const manifest = await exportModel({

@@ -12,22 +12,33 @@ import { CHECKPOINT_FILE } from '../train/checkpoint.js';
 import { datasetSource } from '../train/dataset-source.js';
 import { LOSS_KINDS } from '../train/loss.js';
 import { TRAINABLE_SETS, trainableNames } from '../train/trainable.js';
-import { train } from '../train/trainer.js';
+import { TrainingCancelled, type TrainResult, train } from '../train/trainer.js';
 import { consoleProgress } from '../util/progress.js';
 import { UsageError, parseChoice, parseFloatArg, parseInteger, requireString } from './args.js';
+
+/** Exit status of a run stopped by SIGTERM/SIGINT after writing its checkpoint. */
+export const CANCELLED_EXIT = 3;
 
 export const trainHelp = `glmedsa train --base MODEL --variant sam|medsa|gmedsa|glmedsa --trainable adapters|decoder|all
               --data DIR --steps N --batch B --lr X --out DIR [--resume] [--seed K] [--clicks K] [--loss sam|medsa]
               [--weight-decay X] [--warmup N] [--checkpoint-every N] [--no-augment] [--device auto|cpu|cuda]
+              [--threads N] [--events]
 
 Fine-tunes a base model folder (from 'glmedsa export') on a dataset folder (from 'glmedsa synth'
 or exported annotations). 'adapters' trains the variant's adapters and the mask decoder (Med-SA's
 recipe), 'decoder' the mask decoder only, 'all' every weight (training a small model from scratch).
 Writes DIR/adapter.safetensors + DIR/adapter.json; DIR/checkpoint.safetensors lets --resume
 continue an interrupted run exactly where it stopped. --loss sam (default) trains the three
-candidate masks on single clicks and the IoU head too; --loss medsa only the single-mask output.`;
+candidate masks on single clicks and the IoU head too; --loss medsa only the single-mask output.
 
-export async function trainCommand(argv: string[]): Promise<void> {
+SIGTERM or SIGINT stops the run after the current step, writes the checkpoint and exits with
+status ${CANCELLED_EXIT} (a second signal exits at once); --resume continues it. --events writes
+one JSON object per line to stdout (for a job runner): {"type":"progress",...} after every step
+(step, steps, loss, smoothedLoss, trainDice, trainIou, lr, elapsedSeconds, etaSeconds,
+imagesPerSecond, checkpointed), then {"type":"done",...} with the result, or
+{"type":"cancelled","step":N}. --threads caps onnxruntime's threads per session.`;
+
+export async function trainCommand(argv: string[]): Promise<number | void> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -50,6 +61,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
       augment: { type: 'boolean' },
       device: { type: 'string' },
       name: { type: 'string' },
+      threads: { type: 'string' },
+      events: { type: 'boolean' },
     },
     strict: true,
   });
@@ -84,29 +97,55 @@ export async function trainCommand(argv: string[]): Promise<void> {
     process.stdout.write(`${out} is already complete; nothing to resume\n`);
     return;
   }
-  const result = await train({
-    config,
-    weights,
-    trainable,
-    data,
-    steps,
-    batch,
-    lr,
-    seed,
-    clicks,
-    loss: { kind: lossKind },
-    ...(values['weight-decay'] ? { weightDecay: parseFloatArg(values['weight-decay'], '--weight-decay', 0) } : {}),
-    ...(values.warmup ? { warmup: parseInteger(values.warmup, '--warmup', 0, 0) } : {}),
-    ...(values['no-augment'] ? { augment: false } : values.augment ? { augment: true } : {}),
-    inputSize: base.folder.manifest.input_size,
-    workDir: out,
-    resume: !!values.resume,
-    checkpointEvery: parseInteger(values['checkpoint-every'], '--checkpoint-every', 100, 1),
-    baseFingerprint: base.fingerprint,
-    device,
-    progress: consoleProgress(),
-    log: (line) => process.stderr.write(`${line}\n`),
-  });
+  const threads = values.threads === undefined ? undefined : parseInteger(values.threads, '--threads', 1, 1, 256);
+  const events = !!values.events;
+  const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
+  const controller = new AbortController();
+  const stop = (signal: NodeJS.Signals) => {
+    // A second signal does not wait for the step (checkpoints are written atomically).
+    if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
+    process.stderr.write(`${signal}: stopping after the current step\n`);
+    controller.abort();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  let result: TrainResult;
+  try {
+    result = await train({
+      config,
+      weights,
+      trainable,
+      data,
+      steps,
+      batch,
+      lr,
+      seed,
+      clicks,
+      loss: { kind: lossKind },
+      ...(values['weight-decay'] ? { weightDecay: parseFloatArg(values['weight-decay'], '--weight-decay', 0) } : {}),
+      ...(values.warmup ? { warmup: parseInteger(values.warmup, '--warmup', 0, 0) } : {}),
+      ...(values['no-augment'] ? { augment: false } : values.augment ? { augment: true } : {}),
+      inputSize: base.folder.manifest.input_size,
+      workDir: out,
+      resume: !!values.resume,
+      checkpointEvery: parseInteger(values['checkpoint-every'], '--checkpoint-every', 100, 1),
+      baseFingerprint: base.fingerprint,
+      device,
+      ...(threads ? { threads } : {}),
+      progress: consoleProgress(),
+      ...(events ? { onProgress: (p) => emit({ type: 'progress', ...p }) } : {}),
+      log: (line) => process.stderr.write(`${line}\n`),
+      signal: controller.signal,
+    });
+  } catch (e) {
+    if (!(e instanceof TrainingCancelled)) throw e;
+    process.stderr.write(`cancelled at step ${e.step}; ${path.join(out, CHECKPOINT_FILE)} lets --resume continue\n`);
+    if (events) emit({ type: 'cancelled', step: e.step });
+    return CANCELLED_EXIT;
+  } finally {
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+  }
   const tensors = new Map<string, Tensor<'float32'>>(trainable.map((k) => [k, weights.get(k)!]));
   await writeAdapter(out, tensors, {
     format: 'glmedsa-adapter',
@@ -133,6 +172,10 @@ export async function trainCommand(argv: string[]): Promise<void> {
     created_at: new Date().toISOString(),
   });
   await rm(path.join(out, CHECKPOINT_FILE), { force: true });
+  if (events) {
+    emit({ type: 'done', out, ...result });
+    return;
+  }
   process.stdout.write(
     `trained ${steps} steps in ${result.seconds.toFixed(1)} s (${result.imagesPerSecond.toFixed(2)} images/s${result.resumedFrom ? `, resumed at step ${result.resumedFrom}` : ''}): ` +
       `final loss ${result.finalLoss.toFixed(4)}, running train Dice ${result.trainDice.toFixed(3)} -> ${out}\n`,
