@@ -10,6 +10,10 @@
  * becomes crop sizes, positional encodings of a constant grid) stay float32 until they meet a
  * float16 activation. The ops in FLOAT32_OPS (normalisation, softmax, sums and means) always
  * compute in float32: their float16 inputs are cast up and their outputs cast back down.
+ * Weight-only subgraphs (no graph input upstream, e.g. a Linear weight's Transpose) are built on
+ * demand in the precision their consumer asks for: data movement in that precision, so a
+ * transposed weight is stored once, in float16; arithmetic (resized position tables) in float32,
+ * then cast, which onnxruntime folds into a constant when the session loads.
  */
 import type { DType, Tensor } from '../tensor.js';
 import { toFloat16 } from '../util/half-float.js';
@@ -19,6 +23,14 @@ import { Graph, type Node, type Value } from './graph.js';
 
 /** Ops that accumulate over many elements: computed in float32 whatever their inputs. */
 export const FLOAT32_OPS: ReadonlySet<string> = new Set(['LayerNormalization', 'Softmax', 'ReduceMean', 'ReduceSum']);
+
+/**
+ * Ops that only move data, exact in any precision (Tile is left out: the CPU provider has no
+ * float16 Tile, so a tiled weight could not be folded into a constant there).
+ */
+const LAYOUT_OPS: ReadonlySet<string> = new Set([
+  'Identity', 'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Slice', 'Gather', 'Concat', 'Split', 'Expand', 'Pad',
+]);
 
 /** Floating-point inputs that are not data and keep float32 (Resize's roi and scales). */
 const NON_DATA_INPUTS: Record<string, number[]> = { Resize: [1, 2] };
@@ -33,11 +45,17 @@ type Precision = 'float16' | 'float32';
 const isDataInput = (node: Node, i: number, v: Value | null): boolean =>
   !!v && v.dtype === 'float32' && !NON_DATA_INPUTS[node.opType]?.includes(i);
 
-/** The precision each node computes in and which values end up float16 (values of the input graph). */
+/**
+ * Which values depend on a graph input ("live"; the rest is weight-only), the precision each live
+ * node computes in, and which values end up float16 (all values of the input graph).
+ */
 function plan(g: Graph, halfInputs: Set<string>) {
+  const live = new Set<Value>(g.inputs);
   const half = new Set<Value>(g.inputs.filter((v) => halfInputs.has(v.name)));
   const compute = new Map<Node, Precision>();
   for (const node of g.nodes) {
+    if (!node.inputs.some((v) => v && live.has(v))) continue;
+    for (const o of node.outputs) live.add(o);
     const fed = node.inputs.some((v, i) => isDataInput(node, i, v) && half.has(v!));
     compute.set(node, fed && !FLOAT32_OPS.has(node.opType) ? 'float16' : 'float32');
     if (fed) for (const o of node.outputs) if (o.dtype === 'float32') half.add(o);
@@ -66,21 +84,40 @@ export function convertToFloat16(g: Graph, options: Float16Options): Graph {
   const cast = (v: Value, to: DType, name: string) =>
     out.emit('Cast', [v], { to: attrInt(ONNX_DTYPE[to]) }, { names: [name] })[0]!;
 
-  /** `old` in the new graph as `dtype` (float values only convert between float32 and float16). */
+  const initializer = (old: Value, t: Tensor): Value => {
+    if (!g.params.has(old.name)) return out.scoped(t.dtype, () => out.constant(t, 'const'));
+    return out.param(mapped.has(old) ? `${old.name}/${t.dtype}` : old.name, t);
+  };
+
+  /** `old` in the new graph as `dtype` (floating-point values convert between float32 and float16). */
   const valueAs = (old: Value, dtype: DType): Value => {
-    const have = mapped.get(old);
-    const exact = have?.get(dtype);
+    const exact = mapped.get(old)?.get(dtype);
     if (exact) return exact;
     const tensor = g.constantValue(old);
     if (tensor) return remember(old, initializer(old, dtype === 'float16' ? toFloat16(tensor as Tensor<'float32'>) : tensor));
-    const any = have?.values().next().value;
+    const node = old.producer;
+    if (node && !compute.has(node)) {
+      const precision: Precision = dtype === 'float16' && LAYOUT_OPS.has(node.opType) ? 'float16' : 'float32';
+      const suffix = precision === 'float16' ? '/float16' : '';
+      if (!mapped.get(node.outputs[0]!)?.has(precision === 'float16' ? 'float16' : node.outputs[0]!.dtype)) {
+        const results = emitNode(node, precision, node.outputs.map((o) => `${o.name}${suffix}`));
+        node.outputs.forEach((o, i) => remember(o, results[i]!));
+      }
+      const built = mapped.get(old)?.get(dtype);
+      if (built) return built;
+    }
+    const any = mapped.get(old)?.values().next().value;
     if (!any) throw new Error(`float16: ${old.name} is used before it is computed`);
     return remember(old, cast(any, dtype, `${old.name}/${dtype}`));
   };
-  const initializer = (old: Value, t: Tensor): Value => {
-    const taken = mapped.has(old);
-    if (g.params.has(old.name)) return out.param(taken ? `${old.name}/${t.dtype}` : old.name, t);
-    return out.scoped(`${t.dtype}`, () => out.constant(t, 'const'));
+
+  const emitNode = (node: Node, precision: Precision, names: string[]): Value[] => {
+    const inputs = node.inputs.map((v, i) => (v ? valueAs(v, isDataInput(node, i, v) ? precision : v.dtype) : null));
+    const attrs = { ...node.attrs };
+    if (node.opType === 'Cast' && precision === 'float16' && node.outputs[0]!.dtype === 'float32') {
+      attrs['to'] = attrInt(ONNX_DTYPE.float16);
+    }
+    return out.emit(node.opType, inputs, attrs, { outputs: node.outputs.length, names, domain: node.domain });
   };
 
   const final = (o: Value): DType => (half.has(o) ? 'float16' : o.dtype);
@@ -93,23 +130,18 @@ export function convertToFloat16(g: Graph, options: Float16Options): Graph {
     if (halfInputs.has(v.name)) remember(v, cast(input, 'float16', `${v.name}/float16`));
   }
   for (const node of g.nodes) {
-    const precision = compute.get(node)!;
-    const inputs = node.inputs.map((v, i) => (v ? valueAs(v, isDataInput(node, i, v) ? precision : v.dtype) : null));
-    const attrs = { ...node.attrs };
-    if (node.opType === 'Cast' && precision === 'float16' && node.outputs[0]!.dtype === 'float32') {
-      attrs['to'] = attrInt(ONNX_DTYPE.float16);
-    }
+    const precision = compute.get(node);
+    if (!precision) continue; // weight-only: built when a consumer asks for it
     // A float32 op fed by float16 data computes in float32 and casts its outputs back down.
     const down = node.outputs.map((o) => precision === 'float32' && final(o) === 'float16');
-    const names = node.outputs.map((o, i) => (down[i] ? `${o.name}/float32` : home(o)));
-    const results = out.emit(node.opType, inputs, attrs, { outputs: node.outputs.length, names, domain: node.domain });
+    const results = emitNode(node, precision, node.outputs.map((o, i) => (down[i] ? `${o.name}/float32` : home(o))));
     node.outputs.forEach((o, i) => {
       const r = remember(o, results[i]!);
       if (down[i]) remember(o, cast(r, 'float16', home(o)));
     });
   }
   for (const v of g.outputs) {
-    const h = mapped.get(v)!.get(final(v))!;
+    const h = valueAs(v, final(v));
     out.output(h.dtype === v.dtype ? h : cast(h, v.dtype, v.name));
   }
   return out;
