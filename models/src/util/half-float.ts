@@ -13,7 +13,11 @@ const MAX_HALF = 0x7bff;
 /** The binary16 bit pattern nearest to `value`. */
 export function halfBits(value: number): number {
   f32[0] = value;
-  const x = u32[0]!;
+  return halfFromFloatBits(u32[0]!);
+}
+
+/** The binary16 bit pattern nearest to the float32 with bit pattern `x`. */
+function halfFromFloatBits(x: number): number {
   const sign = (x >>> 16) & 0x8000;
   const exponent = (x >>> 23) & 0xff;
   const mantissa = x & 0x7fffff;
@@ -40,6 +44,7 @@ function roundShift(value: number, shift: number): number {
 /** A float32 tensor in half precision. */
 export function toFloat16(t: Tensor<'float32'>): Tensor<'float16'> {
   const out = tensor('float16', t.shape);
-  for (let i = 0; i < t.data.length; i++) out.data[i] = halfBits(t.data[i]!);
+  const bits = new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length);
+  for (let i = 0; i < bits.length; i++) out.data[i] = halfFromFloatBits(bits[i]!);
   return out;
 }
