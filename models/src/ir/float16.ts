@@ -1,6 +1,7 @@
 /**
  * The float16 pass: rewrites a built float32 graph so that it computes in half precision, for
- * GPUs (ONNX Runtime's CUDA kernels take float16 for every op these graphs use).
+ * GPUs (ONNX Runtime's CUDA kernels take float16 for every op these graphs use; its CPU provider
+ * runs the result too, more slowly, computing the ops it has no float16 kernel for in float32).
  *
  * Precision follows the activations. The graph keeps its float32 inputs and outputs, so callers
  * do not change; the inputs named in `halfInputs` are cast to float16 on entry and every float16
@@ -46,8 +47,8 @@ const isDataInput = (node: Node, i: number, v: Value | null): boolean =>
   !!v && v.dtype === 'float32' && !NON_DATA_INPUTS[node.opType]?.includes(i);
 
 /**
- * Which values depend on a graph input ("live"; the rest is weight-only), the precision each live
- * node computes in, and which values end up float16 (all values of the input graph).
+ * The precision each live node computes in (live: downstream of a graph input; the rest is
+ * weight-only and absent from `compute`), and which of the input graph's values end up float16.
  */
 function plan(g: Graph, halfInputs: Set<string>) {
   const live = new Set<Value>(g.inputs);
@@ -99,7 +100,8 @@ export function convertToFloat16(g: Graph, options: Float16Options): Graph {
     if (node && !compute.has(node)) {
       const precision: Precision = dtype === 'float16' && LAYOUT_OPS.has(node.opType) ? 'float16' : 'float32';
       const suffix = precision === 'float16' ? '/float16' : '';
-      if (!mapped.get(node.outputs[0]!)?.has(precision === 'float16' ? 'float16' : node.outputs[0]!.dtype)) {
+      const first = node.outputs[0]!;
+      if (!mapped.get(first)?.has(precision === 'float16' ? 'float16' : first.dtype)) {
         const results = emitNode(node, precision, node.outputs.map((o) => `${o.name}${suffix}`));
         node.outputs.forEach((o, i) => remember(o, results[i]!));
       }
