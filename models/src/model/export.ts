@@ -64,7 +64,8 @@ export async function exportModel(o: ExportOptions): Promise<ModelManifest> {
   progress({ task, done: 0, total: totalBytes });
 
   const files: ModelManifest['files'] = {};
-  const metadata = { variant: config.variant, dtype };
+  // float32 graphs stay byte for byte what they were before the dtype option existed.
+  const metadata = { variant: config.variant, ...(dtype === 'float32' ? {} : { dtype }) };
   const encoder = encoderGraph(config, weights, { inputSize: S, dtype });
   const enc = await writeModel(encoder, path.join(o.outDir, ENCODER_FILE), { onBytes, metadata });
   files[ENCODER_FILE] = { bytes: enc.bytes, sha256: enc.sha256 };
