@@ -83,7 +83,8 @@ function runNode(script: string, args: string[], echo = false): Promise<ChildRes
 function failure(r: ChildResult): string {
   const lines = r.stderr.split('\n').map((l) => l.trim()).filter(Boolean);
   const error = lines.find((l) => /^(\w*Error|install:cuda):/.test(l));
-  return (error ?? lines[lines.length - 1] ?? `exit code ${r.code}`).replace(/^Error: /, '');
+  // openSession's sentence ends with what the server would do ("; using the CPU"): not so here.
+  return (error ?? lines[lines.length - 1] ?? `exit code ${r.code}`).replace(/^Error: /, '').replace(/; using the CPU$/, '');
 }
 
 const lastJson = <T>(stdout: string) => JSON.parse(stdout.trim().split('\n').pop()!) as T;
