@@ -13,26 +13,43 @@ import { Rng, dermoscopyPhantom, exportModel, presetConfig, randomWeights, siteP
 import { lesionCentre } from '../src/demo/demo-studies.js';
 import { rgbPhoto } from '../src/dicom/factory.js';
 import type { InstanceRef } from '../src/dicom/image-ref.js';
-import { findFreePort, startOrthanc, uploadDicom } from '../src/pacs/orthanc.js';
+import { type OrthancTarget, findFreePort, startOrthanc, uploadDicom } from '../src/pacs/orthanc.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(here, '..', '..', '..');
 
-interface Target {
+export interface Target {
   ref: InstanceRef;
   point: { x: number; y: number };
 }
 
-const pct = (xs: number[], p: number) => {
+export const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   const i = (s.length - 1) * p;
   return s[Math.floor(i)]! + (s[Math.ceil(i)]! - s[Math.floor(i)]!) * (i - Math.floor(i));
 };
 
-async function startServerProcess(modelDir: string, pacsUrl: string): Promise<{ url: string; child: ChildProcess }> {
+/** 12 phantom photographs (512x512) uploaded to the PACS, with a click at each lesion's centre. */
+export async function phantomTargets(orthanc: OrthancTarget, firstSeed: number): Promise<Target[]> {
+  const targets: Target[] = [];
+  for (let i = 0; i < 12; i++) {
+    const p = dermoscopyPhantom(new Rng(firstSeed + i), 512, siteProfile('A'));
+    const file = rgbPhoto({ width: 512, height: 512, rgb: p.image.data });
+    await uploadDicom(orthanc, file.bytes);
+    targets.push({ ref: file.ref, point: lesionCentre(p.mask, 512, 512) });
+  }
+  return targets;
+}
+
+/** The server in its own process on one model folder; `env` adds to (or overrides) its settings. */
+export async function startServerProcess(
+  modelDir: string,
+  pacsUrl: string,
+  env: Record<string, string> = {},
+): Promise<{ url: string; child: ChildProcess }> {
   const port = await findFreePort();
   const child = spawn(process.execPath, [path.join(REPO, 'server', 'bin', 'glmedsa-server.js')], {
-    env: { ...process.env, GLMEDSA_PORT: String(port), GLMEDSA_PACS_URL: pacsUrl, GLMEDSA_MODEL_DIR: modelDir, GLMEDSA_DEVICE: 'cpu', GLMEDSA_LOG_LEVEL: 'warn', GLMEDSA_QUEUE_LIMIT: '64' },
+    env: { ...process.env, GLMEDSA_PORT: String(port), GLMEDSA_PACS_URL: pacsUrl, GLMEDSA_MODEL_DIR: modelDir, GLMEDSA_DEVICE: 'cpu', GLMEDSA_LOG_LEVEL: 'warn', GLMEDSA_QUEUE_LIMIT: '64', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
@@ -45,7 +62,7 @@ async function startServerProcess(modelDir: string, pacsUrl: string): Promise<{ 
   throw new Error('the server did not become ready');
 }
 
-async function segment(url: string, t: Target, dx = 0): Promise<number> {
+export async function segment(url: string, t: Target, dx = 0): Promise<number> {
   const t0 = performance.now();
   const res = await fetch(`${url}/v1/segment`, {
     method: 'POST',
@@ -94,13 +111,7 @@ export async function serverBench(args: string[]): Promise<void> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'glmedsa-server-bench-'));
   const orthanc = await startOrthanc({ dataDir: path.join(work, 'orthanc'), httpPort: 0, stopGraceMs: 0 });
   try {
-    const targets: Target[] = [];
-    for (let i = 0; i < 12; i++) {
-      const p = dermoscopyPhantom(new Rng(900 + i), 512, siteProfile('A'));
-      const file = rgbPhoto({ width: 512, height: 512, rgb: p.image.data });
-      await uploadDicom(orthanc, file.bytes);
-      targets.push({ ref: file.ref, point: lesionCentre(p.mask, 512, 512) });
-    }
+    const targets = await phantomTargets(orthanc, 900);
     const lines = [`server over HTTP: 512x512 RGB photographs in Orthanc, ${os.cpus().length} cores, onnxruntime CPU`];
     lines.push(...(await benchModel('starter', path.join(REPO, 'models', 'starter'), targets, orthanc.dicomWebUrl)));
     if (!args.includes('--starter-only')) {
@@ -109,13 +120,7 @@ export async function serverBench(args: string[]): Promise<void> {
       const config = presetConfig('vit_b', 'sam');
       await exportModel({ config, weights: randomWeights(config, 1), outDir: vitb, name: 'vit_b-random', keepWeights: false });
       // Fresh uploads for vit_b, so its first clicks are not cached by the starter run.
-      const fresh: Target[] = [];
-      for (let i = 0; i < 12; i++) {
-        const p = dermoscopyPhantom(new Rng(1900 + i), 512, siteProfile('A'));
-        const file = rgbPhoto({ width: 512, height: 512, rgb: p.image.data });
-        await uploadDicom(orthanc, file.bytes);
-        fresh.push({ ref: file.ref, point: lesionCentre(p.mask, 512, 512) });
-      }
+      const fresh = await phantomTargets(orthanc, 1900);
       lines.push(...(await benchModel('vit_b 1024', vitb, fresh, orthanc.dicomWebUrl)));
     }
     process.stdout.write(`${lines.join('\n')}\n`);

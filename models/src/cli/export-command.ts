@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { exportModel } from '../model/export.js';
 import { loadCheckpoint } from '../model/load-checkpoint.js';
+import { MODEL_DTYPES, type ModelDtype } from '../model/inference-graphs.js';
 import { loadModelWithAdapter } from '../model/load-model.js';
 import type { ModelManifest } from '../model/manifest.js';
 import { PRESETS, VARIANTS, type Variant, parseModelConfig, readConfigFile } from '../sam/config.js';
@@ -11,13 +12,16 @@ import { consoleProgress } from '../util/progress.js';
 import { UsageError, parseChoice, parseInteger, requireString } from './args.js';
 
 export const exportHelp = `glmedsa export --out DIR (--checkpoint FILE | --random-weights) (--preset vit_b|vit_l|vit_h | --config FILE.json)
-               [--variant sam|medsa|gmedsa|glmedsa] [--input-size N] [--name NAME] [--no-weights] [--seed N]
-glmedsa export --out DIR --model DIR [--adapter DIR] [--input-size N] [--name NAME]
+               [--variant sam|medsa|gmedsa|glmedsa] [--input-size N] [--dtype float32|float16] [--name NAME]
+               [--no-weights] [--seed N]
+glmedsa export --out DIR --model DIR [--adapter DIR] [--input-size N] [--dtype float32|float16] [--name NAME]
 
 Builds encoder.onnx, decoder.onnx (SAM's official ONNX decoder interface), model.json and
 weights.safetensors in DIR. The checkpoint may be a PyTorch .pth or a .safetensors file; adapters
 that a plain SAM checkpoint lacks start at zero (the model then equals SAM). --input-size runs the
 encoder at another size than the checkpoint's (e.g. 512 on a CPU), resizing position tables.
+--dtype float16 makes the graphs compute in half precision for GPUs (LayerNorm, softmax and sums
+stay float32; inputs and outputs stay float32); weights.safetensors keeps float32.
 The second form re-exports a model folder, with a fine-tuned adapter applied (from 'glmedsa train').`;
 
 async function rawConfig(preset: string | undefined, configFile: string | undefined): Promise<Record<string, unknown>> {
@@ -41,6 +45,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
       preset: { type: 'string' },
       variant: { type: 'string' },
       'input-size': { type: 'string' },
+      dtype: { type: 'string' },
       out: { type: 'string' },
       name: { type: 'string' },
       'no-weights': { type: 'boolean' },
@@ -56,7 +61,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
     if (values.checkpoint || values.preset || values.config || values['random-weights']) {
       throw new UsageError('--model re-exports a model folder; it takes no --checkpoint, --preset, --config or --random-weights');
     }
-    await exportFromModel(values.model, values.adapter, out, values['input-size'], values.name, !values['no-weights']);
+    await exportFromModel(values.model, values.adapter, out, values['input-size'], values.dtype, values.name, !values['no-weights']);
     return;
   }
   if (values.adapter) throw new UsageError('--adapter applies to a model folder given with --model');
@@ -84,6 +89,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
     weights,
     outDir: out,
     inputSize,
+    dtype: parseDtype(values.dtype, 'float32'),
     ...(values.name ? { name: values.name } : {}),
     keepWeights: !values['no-weights'],
     source: {
@@ -101,6 +107,7 @@ async function exportFromModel(
   adapterDir: string | undefined,
   out: string,
   inputSizeArg: string | undefined,
+  dtypeArg: string | undefined,
   name: string | undefined,
   keepWeights: boolean,
 ): Promise<void> {
@@ -112,6 +119,7 @@ async function exportFromModel(
     weights: model.weights,
     outDir: out,
     inputSize,
+    dtype: parseDtype(dtypeArg, m.dtype),
     name: name ?? (model.adapterName ? `${m.name}+${model.adapterName}` : m.name),
     keepWeights,
     source: { ...m.source, ...(model.adapterName ? { adapter: model.adapterName } : {}) },
@@ -120,11 +128,13 @@ async function exportFromModel(
   printSummary(manifest, out);
 }
 
+const parseDtype = (value: string | undefined, fallback: ModelDtype) => parseChoice(value, '--dtype', MODEL_DTYPES, fallback);
+
 function printSummary(manifest: ModelManifest, out: string): void {
   const config = manifest.config;
   const c = manifest.parameter_counts;
   process.stdout.write(
-    `exported ${manifest.name} to ${out}: ${config.variant}, encoder input ${manifest.input_size}px, embeddings ${manifest.embedding.channels}x${manifest.embedding.size}x${manifest.embedding.size}\n` +
+    `exported ${manifest.name} to ${out}: ${config.variant}, encoder input ${manifest.input_size}px, embeddings ${manifest.embedding.channels}x${manifest.embedding.size}x${manifest.embedding.size}, computing in ${manifest.dtype}\n` +
       `parameters: total ${c.total.toLocaleString('en-US')} (encoder ${c.encoder.toLocaleString('en-US')}, adapters ${(c.local_adapter + c.global_adapter).toLocaleString('en-US')}, decoder ${c.decoder.toLocaleString('en-US')})\n`,
   );
 }

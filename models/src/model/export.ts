@@ -10,11 +10,11 @@ import { writeSafetensors } from '../checkpoint/index.js';
 import { IR_VERSION, OPSET, writeModel } from '../onnx/serialize.js';
 import { PIXEL_MEAN, PIXEL_STD } from '../preprocess/index.js';
 import { type ModelConfig, embedGrid } from '../sam/config.js';
-import { buildDecoderGraph, buildEncoderGraph } from '../sam/graphs.js';
 import { countParameters } from '../sam/parameters.js';
 import type { Weights } from '../sam/weights.js';
 import { type ProgressSink, silentProgress } from '../util/progress.js';
 import { weightsFingerprint } from './fingerprint.js';
+import { type ModelDtype, decoderGraph, encoderGraph } from './inference-graphs.js';
 import { DECODER_FILE, ENCODER_FILE, MODEL_MANIFEST, type ModelManifest, ModelManifestSchema, WEIGHTS_FILE } from './manifest.js';
 import { writeJsonAtomic } from '../util/atomic-file.js';
 
@@ -24,6 +24,8 @@ export interface ExportOptions {
   outDir: string;
   /** Encoder input size (default: the checkpoint's img_size). */
   inputSize?: number;
+  /** Precision of the graphs (default float32); weights.safetensors stays float32. */
+  dtype?: ModelDtype;
   name?: string;
   source?: ModelManifest['source'];
   /** Keep weights.safetensors in the folder (default true). */
@@ -46,29 +48,32 @@ export async function exportModel(o: ExportOptions): Promise<ModelManifest> {
   const { config, weights } = o;
   const S = o.inputSize ?? config.img_size;
   if (S % config.patch_size !== 0) throw new Error(`input size ${S} must be a multiple of the patch size ${config.patch_size}`);
+  const dtype = o.dtype ?? 'float32';
   const progress = o.progress ?? silentProgress;
   await fs.mkdir(o.outDir, { recursive: true });
   // An interrupted export must not leave a manifest that describes files being replaced.
   await fs.rm(path.join(o.outDir, MODEL_MANIFEST), { force: true });
 
-  const task = `export ${config.variant} (${config.embed_dim}x${config.depth}) at ${S}px`;
+  const task = `export ${config.variant} (${config.embed_dim}x${config.depth}) at ${S}px in ${dtype}`;
   let weightBytes = 0;
   for (const t of weights.values()) weightBytes += t.data.byteLength;
   const keep = o.keepWeights ?? true;
-  const totalBytes = weightBytes * (keep ? 2 : 1) + 1;
+  const totalBytes = weightBytes * ((dtype === 'float16' ? 0.5 : 1) + (keep ? 1 : 0)) + 1;
   let base = 0;
   const onBytes = (written: number) => progress({ task, done: Math.min(base + written, totalBytes), total: totalBytes });
   progress({ task, done: 0, total: totalBytes });
 
   const files: ModelManifest['files'] = {};
-  const encoder = buildEncoderGraph(config, weights, { inputSize: S });
-  const enc = await writeModel(encoder, path.join(o.outDir, ENCODER_FILE), { onBytes, metadata: { variant: config.variant } });
+  // float32 graphs stay byte for byte what they were before the dtype option existed.
+  const metadata = { variant: config.variant, ...(dtype === 'float32' ? {} : { dtype }) };
+  const encoder = encoderGraph(config, weights, { inputSize: S, dtype });
+  const enc = await writeModel(encoder, path.join(o.outDir, ENCODER_FILE), { onBytes, metadata });
   files[ENCODER_FILE] = { bytes: enc.bytes, sha256: enc.sha256 };
   if (enc.externalData) files[path.basename(enc.externalData.path)] = { bytes: enc.externalData.bytes, sha256: enc.externalData.sha256 };
   base += enc.bytes + (enc.externalData?.bytes ?? 0);
 
-  const decoder = buildDecoderGraph(config, weights, { inputSize: S });
-  const dec = await writeModel(decoder, path.join(o.outDir, DECODER_FILE), { onBytes, metadata: { variant: config.variant } });
+  const decoder = decoderGraph(config, weights, { inputSize: S, dtype });
+  const dec = await writeModel(decoder, path.join(o.outDir, DECODER_FILE), { onBytes, metadata });
   files[DECODER_FILE] = { bytes: dec.bytes, sha256: dec.sha256 };
   base += dec.bytes;
 
@@ -88,6 +93,7 @@ export async function exportModel(o: ExportOptions): Promise<ModelManifest> {
     name: o.name ?? path.basename(path.resolve(o.outDir)),
     config,
     input_size: S,
+    dtype,
     embedding: { channels: config.prompt_dim, size: E },
     low_res_size: 4 * E,
     mask_tokens: config.num_multimask_outputs + 1,

@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ModelConfigSchema } from '../sam/config.js';
+import { MODEL_DTYPES } from './inference-graphs.js';
 import { readJsonFile } from '../util/json-file.js';
 
 export const MODEL_MANIFEST = 'model.json';
@@ -22,6 +23,8 @@ export const ModelManifestSchema = z.object({
   config: ModelConfigSchema,
   /** Encoder input size the graphs were built for (pixels, square). */
   input_size: z.number().int().positive(),
+  /** Precision the graphs compute in (their inputs and outputs are float32 either way). */
+  dtype: z.enum(MODEL_DTYPES).default('float32'),
   embedding: z.object({ channels: z.number().int(), size: z.number().int() }),
   low_res_size: z.number().int(),
   mask_tokens: z.number().int(),
