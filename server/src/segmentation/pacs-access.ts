@@ -7,8 +7,8 @@ import type { ServerConfig } from '../config/schema.js';
 import type { DicomJsonDataset } from '../dicom/dicom-json.js';
 import { DicomWebClient } from '../dicom/dicomweb-client.js';
 import { fetchFrame } from '../dicom/image-source.js';
+import type { ImageRef } from '../dicom/image-ref.js';
 import { readPixelModule } from '../dicom/pixel-module.js';
-import type { ImageRef } from '../http/schemas.js';
 import type { PacsAccess } from './service.js';
 
 export function createPacsAccess(c: ServerConfig['pacs']): PacsAccess & { ping(): Promise<boolean> } {
