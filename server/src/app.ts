@@ -9,6 +9,7 @@ import type { InferencePool } from './inference/pool.js';
 import type { Metrics } from './metrics.js';
 import { healthRoutes } from './routes/health.js';
 import { v1Routes } from './routes/v1/index.js';
+import type { PacsReadiness } from './segmentation/pacs-access.js';
 import type { SegmentationService } from './segmentation/service.js';
 import type { UploadStore } from './segmentation/uploads.js';
 
@@ -19,7 +20,7 @@ export interface AppParts {
   pool: InferencePool;
   service: SegmentationService;
   uploads: UploadStore;
-  pacsCheck: () => Promise<boolean>;
+  pacsCheck: () => Promise<PacsReadiness>;
 }
 
 export function createApp(p: AppParts): Express {
