@@ -72,7 +72,7 @@ export const EncodedMaskSchema = z.object({
 });
 
 /** The only mask encoding v1 answers with. */
-export const MASK_ENCODING = 'rle-row-major';
+export const MASK_ENCODING = 'rle-row-major' as const;
 
 /** POST /v1/segment */
 export const SegmentResponseSchema = z.object({

@@ -96,8 +96,3 @@ export class FrameOutOfRange extends DicomError {
     this.numberOfFrames = numberOfFrames;
   }
 }
-
-/** True for errors of the image path (as opposed to programming errors). */
-export function isDicomError(value: unknown): value is DicomError {
-  return value instanceof DicomError;
-}

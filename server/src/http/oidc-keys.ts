@@ -18,7 +18,7 @@ export interface OidcKeySource {
 const trimSlash = (s: string) => s.replace(/\/+$/, '');
 
 /** Finds the issuer's JWKS URL from its discovery document; throws a sentence saying why not. */
-export async function discoverJwksUrl(issuer: string, timeoutMs = 5000): Promise<URL> {
+async function discoverJwksUrl(issuer: string, timeoutMs = 5000): Promise<URL> {
   const url = `${trimSlash(issuer)}/.well-known/openid-configuration`;
   let res: Response;
   try {

@@ -5,7 +5,7 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { ZodError } from 'zod';
-import type { Problem } from '../api/problem.js';
+import { PROBLEM_MEDIA_TYPE, type Problem } from '../api/problem.js';
 import { type DomainError, type ErrorKind, isDomainError } from '../errors.js';
 
 export class HttpProblem extends Error {
@@ -67,7 +67,7 @@ export function sendProblem(res: Response, status: number, title: string, detail
     ...(extra.fields ? { fields: extra.fields } : {}),
     ...(res.locals['requestId'] ? { requestId: res.locals['requestId'] as string } : {}),
   };
-  res.status(status).type('application/problem+json').json(body);
+  res.status(status).type(PROBLEM_MEDIA_TYPE).json(body);
 }
 
 /** Turns zod issues into one sentence plus a field -> message map. */

@@ -7,7 +7,7 @@ import { Lru } from '../cache/lru.js';
 import { imageKey } from '../dicom/image-key.js';
 import type { FetchedFrame } from '../dicom/image-source.js';
 import type { ImageRef } from '../dicom/image-ref.js';
-import type { EmbeddingResponse, ImageSpec, ModelInfo, ModelsResponse, ModelVariant, SegmentRequest, SegmentResponse } from '../api/index.js';
+import { type EmbeddingResponse, type ImageSpec, MASK_ENCODING, type ModelInfo, type ModelsResponse, type ModelVariant, type SegmentRequest, type SegmentResponse } from '../api/index.js';
 import { InvalidRequest, NotFound, UnprocessableImage } from '../errors.js';
 import type { EncodeResult, ImageSource } from '../inference/messages.js';
 import type { InferencePool, Priority } from '../inference/pool.js';
@@ -190,7 +190,7 @@ export class SegmentationService {
       image: { width: W, height: H },
       masks: r.masks,
       best: r.best,
-      encoding: 'rle-row-major',
+      encoding: MASK_ENCODING,
       cached,
       timings: { fetchMs: round(fetchMs), embedMs: round(embedMs), decodeMs: round(r.timings.decode + r.timings.postprocess), totalMs: round(totalMs) },
     };

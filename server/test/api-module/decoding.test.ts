@@ -1,8 +1,9 @@
-/** The browser-side mask decoder against the encoder the server uses (models' encodeRle). */
+/** The api module's decoders (masks, problem codes) against what the server produces. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Rng, encodeRle } from '@glmedsa/models';
 import { decodeMask } from '../../src/api/mask.js';
+import { problemCode } from '../../src/api/problem.js';
 
 function randomMask(rng: Rng, w: number, h: number, density: number): Uint8Array {
   return Uint8Array.from({ length: w * h }, () => (rng.next() < density ? 1 : 0));
@@ -32,4 +33,9 @@ test('decodeMask refuses runs that do not fill the mask exactly', () => {
   assert.throws(() => decodeMask([1, -1, 4], 2, 2), /non-negative integer/);
   assert.throws(() => decodeMask([1.5, 2.5], 2, 2), /non-negative integer/);
   assert.throws(() => decodeMask([4], 2.5, 2), /non-negative integers/);
+});
+
+test('problemCode reads the stable code out of a problem type', () => {
+  assert.equal(problemCode({ type: 'urn:glmedsa:problem:pacs-timeout' }), 'pacs-timeout');
+  assert.equal(problemCode({ type: 'about:blank' }), null);
 });
