@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportModel, presetConfig, randomWeights } from '@glmedsa/models';
-import { startOrthanc } from '../src/pacs/orthanc.js';
+import { startBundledOrthanc } from '../src/bundled-pacs/bundled-orthanc.js';
 import { pct, phantomTargets, segment, startServerProcess } from './server-bench.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -159,7 +159,7 @@ async function benchPreset(preset: Preset, work: string): Promise<{ rows: string
 /** First clicks (fetch + encode + decode) and later clicks through the server on CUDA. */
 async function benchServer(models: { name: string; dir: string }[]): Promise<string[]> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'glmedsa-gpu-server-'));
-  const orthanc = await startOrthanc({ dataDir: path.join(work, 'orthanc'), httpPort: 0, stopGraceMs: 0 });
+  const orthanc = await startBundledOrthanc({ dataDir: path.join(work, 'orthanc'), httpPort: 0, stopGraceMs: 0 });
   const rows: string[] = [];
   try {
     for (const [i, m] of models.entries()) {

@@ -13,7 +13,7 @@ import { Rng, dermoscopyPhantom, exportModel, presetConfig, randomWeights, siteP
 import { lesionCentre } from '../src/demo/demo-studies.js';
 import { rgbPhoto } from '../src/dicom/factory.js';
 import type { InstanceRef } from '../src/dicom/image-ref.js';
-import { type OrthancTarget, findFreePort, startOrthanc, uploadDicom } from '../src/pacs/orthanc.js';
+import { type OrthancTarget, findFreePort, startBundledOrthanc, uploadDicom } from '../src/bundled-pacs/bundled-orthanc.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(here, '..', '..', '..');
@@ -109,7 +109,7 @@ async function benchModel(name: string, modelDir: string, targets: Target[], pac
 
 export async function serverBench(args: string[]): Promise<void> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'glmedsa-server-bench-'));
-  const orthanc = await startOrthanc({ dataDir: path.join(work, 'orthanc'), httpPort: 0, stopGraceMs: 0 });
+  const orthanc = await startBundledOrthanc({ dataDir: path.join(work, 'orthanc'), httpPort: 0, stopGraceMs: 0 });
   try {
     const targets = await phantomTargets(orthanc, 900);
     const lines = [`server over HTTP: 512x512 RGB photographs in Orthanc, ${os.cpus().length} cores, onnxruntime CPU`];

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../src/config/load.js';
 import { seedDemo } from '../src/demo/seed.js';
-import { OrthancNotInstalled, findDicomWebPlugin, findOrthancBinary, isPortFree, startOrthanc } from '../src/pacs/orthanc.js';
+import { OrthancNotInstalled, findDicomWebPlugin, findOrthancBinary, isPortFree, startBundledOrthanc } from '../src/bundled-pacs/bundled-orthanc.js';
 import { startServer } from '../src/server.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const dataDir = path.resolve(process.env['GLMEDSA_DATA_DIR'] ?? '.data');
   await ensureOrthanc();
   const port = (await isPortFree(8042)) ? 8042 : 0;
-  const orthanc = await startOrthanc({ dataDir: path.join(dataDir, 'orthanc'), httpPort: port, name: 'GLMEDSA-DEMO', stopGraceMs: 3000 });
+  const orthanc = await startBundledOrthanc({ dataDir: path.join(dataDir, 'orthanc'), httpPort: port, name: 'GLMEDSA-DEMO', stopGraceMs: 3000 });
   let stopping = false;
   const stopOrthanc = () => orthanc.stop().catch(() => undefined);
   try {

@@ -8,7 +8,8 @@ import { notFoundHandler, problemHandler } from './http/problem.js';
 import type { InferencePool } from './inference/pool.js';
 import type { Metrics } from './metrics.js';
 import { healthRoutes } from './routes/health.js';
-import { v1Routes } from './routes/v1.js';
+import { v1Routes } from './routes/v1/index.js';
+import type { PacsReadiness } from './segmentation/pacs-access.js';
 import type { SegmentationService } from './segmentation/service.js';
 import type { UploadStore } from './segmentation/uploads.js';
 
@@ -19,7 +20,7 @@ export interface AppParts {
   pool: InferencePool;
   service: SegmentationService;
   uploads: UploadStore;
-  pacsCheck: () => Promise<boolean>;
+  pacsCheck: () => Promise<PacsReadiness>;
 }
 
 export function createApp(p: AppParts): Express {
@@ -30,7 +31,7 @@ export function createApp(p: AppParts): Express {
   app.use(cors(p.config.cors.origins));
   app.use(healthRoutes({ pool: p.pool, metrics: p.metrics, pacsCheck: p.pacsCheck }));
   const auth = new Authenticator(p.config.auth);
-  app.use('/v1', v1Routes({ config: p.config, auth, service: p.service, uploads: p.uploads, providers: () => p.pool.providers }));
+  app.use('/v1', v1Routes({ config: p.config, auth, service: p.service, uploads: p.uploads }));
   app.use(notFoundHandler);
   app.use(problemHandler(p.log));
   return app;

@@ -2,7 +2,10 @@
  * The server's configuration: one zod schema with defaults that run on this machine (loopback,
  * the starter model, a local Orthanc). Values come from a JSON file and GLMEDSA_* variables.
  */
+import { PRESETS, VARIANTS } from '@glmedsa/models';
 import { z } from 'zod';
+
+const PRESET_NAMES = Object.keys(PRESETS) as [keyof typeof PRESETS, ...(keyof typeof PRESETS)[]];
 
 const Role = z.enum(['viewer', 'annotator', 'admin']);
 export type Role = z.infer<typeof Role>;
@@ -21,9 +24,9 @@ const ModelEntry = z
     dir: z.string().optional(),
     /** Or a checkpoint exported at start into exportDir. */
     checkpoint: z.string().optional(),
-    preset: z.enum(['vit_b', 'vit_l', 'vit_h']).optional(),
+    preset: z.enum(PRESET_NAMES).optional(),
     config: z.string().optional(),
-    variant: z.enum(['sam', 'medsa', 'gmedsa', 'glmedsa']).optional(),
+    variant: z.enum(VARIANTS).optional(),
     inputSize: z.number().int().min(64).max(4096).optional(),
     exportDir: z.string().optional(),
   })

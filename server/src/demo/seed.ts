@@ -2,10 +2,10 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeJsonAtomic } from '@glmedsa/models';
-import { type OrthancHandle, uploadDicom } from '../pacs/orthanc.js';
+import { type BundledOrthanc, uploadDicom } from '../bundled-pacs/bundled-orthanc.js';
 import { DEMO_STUDIES, type DemoSeries, buildDemoStudies } from './demo-studies.js';
 
-async function studyExists(orthanc: OrthancHandle, uid: string): Promise<boolean> {
+async function studyExists(orthanc: BundledOrthanc, uid: string): Promise<boolean> {
   const headers: Record<string, string> = { accept: 'application/dicom+json' };
   if (orthanc.auth) headers['authorization'] = `Basic ${Buffer.from(`${orthanc.auth.username}:${orthanc.auth.password}`).toString('base64')}`;
   const res = await fetch(`${orthanc.dicomWebUrl}/studies?StudyInstanceUID=${uid}`, { headers });
@@ -14,7 +14,7 @@ async function studyExists(orthanc: OrthancHandle, uid: string): Promise<boolean
   return text.trim().length > 2 && (JSON.parse(text) as unknown[]).length > 0;
 }
 
-export async function seedDemo(orthanc: OrthancHandle, log: (line: string) => void): Promise<DemoSeries[]> {
+export async function seedDemo(orthanc: BundledOrthanc, log: (line: string) => void): Promise<DemoSeries[]> {
   const file = path.join(orthanc.dataDir, 'demo.json');
   if (existsSync(file) && (await studyExists(orthanc, DEMO_STUDIES.dermoscopy)) && (await studyExists(orthanc, DEMO_STUDIES.ct))) {
     return JSON.parse(await fs.readFile(file, 'utf8')) as DemoSeries[];

@@ -112,6 +112,18 @@ export class DicomWebClient {
   }
 
   /**
+   * Checks that the PACS answers a minimal study search (QIDO-RS `studies?limit=1`) with the
+   * client's credentials; resolves when it does.
+   * @throws PacsUnavailable, PacsTimeout, PacsAuthRejected, PacsBadResponse
+   */
+  async ping(options: RequestOptions & { timeoutMs?: number } = {}): Promise<void> {
+    const url = `${this.baseUrl}/studies?limit=1`;
+    const timeoutMs = Math.min(options.timeoutMs ?? this.http.timeoutMs, this.http.timeoutMs);
+    const response = await pacsGet(url, 'application/dicom+json, application/json;q=0.9', { ...this.http, timeoutMs, signal: options.signal });
+    if (response.status !== 200 && response.status !== 204) throw statusError(response, 'study search');
+  }
+
+  /**
    * The instance's metadata (WADO-RS `.../metadata`) as one DICOM JSON dataset.
    * @throws InvalidImageReference, PacsNotFound, PacsUnavailable, PacsTimeout, PacsBadResponse, PacsAuthRejected
    */

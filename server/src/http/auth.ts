@@ -5,8 +5,9 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import { type JWTPayload, createRemoteJWKSet, jwtVerify } from 'jose';
+import { type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import type { Role, ServerConfig } from '../config/schema.js';
+import { issuerKeys } from './oidc-keys.js';
 import { sendProblem } from './problem.js';
 
 const RANK: Record<Role, number> = { viewer: 1, annotator: 2, admin: 3 };
@@ -23,7 +24,7 @@ function sha256(s: string): Buffer {
 
 export class Authenticator {
   private readonly keys: { digest: Buffer; role: Role; name: string }[];
-  private readonly jwks?: ReturnType<typeof createRemoteJWKSet>;
+  private readonly jwks?: JWTVerifyGetKey;
 
   constructor(private readonly config: ServerConfig['auth']) {
     this.keys = config.apiKeys.map((k) => ({
@@ -32,8 +33,7 @@ export class Authenticator {
       name: k.name,
     }));
     if (config.oidc) {
-      const url = config.oidc.jwksUrl ?? `${config.oidc.issuer.replace(/\/$/, '')}/.well-known/jwks.json`;
-      this.jwks = createRemoteJWKSet(new URL(url), { timeoutDuration: 5000 });
+      this.jwks = issuerKeys({ issuer: config.oidc.issuer, jwksUrl: config.oidc.jwksUrl });
     }
   }
 

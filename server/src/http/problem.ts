@@ -5,6 +5,8 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { ZodError } from 'zod';
+import { PROBLEM_MEDIA_TYPE, type Problem } from '../api/problem.js';
+import { type DomainError, type ErrorKind, isDomainError } from '../errors.js';
 
 export class HttpProblem extends Error {
   constructor(
@@ -18,26 +20,26 @@ export class HttpProblem extends Error {
   }
 }
 
-export const badRequest = (detail: string, fields?: Record<string, string>) =>
-  new HttpProblem(400, 'Bad request', detail, fields ? { fields } : {});
-export const notFound = (detail: string) => new HttpProblem(404, 'Not found', detail);
-export const unprocessable = (detail: string) => new HttpProblem(422, 'Cannot process this image', detail);
-export const unavailable = (detail: string, retryAfterSeconds: number) =>
-  new HttpProblem(503, 'Busy', detail, { retryAfterSeconds });
+/** The HTTP status each kind of domain error is answered with; the only place that decides it. */
+export const STATUS_OF_KIND: Record<ErrorKind, number> = {
+  'invalid-request': 400,
+  'not-found': 404,
+  conflict: 409,
+  'unsupported-media-type': 415,
+  'too-large': 413,
+  'unprocessable-image': 422,
+  busy: 503,
+  'pacs-unavailable': 502,
+  'pacs-timeout': 504,
+  internal: 500,
+};
 
-/** Errors from other layers (PACS client, pixel decoding) that carry an HTTP status and a public sentence. */
-interface StatusError {
-  status: number;
-  message: string;
-  code?: string;
+/** The status a domain error is answered with. */
+export function statusOf(error: DomainError): number {
+  return STATUS_OF_KIND[error.kind];
 }
 
-function isStatusError(e: unknown): e is StatusError {
-  const s = (e as { status?: unknown })?.status;
-  return e instanceof Error && typeof s === 'number' && s >= 400 && s < 600;
-}
-
-const TITLES: Record<number, string> = {
+export const TITLES: Record<number, string> = {
   400: 'Bad request',
   401: 'Authentication required',
   403: 'Forbidden',
@@ -57,17 +59,15 @@ const TITLES: Record<number, string> = {
 export function sendProblem(res: Response, status: number, title: string, detail: string, extra: HttpProblem['extra'] = {}): void {
   if (extra.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(Math.ceil(extra.retryAfterSeconds)));
   if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="glmedsa", ApiKey');
-  res
-    .status(status)
-    .type('application/problem+json')
-    .json({
-      type: extra.code ? `urn:glmedsa:problem:${extra.code}` : 'about:blank',
-      title,
-      status,
-      detail,
-      ...(extra.fields ? { fields: extra.fields } : {}),
-      ...(res.locals['requestId'] ? { requestId: res.locals['requestId'] as string } : {}),
-    });
+  const body: Problem = {
+    type: extra.code ? `urn:glmedsa:problem:${extra.code}` : 'about:blank',
+    title,
+    status,
+    detail,
+    ...(extra.fields ? { fields: extra.fields } : {}),
+    ...(res.locals['requestId'] ? { requestId: res.locals['requestId'] as string } : {}),
+  };
+  res.status(status).type(PROBLEM_MEDIA_TYPE).json(body);
 }
 
 /** Turns zod issues into one sentence plus a field -> message map. */
@@ -102,9 +102,15 @@ export function problemHandler(log: Logger): ErrorRequestHandler {
     if (bodyError?.type === 'encoding.unsupported' || bodyError?.type === 'charset.unsupported') {
       return sendProblem(res, 415, 'Unsupported media type', 'the request body encoding is not supported');
     }
-    if (isStatusError(err)) {
-      if (err.status >= 500) log.warn({ err: err.message, url: req.originalUrl }, 'upstream error');
-      return sendProblem(res, err.status, TITLES[err.status] ?? 'Error', err.message, err.code ? { code: err.code } : {});
+    if (isDomainError(err)) {
+      const status = statusOf(err);
+      if (err.kind === 'internal') log.error({ err, url: req.originalUrl, requestId: res.locals['requestId'] }, 'request failed');
+      else if (status >= 500 && err.kind !== 'busy') log.warn({ err: err.message, detail: err.detail, url: req.originalUrl }, 'upstream error');
+      return sendProblem(res, status, TITLES[status] ?? 'Error', err.message, {
+        ...(err.code ? { code: err.code } : {}),
+        ...(err.fields ? { fields: err.fields } : {}),
+        ...(err.retryAfterSeconds !== undefined ? { retryAfterSeconds: err.retryAfterSeconds } : {}),
+      });
     }
     log.error({ err, url: req.originalUrl, requestId: res.locals['requestId'] }, 'unhandled error');
     sendProblem(res, 500, 'Internal error', 'the server could not complete the request; the error was logged');

@@ -2,7 +2,7 @@
  * Reads the pixel size of an uploaded PNG or JPEG from its header, without decoding it (the
  * decode itself happens in an inference worker).
  */
-import { HttpProblem } from '../http/problem.js';
+import { TooLarge, UnprocessableImage, UnsupportedMediaType } from '../errors.js';
 
 export type UploadType = 'image/png' | 'image/jpeg';
 
@@ -42,10 +42,10 @@ function jpegHeader(b: Uint8Array): ImageHeader | null {
 
 export function probeImage(bytes: Uint8Array, maxPixels: number): ImageHeader {
   const h = pngHeader(bytes) ?? jpegHeader(bytes);
-  if (!h) throw new HttpProblem(415, 'Unsupported media type', 'the upload is not a PNG or JPEG image');
-  if (h.width < 1 || h.height < 1) throw new HttpProblem(422, 'Cannot process this image', 'the image has no pixels');
+  if (!h) throw new UnsupportedMediaType('the upload is not a PNG or JPEG image');
+  if (h.width < 1 || h.height < 1) throw new UnprocessableImage('the image has no pixels');
   if (h.width * h.height > maxPixels) {
-    throw new HttpProblem(413, 'Too large', `the image has ${h.width}x${h.height} pixels; at most ${maxPixels} are accepted`);
+    throw new TooLarge(`the image has ${h.width}x${h.height} pixels; at most ${maxPixels} are accepted`);
   }
   return h;
 }

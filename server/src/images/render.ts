@@ -3,6 +3,7 @@ import { type RgbImage, decodePng, rgbFromInterleaved } from '@glmedsa/models';
 import jpeg from 'jpeg-js';
 import { decodeFetchedFrame } from '../dicom/image-source.js';
 import { renderForSam } from '../dicom/pixels.js';
+import { UnprocessableImage } from '../errors.js';
 import type { ImageSource } from '../inference/messages.js';
 
 function decodeUpload(bytes: Uint8Array, mediaType: 'image/png' | 'image/jpeg'): RgbImage {
@@ -11,9 +12,7 @@ function decodeUpload(bytes: Uint8Array, mediaType: 'image/png' | 'image/jpeg'):
     const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: 100, maxMemoryUsageInMB: 1024 });
     return rgbFromInterleaved(img.width, img.height, 3, img.data);
   } catch (err) {
-    throw Object.assign(new Error(`the ${mediaType === 'image/png' ? 'PNG' : 'JPEG'} image could not be decoded (${(err as Error).message})`), {
-      status: 422,
-    });
+    throw new UnprocessableImage(`the ${mediaType === 'image/png' ? 'PNG' : 'JPEG'} image could not be decoded (${(err as Error).message})`);
   }
 }
 

@@ -2,6 +2,8 @@
 import type { RgbImage } from '@glmedsa/models';
 import type { FetchedFrame } from '../dicom/image-source.js';
 import type { Voi } from '../dicom/image-ref.js';
+import type { EncodedMask } from '../api/responses.js';
+import type { ErrorKind } from '../errors.js';
 
 export interface ModelToLoad {
   id: string;
@@ -45,14 +47,7 @@ export interface EncodeResult {
   timings: { render: number; preprocess: number; encode: number };
 }
 
-export interface EncodedMask {
-  /** Row-major run lengths starting with a background run (see models' encodeRle). */
-  counts: number[];
-  /** Inclusive pixel bounds, or null for an empty mask. */
-  bbox: { x1: number; y1: number; x2: number; y2: number } | null;
-  area: number;
-  score: number;
-}
+export type { EncodedMask };
 
 export interface DecodeResult {
   masks: EncodedMask[];
@@ -74,4 +69,5 @@ export type WorkerResponse =
   | { type: 'ready'; models: { id: string; provider: 'cuda' | 'cpu'; fallback?: string }[] }
   | { type: 'load-failed'; message: string }
   | { type: 'done'; id: number; result: EncodeResult | DecodeResult }
-  | { type: 'failed'; id: number; message: string; status?: number; code?: string };
+    /** `kind` is set for the domain errors the worker threw on purpose; their message is public. */
+  | { type: 'failed'; id: number; message: string; kind?: ErrorKind; code?: string };

@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { HttpProblem } from '../http/problem.js';
+import { Busy, DomainError, ERROR_KINDS, InternalFailure } from '../errors.js';
 import type { DecodeJob, DecodeResult, EncodeJob, EncodeResult, Job, ModelToLoad, WorkerRequest, WorkerResponse } from './messages.js';
 
 export type Priority = 'interactive' | 'background';
@@ -88,7 +88,7 @@ export class InferencePool {
   private onExit(slot: Slot, code: number): void {
     this.slots = this.slots.filter((s) => s !== slot);
     if (slot.timer) clearTimeout(slot.timer);
-    if (slot.busy) slot.busy.reject(new HttpProblem(500, 'Internal error', 'the inference worker stopped while computing; please try again'));
+    if (slot.busy) slot.busy.reject(new InternalFailure('the inference worker stopped while computing; please try again'));
     if (!this.closed && slot.ready && !slot.retiring) {
       this.o.log.warn({ code }, 'restarting an inference worker');
       this.spawn().catch((err: unknown) => this.o.log.error({ err }, 'could not restart an inference worker'));
@@ -103,13 +103,14 @@ export class InferencePool {
     slot.timer = null;
     if (msg.type === 'done') p.resolve(msg.result);
     else {
-      const status = msg.status ?? 500;
+      // Only errors the worker threw on purpose keep their sentence; anything else is our bug.
+      const kind = msg.kind && msg.kind !== 'internal' && ERROR_KINDS.includes(msg.kind) ? msg.kind : null;
       p.reject(
-        status >= 500 && status !== 502 && status !== 504
-          ? new HttpProblem(500, 'Internal error', 'the model could not process this request; the error was logged')
-          : Object.assign(new Error(msg.message), { status, ...(msg.code ? { code: msg.code } : {}) }),
+        kind
+          ? new DomainError(kind, msg.message, { code: msg.code })
+          : new InternalFailure('the model could not process this request; the error was logged'),
       );
-      if (status >= 500) this.o.log.error({ message: msg.message }, 'inference job failed');
+      if (!kind) this.o.log.error({ message: msg.message }, 'inference job failed');
     }
     this.dispatch();
   }
@@ -124,7 +125,7 @@ export class InferencePool {
       slot.timer = setTimeout(() => {
         this.o.log.error({ kind: next.job.kind, ms: this.o.jobTimeoutMs }, 'inference job timed out; replacing its worker');
         slot.busy = null;
-        next.reject(new HttpProblem(503, 'Busy', `the model took longer than ${Math.round(this.o.jobTimeoutMs / 1000)} s; try again later`, { retryAfterSeconds: 10 }));
+        next.reject(new Busy(`the model took longer than ${Math.round(this.o.jobTimeoutMs / 1000)} s; try again later`, 10));
         // The old worker closes once its run returns; a new one takes its place now.
         void this.retire(slot);
         this.spawn().catch((err: unknown) => this.o.log.error({ err }, 'could not start a replacement inference worker'));
@@ -160,10 +161,10 @@ export class InferencePool {
   }
 
   private submit<T extends EncodeResult | DecodeResult>(job: Job, priority: Priority, transfer: ArrayBuffer[] = []): Promise<T> {
-    if (this.closed) return Promise.reject(new HttpProblem(503, 'Busy', 'the server is shutting down', { retryAfterSeconds: 5 }));
+    if (this.closed) return Promise.reject(new Busy('the server is shutting down', 5));
     if (this.queueDepth >= this.o.queueLimit) {
       return Promise.reject(
-        new HttpProblem(503, 'Busy', `the segmentation queue is full (${this.o.queueLimit} waiting); try again in a moment`, { retryAfterSeconds: 2 }),
+        new Busy(`the segmentation queue is full (${this.o.queueLimit} waiting); try again in a moment`, 2),
       );
     }
     return new Promise<T>((resolve, reject) => {
@@ -190,7 +191,7 @@ export class InferencePool {
   async close(): Promise<void> {
     this.closed = true;
     for (const q of Object.values(this.queues)) {
-      for (const p of q.splice(0)) p.reject(new HttpProblem(503, 'Busy', 'the server is shutting down', { retryAfterSeconds: 5 }));
+      for (const p of q.splice(0)) p.reject(new Busy('the server is shutting down', 5));
     }
     await Promise.all(this.slots.map((s) => this.retire(s)));
   }

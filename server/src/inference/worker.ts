@@ -5,6 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { SamPredictor, summarizeLogits } from '@glmedsa/models';
+import { NotFound, isDomainError } from '../errors.js';
 import { renderSource } from '../images/render.js';
 import type { DecodeJob, DecodeResult, EncodeJob, EncodeResult, WorkerRequest, WorkerResponse } from './messages.js';
 
@@ -18,7 +19,7 @@ function post(msg: WorkerResponse, transfer: ArrayBuffer[] = []): void {
 
 function model(id: string): SamPredictor {
   const p = predictors.get(id);
-  if (!p) throw Object.assign(new Error(`model '${id}' is not loaded`), { status: 404 });
+  if (!p) throw new NotFound(`model '${id}' is not loaded`);
   return p;
 }
 
@@ -102,8 +103,8 @@ port.on('message', (msg: WorkerRequest) => {
       post({ type: 'done', id, result }, transfer);
     },
     (err: unknown) => {
-      const e = err as { message?: string; status?: number; code?: string };
-      post({ type: 'failed', id, message: e.message ?? String(err), ...(e.status ? { status: e.status } : {}), ...(e.code ? { code: e.code } : {}) });
+      if (isDomainError(err)) post({ type: 'failed', id, message: err.message, kind: err.kind, ...(err.code ? { code: err.code } : {}) });
+      else post({ type: 'failed', id, message: (err as Error)?.message ?? String(err) });
     },
   );
 });

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Lru } from '../cache/lru.js';
-import { HttpProblem } from '../http/problem.js';
+import { Conflict, NotFound } from '../errors.js';
 
 interface StoredMask {
   imageKey: string;
@@ -27,9 +27,9 @@ export class MaskStore {
   /** The logits of `id`, which must belong to the same image (and model). */
   take(id: string, imageKey: string): Float32Array {
     const m = this.lru.get(id);
-    if (!m) throw new HttpProblem(404, 'Not found', `maskId ${id} is unknown or has expired; segment again without it`);
+    if (!m) throw new NotFound(`maskId ${id} is unknown or has expired; segment again without it`);
     if (m.imageKey !== imageKey) {
-      throw new HttpProblem(409, 'Conflict', `maskId ${id} belongs to another image or model; it can only refine its own image`);
+      throw new Conflict(`maskId ${id} belongs to another image or model; it can only refine its own image`);
     }
     return m.logits;
   }

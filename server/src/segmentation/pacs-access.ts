@@ -6,12 +6,16 @@ import { Lru } from '../cache/lru.js';
 import type { ServerConfig } from '../config/schema.js';
 import type { DicomJsonDataset } from '../dicom/dicom-json.js';
 import { DicomWebClient } from '../dicom/dicomweb-client.js';
+import { PacsAuthRejected } from '../dicom/errors.js';
 import { fetchFrame } from '../dicom/image-source.js';
+import type { ImageRef } from '../dicom/image-ref.js';
 import { readPixelModule } from '../dicom/pixel-module.js';
-import type { ImageRef } from '../http/schemas.js';
 import type { PacsAccess } from './service.js';
 
-export function createPacsAccess(c: ServerConfig['pacs']): PacsAccess & { ping(): Promise<boolean> } {
+/** reachable: answers with our credentials; refused: rejects our credentials; unreachable: anything else. */
+export type PacsReadiness = 'reachable' | 'refused' | 'unreachable';
+
+export function createPacsAccess(c: ServerConfig['pacs']): PacsAccess & { ping(): Promise<PacsReadiness> } {
   const client = new DicomWebClient({
     baseUrl: c.url,
     timeoutMs: c.timeoutMs,
@@ -28,15 +32,13 @@ export function createPacsAccess(c: ServerConfig['pacs']): PacsAccess & { ping()
     async frame(ref: ImageRef, frame: number) {
       return fetchFrame(client, ref, frame, { metadata: await meta(ref) });
     },
-    async ping() {
+    /** Whether the PACS answers a study search with the server's credentials (for /readyz). */
+    async ping(): Promise<PacsReadiness> {
       try {
-        const res = await fetch(new URL('studies?limit=1', c.url.endsWith('/') ? c.url : `${c.url}/`), {
-          signal: AbortSignal.timeout(Math.min(c.timeoutMs, 3000)),
-          headers: { accept: 'application/dicom+json' },
-        });
-        return res.status < 500;
-      } catch {
-        return false;
+        await client.ping({ timeoutMs: 3000 });
+        return 'reachable';
+      } catch (err) {
+        return err instanceof PacsAuthRejected ? 'refused' : 'unreachable';
       }
     },
   };

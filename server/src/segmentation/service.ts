@@ -6,9 +6,10 @@
 import { Lru } from '../cache/lru.js';
 import { imageKey } from '../dicom/image-key.js';
 import type { FetchedFrame } from '../dicom/image-source.js';
-import { HttpProblem, badRequest, notFound } from '../http/problem.js';
-import type { ImageRef, ImageSpec, SegmentRequest } from '../http/schemas.js';
-import type { DecodeResult, EncodeResult, ImageSource } from '../inference/messages.js';
+import type { ImageRef } from '../dicom/image-ref.js';
+import { type EmbeddingResponse, type ImageSpec, MASK_ENCODING, type ModelInfo, type ModelsResponse, type ModelVariant, type SegmentRequest, type SegmentResponse } from '../api/index.js';
+import { InvalidRequest, NotFound, UnprocessableImage } from '../errors.js';
+import type { EncodeResult, ImageSource } from '../inference/messages.js';
 import type { InferencePool, Priority } from '../inference/pool.js';
 import type { Metrics } from '../metrics.js';
 import type { MaskStore } from './mask-store.js';
@@ -37,17 +38,6 @@ interface ResolvedImage {
   load: () => Promise<{ source: ImageSource; fetchMs: number }>;
 }
 
-export interface SegmentResponse {
-  maskId: string;
-  model: string;
-  image: { width: number; height: number };
-  masks: DecodeResult['masks'];
-  best: number;
-  encoding: 'rle-row-major';
-  cached: boolean;
-  timings: { fetchMs: number; embedMs: number; decodeMs: number; totalMs: number };
-}
-
 export class SegmentationService {
   private readonly embeddings: Lru<Embedding>;
   private readonly byId: Map<string, ServedModel>;
@@ -70,14 +60,14 @@ export class SegmentationService {
 
   model(id?: string): ServedModel {
     const m = this.byId.get(id ?? this.o.defaultModel);
-    if (!m) throw notFound(`there is no model '${id}' (available: ${[...this.byId.keys()].join(', ')})`);
+    if (!m) throw new NotFound(`there is no model '${id}' (available: ${[...this.byId.keys()].join(', ')})`);
     return m;
   }
 
   private async resolve(spec: ImageSpec): Promise<ResolvedImage> {
     if ('imageId' in spec) {
       const up = this.o.uploads.get(spec.imageId);
-      if (!up) throw notFound(`image ${spec.imageId} is unknown or expired; upload it again with POST /v1/images`);
+      if (!up) throw new NotFound(`image ${spec.imageId} is unknown or expired; upload it again with POST /v1/images`);
       return {
         key: `upload:${up.id}`,
         width: up.width,
@@ -89,7 +79,7 @@ export class SegmentationService {
     const t0 = performance.now();
     const info = await this.o.pacs.describe(spec);
     if (spec.frame > info.frames) {
-      throw new HttpProblem(422, 'Cannot process this image', `frame ${spec.frame} does not exist: the instance has ${info.frames} frame${info.frames > 1 ? 's' : ''}`);
+      throw new UnprocessableImage(`frame ${spec.frame} does not exist: the instance has ${info.frames} frame${info.frames > 1 ? 's' : ''}`);
     }
     const describeMs = performance.now() - t0;
     return {
@@ -134,8 +124,28 @@ export class SegmentationService {
     return { key, embedding: value, cached, fetchMs, embedMs };
   }
 
+  /** GET /v1/models: the served models, the default first-class, with where each runs. */
+  describeModels(): ModelsResponse {
+    const providers = new Map(this.o.pool.providers.map((p) => [p.id, p.provider]));
+    const models = this.o.models.map(({ id, manifest: man }): ModelInfo => ({
+      id,
+      name: man.name,
+      default: id === this.o.defaultModel,
+      variant: man.config.variant satisfies ModelVariant,
+      inputSize: man.input_size,
+      embedding: man.embedding,
+      parameterCounts: man.parameter_counts,
+      weightsSha256: man.weights_sha256,
+      source: man.source,
+      provider: providers.get(id) ?? 'cpu',
+      adapters: [],
+      activeAdapter: man.source.adapter ?? null,
+    }));
+    return { models };
+  }
+
   /** POST /v1/embeddings: computes (or finds) the embedding of an image ahead of the clicks. */
-  async warm(spec: ImageSpec, modelId?: string) {
+  async warm(spec: ImageSpec, modelId?: string): Promise<EmbeddingResponse> {
     const model = this.model(modelId);
     const image = await this.resolve(spec);
     const r = await this.embedding(model, image, 'background');
@@ -149,11 +159,11 @@ export class SegmentationService {
     const { width: W, height: H } = image;
     req.points.forEach((p, i) => {
       if (p.x < 0 || p.y < 0 || p.x >= W || p.y >= H) {
-        throw badRequest(`point ${i + 1} (${p.x}, ${p.y}) is outside the ${W}x${H} image`, { [`points.${i}`]: 'outside the image' });
+        throw new InvalidRequest(`point ${i + 1} (${p.x}, ${p.y}) is outside the ${W}x${H} image`, { [`points.${i}`]: 'outside the image' });
       }
     });
     if (req.box && (req.box.x2 < 0 || req.box.y2 < 0 || req.box.x1 >= W || req.box.y1 >= H)) {
-      throw badRequest(`the box does not overlap the ${W}x${H} image`, { box: 'outside the image' });
+      throw new InvalidRequest(`the box does not overlap the ${W}x${H} image`, { box: 'outside the image' });
     }
     const { key, embedding, cached, fetchMs, embedMs } = await this.embedding(model, image, 'interactive');
     const maskInput = req.maskId ? this.o.masks.take(req.maskId, key) : null;
@@ -180,7 +190,7 @@ export class SegmentationService {
       image: { width: W, height: H },
       masks: r.masks,
       best: r.best,
-      encoding: 'rle-row-major',
+      encoding: MASK_ENCODING,
       cached,
       timings: { fetchMs: round(fetchMs), embedMs: round(embedMs), decodeMs: round(r.timings.decode + r.timings.postprocess), totalMs: round(totalMs) },
     };

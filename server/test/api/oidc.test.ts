@@ -59,3 +59,89 @@ describe('OIDC bearer tokens', () => {
     assert.equal((await get(`${server.url}/v1/models`, { authorization: `Bearer ${forged}` })).status, 401);
   });
 });
+
+describe('OIDC issuer keys found through the discovery document', () => {
+  let idp: FakeServer;
+  let server: RunningServer;
+  let issuer: string;
+  let privateKey: CryptoKey;
+  const seen: string[] = [];
+
+  before(async () => {
+    const pair = await generateKeyPair('RS256');
+    privateKey = pair.privateKey;
+    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'kc-key', alg: 'RS256', use: 'sig' };
+    // Keycloak's layout: the realm is the issuer, its keys are at /protocol/openid-connect/certs,
+    // and nothing answers at <issuer>/.well-known/jwks.json.
+    idp = await httpServer((req, res) => {
+      seen.push(req.url ?? '');
+      res.setHeader('content-type', 'application/json');
+      if (req.url === '/realms/glmedsa/.well-known/openid-configuration') {
+        res.end(JSON.stringify({ issuer, jwks_uri: `${issuer}/protocol/openid-connect/certs`, token_endpoint: `${issuer}/protocol/openid-connect/token` }));
+      } else if (req.url === '/realms/glmedsa/protocol/openid-connect/certs') {
+        res.end(JSON.stringify({ keys: [jwk] }));
+      } else {
+        res.statusCode = 404;
+        res.end('{}');
+      }
+    });
+    issuer = `${idp.url}/realms/glmedsa`;
+    server = await startTestServer('http://127.0.0.1:9/dicom-web', {}, {
+      GLMEDSA_AUTH: 'required',
+      GLMEDSA_OIDC_ISSUER: issuer,
+      GLMEDSA_OIDC_AUDIENCE: 'glmedsa',
+    });
+  });
+
+  after(async () => {
+    await server?.close();
+    await idp?.close();
+  });
+
+  const token = (key: CryptoKey, roles: string[]) =>
+    new SignJWT({ roles }).setProtectedHeader({ alg: 'RS256', kid: 'kc-key' }).setIssuer(issuer).setAudience('glmedsa').setSubject('dr-kc').setExpirationTime('5m').sign(key);
+
+  test('a token is verified with the keys at the jwks_uri the issuer publishes', async () => {
+    const r = await get(`${server.url}/v1/models`, { authorization: `Bearer ${await token(privateKey, ['glmedsa:viewer'])}` });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.ok(seen.includes('/realms/glmedsa/.well-known/openid-configuration'), `discovery was read: ${seen.join(', ')}`);
+    assert.ok(seen.includes('/realms/glmedsa/protocol/openid-connect/certs'), `keys were read from jwks_uri: ${seen.join(', ')}`);
+    assert.ok(!seen.some((u) => u.endsWith('/jwks.json')), `no guessed JWKS path was tried: ${seen.join(', ')}`);
+  });
+
+  test('a token signed with another key is still refused', async () => {
+    const { privateKey: other } = await generateKeyPair('RS256');
+    const r = await get(`${server.url}/v1/models`, { authorization: `Bearer ${await token(other, ['glmedsa:admin'])}` });
+    assert.equal(r.status, 401);
+  });
+});
+
+describe('OIDC discovery document of another issuer', () => {
+  let idp: FakeServer;
+  let server: RunningServer;
+
+  before(async () => {
+    idp = await httpServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ issuer: 'https://elsewhere.example', jwks_uri: 'https://elsewhere.example/certs' }));
+    });
+    server = await startTestServer('http://127.0.0.1:9/dicom-web', {}, {
+      GLMEDSA_AUTH: 'required',
+      GLMEDSA_OIDC_ISSUER: idp.url,
+      GLMEDSA_OIDC_AUDIENCE: 'glmedsa',
+    });
+  });
+
+  after(async () => {
+    await server?.close();
+    await idp?.close();
+  });
+
+  test('is not trusted, and the refusal says why', async () => {
+    const { privateKey } = await generateKeyPair('RS256');
+    const jwt = await new SignJWT({ roles: ['viewer'] }).setProtectedHeader({ alg: 'RS256' }).setIssuer(idp.url).setAudience('glmedsa').setExpirationTime('5m').sign(privateKey);
+    const r = await get(`${server.url}/v1/models`, { authorization: `Bearer ${jwt}` });
+    assert.equal(r.status, 401);
+    assert.match(String(r.body['detail']), /names the issuer https:\/\/elsewhere\.example/);
+  });
+});

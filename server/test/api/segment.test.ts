@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Rng, decodeRle, dermoscopyPhantom, encodePng, overlap, rgbImage, siteProfile } from '@glmedsa/models';
+import { Rng, dermoscopyPhantom, encodePng, overlap, rgbImage, siteProfile } from '@glmedsa/models';
+import { EmbeddingResponseSchema, ModelsResponseSchema, ProblemSchema, SegmentResponseSchema, decodeMask } from '../../src/api/index.js';
 import { lesionCentre } from '../../src/demo/demo-studies.js';
 import type { InstanceRef } from '../../src/dicom/image-ref.js';
 import type { RunningServer } from '../../src/server.js';
@@ -46,10 +47,12 @@ describe('the segmentation API against a real Orthanc', () => {
     test('a click on a lesion phantom gives a mask that overlaps it', async () => {
       const r = await post(`${server.url}/v1/segment`, { image: image(lesion.ref), points: [{ ...lesion.centre, label: 1 }] });
       assert.equal(r.status, 200, JSON.stringify(r.body));
-      const masks = r.body['masks'] as { counts: number[]; score: number; area: number }[];
+      const body = SegmentResponseSchema.parse(r.body);
+      const masks = body.masks;
       assert.equal(masks.length, 3, 'one click gives SAM three candidates');
-      const best = masks[r.body['best'] as number]!;
-      const pred = decodeRle({ size: [lesion.size, lesion.size], counts: best.counts, order: 'row-major' });
+      const best = masks[body.best]!;
+      const pred = decodeMask(best.counts, body.image.width, body.image.height);
+      assert.equal(pred.reduce((a, v) => a + v, 0), best.area, 'the decoded mask has the area the server reports');
       const { dice } = overlap(pred, lesion.mask);
       assert.ok(dice > 0.8, `Dice ${dice}`);
       assert.equal(r.body['cached'], false);
@@ -98,7 +101,8 @@ describe('the segmentation API against a real Orthanc', () => {
     test('embeddings can be warmed before the first click', async () => {
       const r = await post(`${server.url}/v1/embeddings`, { image: image(ct) });
       assert.equal(r.status, 200);
-      assert.equal((await post(`${server.url}/v1/embeddings`, { image: image(ct) })).body['cached'], true);
+      const again = EmbeddingResponseSchema.parse((await post(`${server.url}/v1/embeddings`, { image: image(ct) })).body);
+      assert.equal(again.cached, true);
     });
   });
 
@@ -109,6 +113,7 @@ describe('the segmentation API against a real Orthanc', () => {
       assert.equal(r.headers.get('content-type')?.split(';')[0], 'application/problem+json');
       assert.match(String(r.body['detail']), detail);
       assert.doesNotMatch(JSON.stringify(r.body), /at .*\.js:\d+/, 'no stack traces');
+      assert.equal(ProblemSchema.parse(r.body).status, status, 'the body has the problem shape the api module describes');
     };
     const point = { x: 10, y: 10, label: 1 };
 
@@ -140,6 +145,8 @@ describe('the segmentation API against a real Orthanc', () => {
       assert.equal((await get(`${server.url}/healthz`)).status, 200);
       const models = await get(`${server.url}/v1/models`);
       assert.equal((models.body['models'] as { id: string }[])[0]!.id, 'starter');
+      const listed = ModelsResponseSchema.parse(models.body).models;
+      assert.deepEqual(listed.map((m) => [m.id, m.default, m.provider]), [['starter', true, 'cpu']]);
     });
 });
 });

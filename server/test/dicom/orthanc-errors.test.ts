@@ -20,8 +20,9 @@ import {
 } from '../../src/dicom/errors.js';
 import type { InstanceRef } from '../../src/dicom/image-ref.js';
 import { loadFrame } from '../../src/dicom/image-source.js';
-import { findFreePort } from '../../src/pacs/free-port.js';
-import { OrthancUploadError, uploadDicom } from '../../src/pacs/orthanc.js';
+import { statusOf } from '../../src/http/problem.js';
+import { findFreePort } from '../../src/bundled-pacs/free-port.js';
+import { OrthancUploadError, uploadDicom } from '../../src/bundled-pacs/bundled-orthanc.js';
 import { basicTextSr, ctSlice, jpeg2000Image, newStudy, newUid, segObject, shortPixelData, truncate } from '../helpers/dicom-factory.js';
 import { httpServer, silentServer } from '../helpers/fake-pacs.js';
 import { startTestOrthanc, stopTestOrthanc, useOrthanc } from '../helpers/orthanc.js';
@@ -29,7 +30,7 @@ import { startTestOrthanc, stopTestOrthanc, useOrthanc } from '../helpers/orthan
 const pacs = useOrthanc();
 const study = newStudy('error cases');
 
-/** Asserts that `promise` rejects with an instance of `type` carrying `status`; returns the error. */
+/** Asserts that `promise` rejects with an instance of `type` that the API answers with `status`; returns the error. */
 async function rejectsWith<T extends DicomError>(promise: Promise<unknown>, type: new (...args: never[]) => T, status: number): Promise<T> {
   let caught: unknown;
   try {
@@ -38,7 +39,7 @@ async function rejectsWith<T extends DicomError>(promise: Promise<unknown>, type
     caught = error;
   }
   assert.ok(caught instanceof type, `expected ${type.name}, got ${caught instanceof Error ? `${caught.name}: ${caught.message}` : String(caught)}`);
-  assert.equal(caught.status, status);
+  assert.equal(statusOf(caught), status);
   assert.ok(caught.message.length > 20 && !/undefined|\[object/.test(caught.message), `readable message: ${caught.message}`);
   return caught;
 }

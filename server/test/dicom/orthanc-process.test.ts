@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { OrthancNotInstalled } from '../../src/pacs/orthanc-config.js';
-import { OrthancStartError, startOrthanc } from '../../src/pacs/orthanc.js';
+import { OrthancNotInstalled } from '../../src/bundled-pacs/orthanc-config.js';
+import { OrthancStartError, startBundledOrthanc } from '../../src/bundled-pacs/bundled-orthanc.js';
 import { startTestOrthanc, stopTestOrthanc } from '../helpers/orthanc.js';
 
 /** True while `pid` runs; a zombie (dead, not yet reaped by a parent or init) counts as gone. */
@@ -44,7 +44,7 @@ describe('Orthanc process', () => {
     const saved = process.env['ORTHANC_BIN'];
     process.env['ORTHANC_BIN'] = '/nonexistent/Orthanc';
     try {
-      await assert.rejects(startOrthanc({ dataDir: join(tmpdir(), 'glmedsa-never-created') }), (error: unknown) => error instanceof OrthancNotInstalled && /apt-get install -y orthanc orthanc-dicomweb/.test(error.message));
+      await assert.rejects(startBundledOrthanc({ dataDir: join(tmpdir(), 'glmedsa-never-created') }), (error: unknown) => error instanceof OrthancNotInstalled && /apt-get install -y orthanc orthanc-dicomweb/.test(error.message));
     } finally {
       if (saved === undefined) delete process.env['ORTHANC_BIN'];
       else process.env['ORTHANC_BIN'] = saved;
@@ -56,7 +56,7 @@ describe('Orthanc process', () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'glmedsa-orthanc-busy-'));
     try {
       const started = Date.now();
-      await assert.rejects(startOrthanc({ dataDir, httpPort: first.httpPort, startTimeoutMs: 10_000 }), (error: unknown) => {
+      await assert.rejects(startBundledOrthanc({ dataDir, httpPort: first.httpPort, startTimeoutMs: 10_000 }), (error: unknown) => {
         assert.ok(error instanceof OrthancStartError, String(error));
         assert.match(error.message, new RegExp(`port ${first.httpPort} is already in use`));
         return true;
@@ -74,11 +74,11 @@ describe('Orthanc process', () => {
   });
 
   it('Orthanc goes away when the process that started it is SIGKILLed', async () => {
-    const orthancModule = fileURLToPath(new URL('../../src/pacs/orthanc.js', import.meta.url));
+    const orthancModule = fileURLToPath(new URL('../../src/bundled-pacs/bundled-orthanc.js', import.meta.url));
     const dataDir = await mkdtemp(join(tmpdir(), 'glmedsa-orthanc-orphan-'));
     const script = `
-      const { startOrthanc } = await import(${JSON.stringify(orthancModule)});
-      const handle = await startOrthanc({ dataDir: ${JSON.stringify(dataDir)}, httpPort: 0 });
+      const { startBundledOrthanc } = await import(${JSON.stringify(orthancModule)});
+      const handle = await startBundledOrthanc({ dataDir: ${JSON.stringify(dataDir)}, httpPort: 0 });
       console.log(JSON.stringify({ pid: handle.orthancPid(), url: handle.url }));
       setInterval(() => {}, 1000);
     `;

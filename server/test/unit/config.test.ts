@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { PRESETS, VARIANTS } from '@glmedsa/models';
 import { ConfigError, checkExposure, loadConfig } from '../../src/config/load.js';
 
 test('defaults run on this machine: loopback, the starter model, a local Orthanc, no auth', () => {
@@ -33,4 +34,12 @@ test('a non-loopback address needs authentication unless explicitly waived', () 
 
 test('a configuration file that is not JSON is reported by name', () => {
   assert.throws(() => loadConfig({ file: '/nonexistent/glmedsa.json', env: {} }), /cannot read the configuration file \/nonexistent\/glmedsa\.json/);
+});
+
+test('model entries take exactly the variants and presets the models package defines', () => {
+  const entry = (extra: Record<string, unknown>) => loadConfig({ env: {}, overrides: { models: [{ id: 'm', checkpoint: 'x.pth', preset: 'vit_b', ...extra }] } });
+  for (const variant of VARIANTS) assert.equal(entry({ variant }).models[0]!.variant, variant);
+  for (const preset of Object.keys(PRESETS)) assert.equal(entry({ preset }).models[0]!.preset, preset);
+  assert.throws(() => entry({ variant: 'lora' }), (e: Error) => e instanceof ConfigError && /variant/.test(e.message));
+  assert.throws(() => entry({ preset: 'vit_xl' }), (e: Error) => e instanceof ConfigError && /preset/.test(e.message));
 });

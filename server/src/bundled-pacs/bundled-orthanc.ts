@@ -1,7 +1,9 @@
 /**
- * A local Orthanc for tests and local runs: writes a generated configuration into a data folder,
- * starts `/usr/sbin/Orthanc` (or env ORTHANC_BIN) on loopback with the DICOMweb plugin, waits until
- * `GET /system` answers, and stops it (SIGTERM, then SIGKILL after a grace period).
+ * The bundled PACS: one Orthanc on this machine's loopback, for `npm start`, the tests and the
+ * benchmarks (a hospital's own PACS is reached over DICOMweb instead). Writes a generated
+ * configuration into a data folder, starts `/usr/sbin/Orthanc` (or env ORTHANC_BIN) with the
+ * DICOMweb plugin, waits until `GET /system` answers, and stops it (SIGTERM, then SIGKILL after a
+ * grace period).
  *
  * Orthanc runs under a tiny `sh` watchdog in its own process group: when this Node process dies for
  * any reason (even SIGKILL), the watchdog's stdin pipe closes and it terminates Orthanc, so a
@@ -14,8 +16,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { findFreePort, isPortFree } from './free-port.js';
 import { findDicomWebPlugin, findOrthancBinary, orthancConfig } from './orthanc-config.js';
 
-/** Options of {@link startOrthanc}. */
-export interface StartOrthancOptions {
+/** Options of {@link startBundledOrthanc}. */
+export interface BundledOrthancOptions {
   /** Folder for the configuration, the storage and the index (created if missing). */
   readonly dataDir: string;
   /** HTTP port; 0 or undefined picks a free one. */
@@ -35,8 +37,8 @@ export interface StartOrthancOptions {
   readonly onLog?: ((line: string) => void) | undefined;
 }
 
-/** A running Orthanc. */
-export interface OrthancHandle {
+/** A running bundled Orthanc. */
+export interface BundledOrthanc {
   /** `http://127.0.0.1:PORT` */
   readonly url: string;
   /** `url + '/dicom-web'` */
@@ -163,7 +165,7 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 }
 
 /** One attempt at starting Orthanc on a given port. */
-async function startOnce(options: StartOrthancOptions, httpPort: number): Promise<OrthancHandle> {
+async function startOnce(options: BundledOrthancOptions, httpPort: number): Promise<BundledOrthanc> {
   const [binary, plugin] = await Promise.all([findOrthancBinary(), findDicomWebPlugin()]);
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true });
@@ -218,7 +220,7 @@ async function startOnce(options: StartOrthancOptions, httpPort: number): Promis
     })();
     return stopping;
   };
-  const handle: OrthancHandle = {
+  const handle: BundledOrthanc = {
     url,
     dicomWebUrl: `${url}/dicom-web`,
     dataDir,
@@ -275,7 +277,7 @@ async function startOnce(options: StartOrthancOptions, httpPort: number): Promis
  * @throws OrthancNotInstalled when the binary or the DICOMweb plugin is missing
  * @throws OrthancStartError when Orthanc exits or does not answer in time
  */
-export async function startOrthanc(options: StartOrthancOptions): Promise<OrthancHandle> {
+export async function startBundledOrthanc(options: BundledOrthancOptions): Promise<BundledOrthanc> {
   const pick = options.httpPort === undefined || options.httpPort === 0;
   if (!pick && !(await isPortFree(options.httpPort!))) {
     throw new OrthancStartError(`cannot start Orthanc: port ${options.httpPort} is already in use`, []);
@@ -292,7 +294,7 @@ export async function startOrthanc(options: StartOrthancOptions): Promise<Orthan
 }
 
 /** Where to upload: a handle, or a base URL with optional credentials. */
-export type OrthancTarget = OrthancHandle | string | { readonly url: string; readonly auth?: { readonly username: string; readonly password: string } | undefined };
+export type OrthancTarget = BundledOrthanc | string | { readonly url: string; readonly auth?: { readonly username: string; readonly password: string } | undefined };
 
 /**
  * Stores one DICOM Part 10 file in Orthanc (`POST /instances`) and returns Orthanc's answer.

@@ -1,0 +1,12 @@
+/** What the v1 resource routes share: configuration, authentication and the domain services. */
+import type { ServerConfig } from '../../config/schema.js';
+import type { Authenticator } from '../../http/auth.js';
+import type { SegmentationService } from '../../segmentation/service.js';
+import type { UploadStore } from '../../segmentation/uploads.js';
+
+export interface V1Context {
+  config: ServerConfig;
+  auth: Authenticator;
+  service: SegmentationService;
+  uploads: UploadStore;
+}
