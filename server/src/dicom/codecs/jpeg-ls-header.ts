@@ -27,13 +27,13 @@ export function readJpegLsHeader(bytes: Uint8Array): CodestreamHeader {
     const length = view.getUint16(at + 2);
     if (length < 2 || at + 2 + length > bytes.length) break;
     if (marker === SOF55) {
-      if (length < 6) break;
+      if (length < 8) break;
       const precision = bytes[at + 4]!;
       const height = view.getUint16(at + 5);
       const width = view.getUint16(at + 7);
       const components = bytes[at + 9]!;
       if (width === 0 || height === 0) throw new CorruptImage(`JPEG-LS frame declares a ${width}x${height} image`);
-      if (precision < 2 || precision > 16 || components < 1 || length !== 6 + 3 * components) {
+      if (precision < 2 || precision > 16 || components < 1 || length !== 8 + 3 * components) {
         throw new CorruptImage(`JPEG-LS frame header is malformed (precision ${precision}, ${components} components)`);
       }
       return { width, height, components, precision, signed: false };

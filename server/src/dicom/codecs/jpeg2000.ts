@@ -20,7 +20,6 @@ interface J2KDecoder extends EmbindObject {
 interface J2KEncoder extends EmbindObject {
   getDecodedBuffer(info: CodecFrameInfo): Uint8Array;
   setQuality(lossless: boolean, quantizationStep: number): void;
-  setCompressionRatio(layer: number, ratio: number): void;
   setDecompositions(levels: number): void;
   encode(): void;
   getEncodedBuffer(): Uint8Array;
@@ -61,10 +60,12 @@ export function decodeJpeg2000(bytes: Uint8Array, module: PixelModule, limits: D
 
 /** Options of {@link encodeJpeg2000}. */
 export interface Jpeg2000EncodeOptions {
-  /** Reversible (lossless) wavelet, default true. */
+  /**
+   * Reversible 5/3 wavelet (lossless, the default), or the irreversible 9/7 wavelet (lossy). This
+   * build of the encoder ignores compression-ratio settings: its lossy output stays within about
+   * one unit of the input.
+   */
   readonly lossless?: boolean;
-  /** Lossy only: target compression ratio of the single quality layer (default 10). */
-  readonly compressionRatio?: number;
 }
 
 /**
@@ -81,7 +82,6 @@ export function encodeJpeg2000(samples: Uint8Array, info: CodecFrameInfo, option
       encoder.setDecompositions(decompositionLevels(info));
       const lossless = options.lossless ?? true;
       encoder.setQuality(lossless, 0);
-      if (!lossless) encoder.setCompressionRatio(0, options.compressionRatio ?? 10);
       encoder.encode();
       return encoder.getEncodedBuffer().slice();
     },
