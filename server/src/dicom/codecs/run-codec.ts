@@ -4,8 +4,10 @@ import type { EmbindObject, WasmModule } from './emscripten.js';
 
 /**
  * Creates a codec object with `create`, runs `use` on it, and frees it. A failure inside the
- * codec becomes a CorruptImage (the data could not be decoded) and discards the module instance,
- * whose memory may be left inconsistent.
+ * codec becomes a CorruptImage (the data could not be decoded). A C++ exception (thrown to
+ * JavaScript as a number) leaves the module usable; anything else (a WebAssembly trap or an
+ * emscripten abort) may leave its memory inconsistent, so that instance is discarded and the
+ * next `load` starts a fresh one.
  */
 export function runCodec<M, O extends EmbindObject, R>(wasm: WasmModule<M>, what: string, create: (m: M) => O, use: (o: O) => R): R {
   const m = wasm.get();
@@ -15,7 +17,7 @@ export function runCodec<M, O extends EmbindObject, R>(wasm: WasmModule<M>, what
     return use(object);
   } catch (error) {
     if (error instanceof CorruptImage) throw error;
-    wasm.discard();
+    if (typeof error !== 'number') wasm.discard();
     throw new CorruptImage(`${what} decoder failed: ${codecErrorText(error)}`);
   } finally {
     try {

@@ -7,6 +7,7 @@
  */
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { UnsupportedImage } from '../../../src/dicom/errors.js';
 import { loadFrame } from '../../../src/dicom/image-source.js';
 import type { DecodedPixels, GreyPixels } from '../../../src/dicom/pixels.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN } from '../../../src/dicom/transfer-syntax.js';
@@ -129,6 +130,13 @@ describe('compressed frames decoded by the server, through Orthanc', () => {
     const { readPixelModule } = await import('../../../src/dicom/pixel-module.js');
     const module = readPixelModule(await client.getInstanceMetadata(twin.ref));
     assert.deepEqual(grey(decodeFrame(module, stored)).values, reference.ct.values);
+  });
+
+  it('a syntax neither Orthanc nor the server decodes (JPEG 2000 Part 2) -> UnsupportedImage naming it', async () => {
+    const uid = '1.2.840.10008.1.2.4.92';
+    const twin = withEncapsulatedFrame(ct, uid, encodeFrame('JPEG 2000 lossless', bytesOf(hu), ctInfo), false);
+    await pacs.upload(twin);
+    await assert.rejects(loadFrame(pacs.client(), twin.ref, 1), (e: unknown) => e instanceof UnsupportedImage && e.status === 422 && e.message.includes(uid));
   });
 
   it('8-bit RGB in JPEG 2000 and JPEG-LS decodes to the same colours', async () => {
