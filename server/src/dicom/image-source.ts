@@ -39,7 +39,9 @@ export interface LoadedFrame {
  *
  * YBR colour needs to know whether the PACS decompressed the frame (its JPEG decoder then already
  * converted it to RGB), so for YBR instances the stored form is asked for first and used directly
- * when uncompressed; otherwise the PACS is asked for Explicit VR Little Endian.
+ * when uncompressed or in a syntax the server decodes (codecs/); otherwise the PACS is asked for
+ * Explicit VR Little Endian. A frame labelled uncompressed that is really a codestream (Orthanc
+ * 1.10 and HTJ2K) is relabelled with its actual syntax.
  * @throws InvalidImageReference, FrameOutOfRange, NotAnImage, UnsupportedImage, CorruptImage,
  *   PacsNotFound, PacsUnavailable, PacsTimeout, PacsBadResponse, PacsAuthRejected
  */
