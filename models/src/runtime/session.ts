@@ -9,6 +9,19 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { type DType, type Tensor, tensor } from '../tensor.js';
 
+/**
+ * onnxruntime 1.29's Linux build collects usage data: it records session creations, a device id
+ * and the OS in ~/.cache/Microsoft/DeveloperTools/.onnxruntime/ and leaves an empty
+ * /tmp/mat-debug-<pid>.log per process. The library reads ORT_DISABLE_TELEMETRY=1 when its
+ * environment is created (the first session of the process), and onnxruntime-node offers no
+ * other switch. So it is set here, before any session, unless the operator set it (0 opts in).
+ * Native code sees only the main thread's environment (a worker's process.env is a copy), so
+ * this must first run on the main thread: it does wherever @glmedsa/models is imported there,
+ * and workers started afterwards inherit it.
+ */
+export const TELEMETRY_SWITCH = 'ORT_DISABLE_TELEMETRY';
+process.env[TELEMETRY_SWITCH] ??= '1';
+
 export type Device = 'auto' | 'cuda' | 'cpu';
 
 export interface SessionOptions {

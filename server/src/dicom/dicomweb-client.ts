@@ -1,9 +1,10 @@
 /**
  * A small DICOMweb (WADO-RS) client for the two things the image path needs: an instance's
  * metadata and one frame's pixel bytes, asked for uncompressed (Explicit VR Little Endian) so the
- * PACS does the decompression. Checks UIDs before building any URL, applies a per-request
+ * PACS does the decompression, else as stored when the server decodes that syntax itself. Checks UIDs before building any URL, applies a per-request
  * deadline and body cap, and turns every PACS answer into data or a typed error.
  */
+import { serverDecodes } from './codecs/index.js';
 import { parseInstanceMetadata, type DicomJsonDataset } from './dicom-json.js';
 import { CorruptImage, FrameOutOfRange, NotAnImage, PacsBadResponse, UnsupportedImage, type DicomError } from './errors.js';
 import { assertFrameNumber, assertInstanceRef, type InstanceRef } from './image-ref.js';
@@ -142,8 +143,9 @@ export class DicomWebClient {
 
   /**
    * Frame `frame` (1-based) of an instance. Asks for Explicit VR Little Endian; when the PACS
-   * cannot transcode, asks once more for the stored syntax so the error can name it (or uses the
-   * bytes if they turn out to be uncompressed anyway).
+   * cannot transcode, asks once more for the stored syntax, and uses those bytes when they are
+   * uncompressed anyway or in a syntax the server decodes itself (JPEG 2000, JPEG-LS, HTJ2K);
+   * otherwise the error names the syntax.
    * @throws InvalidImageReference, FrameOutOfRange, NotAnImage, UnsupportedImage, CorruptImage,
    *   PacsNotFound, PacsUnavailable, PacsTimeout, PacsBadResponse, PacsAuthRejected
    */
@@ -162,7 +164,8 @@ export class DicomWebClient {
     const native = await pacsGet(url, frameAccept('*'), { ...this.http, signal: options.signal });
     if (native.status === 200) {
       const data = this.parseFrameResponse(native, '*');
-      if (nativeByteOrder(data.transferSyntaxUID) !== undefined) return data;
+      // Uncompressed after all, or compressed in a syntax the server decodes itself (codecs/).
+      if (nativeByteOrder(data.transferSyntaxUID) !== undefined || serverDecodes(data.transferSyntaxUID)) return data;
       throw new UnsupportedImage(
         `it is stored as ${transferSyntaxName(data.transferSyntaxUID)}, which the PACS cannot convert to uncompressed pixels`,
         `GET ${url} (uncompressed): HTTP ${response.status}: ${errorSummary(response)}`,

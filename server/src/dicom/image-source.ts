@@ -2,6 +2,7 @@
  * The whole image path for one frame: metadata from the PACS, checks (is it an image, does the
  * frame exist, can we decode it) before any pixel is fetched, the frame bytes, and decoding.
  */
+import { loadCodecFor, serverDecodes, sniffCompressedSyntax } from './codecs/index.js';
 import { TAGS, type DicomJsonDataset } from './dicom-json.js';
 import type { DicomWebClient, FrameData, RequestOptions } from './dicomweb-client.js';
 import { CorruptImage } from './errors.js';
@@ -38,7 +39,9 @@ export interface LoadedFrame {
  *
  * YBR colour needs to know whether the PACS decompressed the frame (its JPEG decoder then already
  * converted it to RGB), so for YBR instances the stored form is asked for first and used directly
- * when uncompressed; otherwise the PACS is asked for Explicit VR Little Endian.
+ * when uncompressed or in a syntax the server decodes (codecs/); otherwise the PACS is asked for
+ * Explicit VR Little Endian. A frame labelled uncompressed that is really a codestream (Orthanc
+ * 1.10 and HTJ2K) is relabelled with its actual syntax.
  * @throws InvalidImageReference, FrameOutOfRange, NotAnImage, UnsupportedImage, CorruptImage,
  *   PacsNotFound, PacsUnavailable, PacsTimeout, PacsBadResponse, PacsAuthRejected
  */
@@ -56,26 +59,39 @@ export async function fetchFrame(client: DicomWebClient, ref: InstanceRef, frame
       if (!(error instanceof CorruptImage) || module.photometric !== 'YBR_FULL_422') throw error;
       return fetchYbr422FromBulk(client, ref, frame, module, metadata, options);
     }
-    if (nativeByteOrder(stored.transferSyntaxUID) !== undefined) {
+    if (nativeByteOrder(stored.transferSyntaxUID) !== undefined || serverDecodes(stored.transferSyntaxUID)) {
       return { module, raw: raw(stored), options: {} };
     }
     const data = await client.getFrame(ref, frame, { signal: options.signal });
     return { module, raw: raw(data), options: { storedTransferSyntaxUID: stored.transferSyntaxUID } };
   }
   const data = await client.getFrame(ref, frame, { signal: options.signal });
-  return { module, raw: raw(data), options: {} };
+  return { module, raw: relabelCodestream(module, raw(data)), options: {} };
 }
 
 const raw = (d: FrameData): RawFrame => ({ bytes: d.bytes, transferSyntaxUID: d.transferSyntaxUID });
 
-/** Decodes a fetched frame (CPU work). */
+/**
+ * A frame labelled uncompressed that is too short to be the frame and starts like a codestream
+ * the server decodes is that codestream (Orthanc 1.10 answers HTJ2K frames this way).
+ */
+function relabelCodestream(module: PixelModule, frame: RawFrame): RawFrame {
+  if (nativeByteOrder(frame.transferSyntaxUID) === undefined) return frame;
+  const needed = (module.rows * module.columns * module.samplesPerPixel * module.bitsAllocated) / 8;
+  if (frame.bytes.length >= needed) return frame;
+  const actual = sniffCompressedSyntax(frame.bytes);
+  return actual === undefined ? frame : { bytes: frame.bytes, transferSyntaxUID: actual };
+}
+
+/** Decodes a fetched frame (CPU work; a compressed frame's codec must be loaded: `loadCodecFor`). */
 export function decodeFetchedFrame(f: FetchedFrame): DecodedPixels {
   return decodeFrame(f.module, f.raw, f.options);
 }
 
-/** {@link fetchFrame} then {@link decodeFetchedFrame}. */
+/** {@link fetchFrame}, the frame's codec loaded if it needs one, then {@link decodeFetchedFrame}. */
 export async function loadFrame(client: DicomWebClient, ref: InstanceRef, frame: number, options: LoadFrameOptions = {}): Promise<LoadedFrame> {
   const f = await fetchFrame(client, ref, frame, options);
+  await loadCodecFor(f.raw.transferSyntaxUID);
   return { module: f.module, pixels: decodeFetchedFrame(f), transferSyntaxUID: f.raw.transferSyntaxUID };
 }
 

@@ -13,7 +13,8 @@ import type { DicomJsonDataset } from './dicom-json.js';
 import { CorruptImage, UnsupportedImage } from './errors.js';
 import type { Voi } from './image-ref.js';
 import { readPixelModule, type PixelModule, type VoiFunction } from './pixel-module.js';
-import { decoderConvertsYbrToRgb, nativeByteOrder, transferSyntaxName } from './transfer-syntax.js';
+import { decodeCompressedFrame } from './codecs/index.js';
+import { decoderConvertsYbrToRgb, EXPLICIT_VR_LITTLE_ENDIAN, nativeByteOrder, transferSyntaxName } from './transfer-syntax.js';
 import { minMaxToBytes, windowToBytes } from './voi.js';
 
 /** A decoded grey frame: modality values (after rescale slope/intercept), row-major. */
@@ -172,14 +173,21 @@ function decodeColour(module: PixelModule, bytes: Uint8Array, read: SampleReader
 }
 
 /**
- * Decodes one frame's uncompressed bytes. Trailing bytes (even-length padding) are ignored.
- * @throws UnsupportedImage when the bytes are still compressed
+ * Decodes one frame's bytes: uncompressed ones directly (trailing padding bytes are ignored),
+ * compressed ones of the syntaxes in codecs/ through their codec (loaded first with
+ * `loadCodecFor`).
+ * @throws UnsupportedImage when the bytes are compressed in a syntax the server does not decode
  * @throws CorruptImage when there are fewer bytes than the frame needs
  */
 export function decodeFrame(module: PixelModule, frame: RawFrame, options: DecodeOptions = {}): DecodedPixels {
   const order = nativeByteOrder(frame.transferSyntaxUID);
   if (order === undefined) {
-    throw new UnsupportedImage(`it arrived as ${transferSyntaxName(frame.transferSyntaxUID)}, which this server does not decode`);
+    // JPEG 2000, JPEG-LS, HTJ2K: decoded here (codecs/), then read like any native frame.
+    const native = decodeCompressedFrame(frame.transferSyntaxUID, frame.bytes, module);
+    if (native === undefined) {
+      throw new UnsupportedImage(`it arrived as ${transferSyntaxName(frame.transferSyntaxUID)}, which this server does not decode`);
+    }
+    return decodeFrame({ ...module, planarConfiguration: native.planarConfiguration }, { bytes: native.bytes, transferSyntaxUID: EXPLICIT_VR_LITTLE_ENDIAN }, options);
   }
   const { bytes } = frame;
   const read = sampleReader(bytes, module.bitsAllocated, order);

@@ -5,6 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { SamPredictor, summarizeLogits } from '@glmedsa/models';
+import { loadCodecFor } from '../dicom/codecs/index.js';
 import { NotFound, isDomainError } from '../errors.js';
 import { renderSource } from '../images/render.js';
 import type { DecodeJob, DecodeResult, EncodeJob, EncodeResult, WorkerRequest, WorkerResponse } from './messages.js';
@@ -26,6 +27,8 @@ function model(id: string): SamPredictor {
 async function encode(job: EncodeJob): Promise<EncodeResult> {
   const predictor = model(job.model);
   const t0 = performance.now();
+  // Compressed frames the PACS would not transcode are decoded here; their WASM codec loads on first use.
+  if (job.source.type === 'dicom') await loadCodecFor(job.source.frame.raw.transferSyntaxUID);
   const image = renderSource(job.source);
   const t1 = performance.now();
   const emb = await predictor.encode(image);

@@ -15,7 +15,6 @@ import {
   PacsNotFound,
   PacsTimeout,
   PacsUnavailable,
-  UnsupportedImage,
   type DicomError,
 } from '../../src/dicom/errors.js';
 import type { InstanceRef } from '../../src/dicom/image-ref.js';
@@ -140,11 +139,12 @@ describe('broken and undecodable data in the PACS', () => {
     await rejectsWith(loadFrame(pacs.client(), file.ref, 1), CorruptImage, 422);
   });
 
-  it('JPEG 2000, which Orthanc 1.10 cannot decode -> UnsupportedImage naming the syntax', async () => {
+  it('JPEG 2000 that Orthanc 1.10 cannot decode, with a codestream cut inside its header -> CorruptImage naming the codestream', async () => {
+    // The server decodes JPEG 2000 itself (codecs/); a syntax neither decodes is in codecs/codecs-pixels.test.ts.
     const file = jpeg2000Image({ study });
     await pacs.upload(file);
-    const error = await rejectsWith(loadFrame(pacs.client(), file.ref, 1), UnsupportedImage, 422);
-    assert.match(error.message, /JPEG 2000/);
+    const error = await rejectsWith(loadFrame(pacs.client(), file.ref, 1), CorruptImage, 422);
+    assert.match(error.detail ?? '', /JPEG 2000/);
   });
 });
 

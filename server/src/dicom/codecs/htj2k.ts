@@ -1,0 +1,87 @@
+/**
+ * High-Throughput JPEG 2000 frames (lossless 1.2.840.10008.1.2.4.201, lossless RPCL .202, lossy
+ * .203) decoded with OpenJPH (@cornerstonejs/codec-openjph, the build OHIF's image loader uses),
+ * and encoded with it for tests and demo data.
+ */
+import type { PixelModule } from '../pixel-module.js';
+import { type CodecFrameInfo, type EmbindObject, fullFrameInfo, WasmModule } from './emscripten.js';
+import { checkFrameInfo, checkHeaderAgainstModule, type DecodeLimits } from './frame-limits.js';
+import { toNativeFrame, type NativeFrame } from './frame-layout.js';
+import { decompositionLevels, j2kCodestream, readJ2kHeader } from './j2k-header.js';
+import { runCodec } from './run-codec.js';
+
+interface HTJ2KDecoder extends EmbindObject {
+  getEncodedBuffer(length: number): Uint8Array;
+  decode(): void;
+  getFrameInfo(): CodecFrameInfo;
+  getDecodedBuffer(): Uint8Array;
+}
+
+interface HTJ2KEncoder extends EmbindObject {
+  getDecodedBuffer(info: CodecFrameInfo): Uint8Array;
+  setQuality(reversible: boolean, quantizationStep: number): void;
+  setDecompositions(levels: number): void;
+  encode(): void;
+  getEncodedBuffer(): Uint8Array;
+}
+
+interface OpenJph {
+  HTJ2KDecoder: new () => HTJ2KDecoder;
+  HTJ2KEncoder: new () => HTJ2KEncoder;
+}
+
+const WHAT = 'HTJ2K';
+
+/** The OpenJPH module of this thread. */
+export const openJph = new WasmModule<OpenJph>('OpenJPH', '@cornerstonejs/codec-openjph/wasmjs', '@cornerstonejs/codec-openjph/wasm');
+
+/**
+ * Decodes an HTJ2K frame into native frame bytes, after checking its SIZ header against the
+ * metadata and the limits. Needs `await openJph.load()` first.
+ * @throws CorruptImage, UnsupportedImage
+ */
+export function decodeHtj2k(bytes: Uint8Array, module: PixelModule, limits: DecodeLimits = {}): NativeFrame {
+  const codestream = j2kCodestream(bytes, WHAT);
+  const header = readJ2kHeader(codestream, WHAT);
+  checkHeaderAgainstModule(header, module, WHAT, limits);
+  const decoded = runCodec(
+    openJph,
+    WHAT,
+    (m) => new m.HTJ2KDecoder(),
+    (decoder) => {
+      decoder.getEncodedBuffer(codestream.length).set(codestream);
+      decoder.decode();
+      checkFrameInfo(decoder.getFrameInfo(), header, WHAT);
+      return decoder.getDecodedBuffer().slice();
+    },
+  );
+  return toNativeFrame(decoded, header, module, false, WHAT);
+}
+
+/** Options of {@link encodeHtj2k}. */
+export interface Htj2kEncodeOptions {
+  /** Reversible (lossless) wavelet, default true. */
+  readonly lossless?: boolean;
+  /** Lossy only: quantization step relative to the sample range (default 0.001). */
+  readonly quantizationStep?: number;
+}
+
+/**
+ * Encodes samples (8-bit bytes, or 16-bit words as little-endian bytes; interleaved colour) as an
+ * HTJ2K codestream. Needs `await openJph.load()` first.
+ */
+export function encodeHtj2k(samples: Uint8Array, info: CodecFrameInfo, options: Htj2kEncodeOptions = {}): Uint8Array {
+  return runCodec(
+    openJph,
+    WHAT,
+    (m) => new m.HTJ2KEncoder(),
+    (encoder) => {
+      encoder.getDecodedBuffer(fullFrameInfo(info)).set(samples);
+      encoder.setDecompositions(decompositionLevels(info));
+      const lossless = options.lossless ?? true;
+      encoder.setQuality(lossless, lossless ? 0 : (options.quantizationStep ?? 0.001));
+      encoder.encode();
+      return encoder.getEncodedBuffer().slice();
+    },
+  );
+}
