@@ -1,6 +1,6 @@
 /**
- * Training losses, in-graph. The per-mask loss is DESIGN.md's: BCE-with-logits (pos_weight 2,
- * mean over pixels) plus soft Dice. Two recipes use it:
+ * Training losses, in-graph. The per-mask loss is the recipe's (docs/architecture.md, "Training
+ * recipe"): BCE-with-logits (pos_weight 2, mean over pixels) plus soft Dice. Two recipes use it:
  * - 'medsa': the single-mask output (token 0) only, as Med-SA trains (and as the parity
  *   fixture's gradients are defined);
  * - 'sam': as SAM trains its decoder. With one click (ambiguous) the best of the three
