@@ -49,6 +49,22 @@ function diagnostics() {
   return {
     status: () => need().status.get(),
     timeline: () => need().timeline.map((t) => ({ ...t })),
+    /** Where image pixel (x, y) of the image on show is on the page (CSS pixels), to aim clicks. */
+    pagePoint(x: number, y: number): { x: number; y: number } | null {
+      const c = need();
+      const vp = activeViewport();
+      if (!vp) return null;
+      const world = c.peers.cornerstone.utilities.imageToWorldCoords(vp.getCurrentImageId(), [x, y]);
+      if (!world) return null;
+      const [cx, cy] = vp.worldToCanvas(world);
+      const r = vp.element.getBoundingClientRect();
+      return { x: r.left + cx, y: r.top + cy };
+    },
+    /** The image on show: its reference and size. */
+    image: () => {
+      const vp = activeViewport();
+      return vp ? need().imageInfo(vp) : null;
+    },
     /** The labelmap of the active segmentation for the image on show, as 0/1 per pixel of `segmentIndex` (any segment when absent). */
     labelmap(segmentIndex?: number): { width: number; height: number; data: number[] } | null {
       const c = need();
