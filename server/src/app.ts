@@ -11,6 +11,7 @@ import { healthRoutes } from './routes/health.js';
 import { v1Routes } from './routes/v1.js';
 import type { SegmentationService } from './segmentation/service.js';
 import type { UploadStore } from './segmentation/uploads.js';
+import { viewerRoutes } from './viewer/index.js';
 
 export interface AppParts {
   config: ServerConfig;
@@ -31,6 +32,7 @@ export function createApp(p: AppParts): Express {
   app.use(healthRoutes({ pool: p.pool, metrics: p.metrics, pacsCheck: p.pacsCheck }));
   const auth = new Authenticator(p.config.auth);
   app.use('/v1', v1Routes({ config: p.config, auth, service: p.service, uploads: p.uploads, providers: () => p.pool.providers }));
+  if (p.config.viewer.enabled) app.use(viewerRoutes({ config: p.config, auth, log: p.log }));
   app.use(notFoundHandler);
   app.use(problemHandler(p.log));
   return app;
