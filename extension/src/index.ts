@@ -60,6 +60,8 @@ function diagnostics() {
       const r = vp.element.getBoundingClientRect();
       return { x: r.left + cx, y: r.top + cy };
     },
+    /** The viewport's display properties (window/level as voiRange). */
+    properties: () => activeViewport()?.getProperties?.() ?? null,
     /** The image on show: its reference and size. */
     image: () => {
       const vp = activeViewport();
