@@ -67,8 +67,9 @@ export function dicomWebProxy(o: DicomWebProxyOptions): Router {
     // Orthanc's DICOMweb plugin builds the URLs in its answers (RetrieveURL, BulkDataURI) from
     // these, so they point back at this proxy rather than at the PACS's own address.
     const host = req.get('host');
-    if (host) {
-      headers['forwarded'] = `proto=${req.protocol};host="${host}"`;
+    if (host && /^[\w.-]+(:\d+)?$|^\[[\da-fA-F:]+\](:\d+)?$/.test(host)) {
+      // Orthanc reads `Forwarded` literally: a quoted host would end up quoted in its URLs.
+      headers['forwarded'] = `proto=${req.protocol};host=${host}`;
       headers['x-forwarded-host'] = host;
       headers['x-forwarded-proto'] = req.protocol;
     }
