@@ -44,6 +44,19 @@ function saveSeg(): void {
   );
 }
 
+/**
+ * With an API key and no signed-in user, OHIF's own requests (the DICOMweb data source on the
+ * server's authorising /dicom-web proxy) carry the key too: it becomes the user authentication
+ * service's header until a real sign-in replaces the implementation.
+ */
+function lendKeyToViewer(s: ServicesManager['services'], config: GlmedsaConfig): void {
+  const auth = s.userAuthenticationService as (ServicesManager['services']['userAuthenticationService'] & { setServiceImplementation?(impl: Record<string, unknown>): void }) | undefined;
+  if (!config.apiKey || !auth?.setServiceImplementation) return;
+  if (auth.getAuthorizationHeader?.()?.Authorization) return;
+  const header = { Authorization: `ApiKey ${config.apiKey}` };
+  auth.setServiceImplementation({ getAuthorizationHeader: () => header });
+}
+
 /** For tests and the benchmark: what is on show, read from the viewer (no control over it). */
 function diagnostics() {
   return {
@@ -93,7 +106,9 @@ const extension = {
     const peers = loadPeers(extensionManager);
     services = servicesManager.services;
     commands = commandsManager;
-    controller = new Controller(appConfig.glmedsa ?? {}, servicesManager.services, peers);
+    const config = appConfig.glmedsa ?? {};
+    controller = new Controller(config, servicesManager.services, peers);
+    lendKeyToViewer(servicesManager.services, config);
     peers.cornerstoneTools.addTool(createClickTool(controller));
     (globalThis as unknown as Record<string, unknown>)['glmedsa'] = diagnostics();
   },
