@@ -92,11 +92,12 @@ export function area(mask: Uint8Array): number {
 
 /**
  * The false-positive pixel (mask 1, truth 0) deepest inside the false-positive region (most
- * false-positive pixels in its 9x9 neighbourhood), or null when there is none.
+ * false-positive pixels in its 9x9 neighbourhood), the nearest to `near` among equals (a spill
+ * next to the lesion, away from the viewport's corner overlays), or null when there is none.
  */
-export function falsePositivePoint(mask: Uint8Array, truth: Uint8Array, width: number, height: number): { x: number; y: number; fp: number } | null {
+export function falsePositivePoint(mask: Uint8Array, truth: Uint8Array, width: number, height: number, near: { x: number; y: number }): { x: number; y: number; fp: number } | null {
   const fp = (x: number, y: number) => (x >= 0 && y >= 0 && x < width && y < height && mask[y * width + x] && !truth[y * width + x] ? 1 : 0);
-  let best: { x: number; y: number; fp: number } | null = null;
+  let best: { x: number; y: number; fp: number; d: number } | null = null;
   let total = 0;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
@@ -104,10 +105,11 @@ export function falsePositivePoint(mask: Uint8Array, truth: Uint8Array, width: n
       total++;
       let n = 0;
       for (let dy = -4; dy <= 4; dy++) for (let dx = -4; dx <= 4; dx++) n += fp(x + dx, y + dy);
-      if (!best || n > best.fp) best = { x, y, fp: n };
+      const d = (x - near.x) ** 2 + (y - near.y) ** 2;
+      if (!best || n > best.fp || (n === best.fp && d < best.d)) best = { x, y, fp: n, d };
     }
   }
-  return best && total > 0 ? best : null;
+  return best && total > 0 ? { x: best.x, y: best.y, fp: best.fp } : null;
 }
 
 /** Saves the active segmentation as DICOM SEG through OHIF's own store dialog. */
