@@ -14,6 +14,11 @@
  *   await stack.stopServer();                              // e.g. to see the panel's error
  *   await stack.restartServer();                           // same port, same configuration
  *   await browser.close(); await stack.stop();
+ *
+ * With apiKeys, OHIF's own DICOMweb requests (study list, metadata, frames, STOW of a SEG) go to the
+ * server's /dicom-web proxy and need a key too: OHIF 3.13's data source and image loader take their
+ * headers only from userAuthenticationService.getAuthorizationHeader(), so the extension has to
+ * provide its configured key there when no user is signed in.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
