@@ -80,7 +80,14 @@ export class Controller {
     this.markers.detach();
   }
 
+  private notified = new Set<string>();
+
   private fail(err: unknown): void {
+    if (err instanceof ServerError && err.kind === 'unauthorised' && !this.notified.has(err.kind)) {
+      // Also where the panel is not on show (the sentence stays in the panel too).
+      this.notified.add(err.kind);
+      this.services.uiNotificationService?.show({ title: 'GLMed-SA', message: err.message, type: 'error', duration: 8000 });
+    }
     if (err instanceof ServerError) {
       this.status.set({ error: err.message, errorKind: err.kind, ...(err.kind === 'unreachable' ? { server: 'down' } : {}) });
     } else {

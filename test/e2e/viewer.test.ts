@@ -165,17 +165,14 @@ describe('the viewer, end to end (OHIF 3.13.2 + GLMed-SA, headless Chromium)', {
 
   test('a wrong viewer key: the panel says the user is not authorised', () =>
     failWithConsole('wrong-key', async () => {
+      // The viewer's own PACS access keeps the right key; the extension's calls to the API carry a wrong one (the server answers 401 for real).
       const ctx = page.context();
-      await ctx.route('**/app-config.js', async (route) => {
-        const res = await route.fetch();
-        const body = (await res.text()).split(VIEWER_KEY).join('not-the-right-key-000000');
-        await route.fulfill({ response: res, body });
-      });
+      await ctx.route('**/v1/**', (route) => route.continue({ headers: { ...route.request().headers(), authorization: 'ApiKey not-the-right-key-000000' } }));
       await page.goto(stack.modeUrl(stack.demo.dermoscopy));
       const sentence = await panelError(page, 'unauthorised', 60_000);
       await screenshot(page, 'wrong-key-panel');
       assert.match(sentence, /not authorised/);
-      await ctx.unroute('**/app-config.js');
+      await ctx.unroute('**/v1/**');
     }));
 
   test('the server stops: the panel says so in a sentence', () =>
