@@ -128,3 +128,39 @@ export async function panelError(page: Page, kind: string, timeoutMs = 30_000): 
   await el.waitFor({ timeout: timeoutMs });
   return (await el.textContent()) ?? '';
 }
+
+/** Drags a box between image pixels a and b and waits for its mask to be drawn. */
+export async function dragBox(page: Page, a: { x: number; y: number }, b: { x: number; y: number }): Promise<void> {
+  const pa = await page.evaluate(([x, y]) => window.glmedsa!.pagePoint(x!, y!), [a.x, a.y]);
+  const pb = await page.evaluate(([x, y]) => window.glmedsa!.pagePoint(x!, y!), [b.x, b.y]);
+  if (!pa || !pb) throw new Error('the viewport cannot place the box');
+  const n = (await page.evaluate(() => window.glmedsa!.timeline().length)) as number;
+  await page.mouse.move(pa.x, pa.y);
+  await page.mouse.down();
+  await page.mouse.move((pa.x + pb.x) / 2, (pa.y + pb.y) / 2, { steps: 5 });
+  await page.mouse.move(pb.x, pb.y, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForFunction(
+    (k) => {
+      const t = window.glmedsa!.timeline();
+      const s = window.glmedsa!.status();
+      return (t.length > k && t[t.length - 1]!.drawnAt !== null && !s.busy) || (!!s.error && !s.busy);
+    },
+    n,
+    { timeout: 90_000, polling: 100 },
+  );
+  const s = await status(page);
+  if (s.error) throw new Error(`the panel shows an error after the box: ${s.error}`);
+}
+
+/** The truth's bounds, `margin` pixels out (clamped to the image). */
+export function boundsOf(mask: Uint8Array, width: number, height: number, margin: number): { a: { x: number; y: number }; b: { x: number; y: number } } {
+  let x1 = width, y1 = height, x2 = -1, y2 = -1;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (!mask[y * width + x]) continue;
+      x1 = Math.min(x1, x); y1 = Math.min(y1, y); x2 = Math.max(x2, x); y2 = Math.max(y2, y);
+    }
+  }
+  return { a: { x: Math.max(0, x1 - margin), y: Math.max(0, y1 - margin) }, b: { x: Math.min(width - 1, x2 + margin), y: Math.min(height - 1, y2 + margin) } };
+}

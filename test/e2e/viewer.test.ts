@@ -22,7 +22,7 @@ import { overlap } from '@glmedsa/models';
 import type { Browser, Page } from 'playwright-core';
 import { consoleOf, launchChromium, openPage, screenshot } from '../helpers/browser.js';
 import { type Stack, startStack } from '../helpers/stack.js';
-import { area, clickImage, falsePositivePoint, labelmap, panelError, saveSeg, status, waitForViewer } from './viewer-steps.js';
+import { area, boundsOf, clickImage, dragBox, falsePositivePoint, labelmap, panelError, saveSeg, status, waitForViewer } from './viewer-steps.js';
 
 const VIEWER_KEY = 'e2e-annotator-key-0123456789';
 const DERM_DICE = 0.9;
@@ -175,10 +175,25 @@ describe('the viewer, end to end (OHIF 3.13.2 + GLMed-SA, headless Chromium)', {
       await ctx.unroute('**/v1/**');
     }));
 
-  test('the server stops: the panel says so in a sentence', () =>
+  test('drag = box; Esc rejects the proposal; the server stops: the panel says so in a sentence', () =>
     failWithConsole('server-stopped', async () => {
+      // A fresh page: the study's saved SEG is not loaded, so the new proposal is the only mask.
+      const inst = stack.demo.dermoscopy.instances[0]!;
+      const truth = stack.groundTruth('dermoscopy', 0);
       await page.goto(stack.modeUrl(stack.demo.dermoscopy));
       await waitForViewer(page);
+      const { a, b } = boundsOf(truth, inst.width, inst.height, 4);
+      await dragBox(page, a, b);
+      const boxed = await labelmap(page);
+      let inside = 0;
+      for (let y = a.y; y <= b.y; y++) for (let x = a.x; x <= b.x; x++) inside += boxed[y * inst.width + x] ? 1 : 0;
+      log(`box (${a.x},${a.y})-(${b.x},${b.y}): area ${area(boxed)}, ${inside} inside the box, Dice ${overlap(boxed, truth).dice.toFixed(3)}`);
+      await screenshot(page, 'box-prompt');
+      assert.ok(area(boxed) > 0, 'the box draws a mask');
+      assert.ok(inside / area(boxed) > 0.9, 'the mask lies inside the box');
+      await page.keyboard.press('Escape');
+      await page.waitForFunction(() => window.glmedsa!.status().prompts === 0, null, { timeout: 10_000 });
+      assert.equal(area(await labelmap(page)), 0, 'Esc takes the proposal off the labelmap');
       await stack.stopServer();
       const sentence = await panelError(page, 'unreachable', 30_000);
       await screenshot(page, 'server-stopped-panel');
