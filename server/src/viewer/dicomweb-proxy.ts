@@ -61,7 +61,7 @@ export function dicomWebProxy(o: DicomWebProxyOptions): Router {
   const seconds = Math.round(o.pacs.timeoutMs / 100) / 10;
 
   const forward = (req: Request, res: Response) => {
-    const target = new URL(req.url.replace(/^\//, ''), base);
+    const target = res.locals['pacsTarget'] as URL;
     const headers = filterHeaders(req.headers, NOT_TO_PACS);
     if (authorization) headers['authorization'] = authorization;
     // Orthanc's DICOMweb plugin builds the URLs in its answers (RetrieveURL, BulkDataURI) from
@@ -114,12 +114,18 @@ export function dicomWebProxy(o: DicomWebProxyOptions): Router {
 
   const router = Router();
   router.use((req, res, next) => {
-    if (!ALLOWED_PATH.test(req.path)) {
+    // Checked on the URL as the PACS will see it (dot segments resolved, %2e included), so
+    // /studies/../servers cannot reach another resource; DICOMweb paths (UIDs, frame numbers,
+    // bulk data tags) never need escapes or backslashes, so none pass.
+    const target = new URL(req.url.replace(/^\/+/, ''), base);
+    const inside = target.origin === base.origin && target.pathname.startsWith(base.pathname) ? `/${target.pathname.slice(base.pathname.length)}` : '';
+    if (!ALLOWED_PATH.test(inside) || /[%\\]/.test(inside)) {
       return sendProblem(res, 404, 'Not found', `the DICOMweb proxy serves /studies, /series and /instances only, not ${req.path}`);
     }
+    res.locals['pacsTarget'] = target;
     if (req.method === 'GET' || req.method === 'HEAD') return o.auth.require('viewer')(req, res, next);
-    if (req.method === 'POST' && STOW_PATH.test(req.path)) return o.auth.require('annotator')(req, res, next);
-    res.setHeader('Allow', STOW_PATH.test(req.path) ? 'GET, HEAD, POST' : 'GET, HEAD');
+    if (req.method === 'POST' && STOW_PATH.test(inside)) return o.auth.require('annotator')(req, res, next);
+    res.setHeader('Allow', STOW_PATH.test(inside) ? 'GET, HEAD, POST' : 'GET, HEAD');
     return sendProblem(res, 405, 'Method not allowed', `the DICOMweb proxy does not allow ${req.method} ${req.path}`);
   });
   router.use(forward);

@@ -5,6 +5,7 @@
  * and a PACS that is down or silent is a sentence.
  */
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { buildDemoStudies } from '../../src/demo/demo-studies.js';
 import type { RunningServer } from '../../src/server.js';
@@ -15,6 +16,18 @@ import { startTestServer } from '../helpers/server.js';
 const VIEWER_KEY = 'viewer-key-0123456789';
 const ANNOTATOR_KEY = 'annotator-key-0123456789';
 const PACS_USER = { username: 'glmedsa-proxy', password: 'pacs-secret-42' };
+
+/** A GET whose path goes out exactly as written (fetch would resolve its dot segments first). */
+function rawGet(base: string, path: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}/`, { path, headers }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.once('error', reject);
+    req.end();
+  });
+}
 
 /** A STOW-RS request body: one Part 10 file in multipart/related. */
 function stowBody(file: Uint8Array): { headers: Record<string, string>; bytes: Blob } {
@@ -127,6 +140,13 @@ describe('the DICOMweb proxy', () => {
       assert.equal(stored.status, 200);
       const instances = (await stored.json()) as Record<string, { Value?: string[] }>[];
       assert.deepEqual(instances.map((x) => x['00080018']?.Value?.[0]).sort(), [first!.instance.sopInstanceUID, i.sopInstanceUID].sort());
+    });
+
+    test('dot segments and escapes cannot climb out of the DICOMweb resources', async () => {
+      for (const p of ['/dicom-web/studies/../servers', '/dicom-web/studies/%2e%2e/servers', '/dicom-web/studies/%2E%2E/%2E%2E/system', '/dicom-web/studies%2F..%2Fservers']) {
+        const status = await rawGet(server.url, p, { 'x-api-key': ANNOTATOR_KEY });
+        assert.equal(status, 404, p);
+      }
     });
 
     test('only DICOMweb resources pass: Orthanc-specific routes are not reachable, other methods are refused', async () => {
