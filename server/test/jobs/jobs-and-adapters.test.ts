@@ -212,6 +212,22 @@ describe('fine-tuning jobs and adapter versions', () => {
     assert.deepEqual(jobs.map((j) => j['state']), ['cancelled', 'cancelled', 'succeeded']);
   });
 
+  test('a second version can be rolled back to the first', async () => {
+    const v1 = await segment();
+    const r = await post(`${server.url}/v1/jobs`, { dataset: { folder: 'site-b' }, hyperparameters: { ...HP, steps: 12, seed: 9, lr: 3e-3 } }, ADMIN);
+    assert.equal(r.status, 202);
+    const end = (await readEvents(`${server.url}/v1/jobs/${r.body['id']}/events`, ADMIN)).at(-1)!;
+    assert.equal(end.data['state'], 'succeeded', String(end.data['reason']));
+    assert.equal(end.data['adapterVersion'], 2);
+    assert.equal((await post(`${server.url}/v1/models/starter/adapters/2/activate`, {}, ADMIN)).status, 200);
+    const v2 = await segment();
+    assert.notEqual(maskOf(v2), maskOf(v1), 'version 2 gives its own mask');
+    const back = await post(`${server.url}/v1/models/starter/adapters/1/activate`, {}, ADMIN);
+    assert.equal(back.status, 200);
+    assert.equal(back.body['active'], 1);
+    assert.equal(maskOf(await segment()), maskOf(v1), 'rolled back to version 1');
+  });
+
   test('unknown jobs are 404 and malformed ids 400', async () => {
     assert.equal((await get(`${server.url}/v1/jobs/00000000-0000-0000-0000-000000000000`, ADMIN)).status, 404);
     assert.equal((await get(`${server.url}/v1/jobs/nope`, ADMIN)).status, 400);

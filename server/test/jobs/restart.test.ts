@@ -58,6 +58,7 @@ test('kill -9 of the server during a job: the next server resumes the job from i
   const quick = await post(`${first.url}/v1/jobs`, { dataset: { folder: 'site-b' }, hyperparameters: { steps: 3, batch: 2, lr: 1e-3 } }, ADMIN);
   assert.equal(quick.status, 202, JSON.stringify(quick.body));
   await readEvents(`${first.url}/v1/jobs/${quick.body['id']}/events`, ADMIN);
+  assert.equal((await post(`${first.url}/v1/models/starter/adapters/1/activate`, {}, ADMIN)).status, 200);
   const r = await post(`${first.url}/v1/jobs`, { dataset: { folder: 'site-b' }, hyperparameters: { steps: 30, batch: 2, lr: 1e-3 } }, ADMIN);
   assert.equal(r.status, 202);
   const id = String(r.body['id']);
@@ -83,7 +84,7 @@ test('kill -9 of the server during a job: the next server resumes the job from i
   assert.equal(done['state'], 'succeeded', String(done['reason']));
   assert.equal(done['adapterVersion'], 2);
   const adapters = (await get(`${second.url}/v1/models/starter/adapters`, ADMIN)).body['adapters'] as Record<string, any>[];
-  assert.deepEqual(adapters.map((a) => [a['version'], a['job']]), [[1, quick.body['id']], [2, id]]);
+  assert.deepEqual(adapters.map((a) => [a['version'], a['job'], a['active']]), [[1, quick.body['id'], true], [2, id, false]], 'the active version is served again after the restart');
   const entries = readdirSync(path.join(dir, '.data', 'adapters', 'starter'));
   assert.deepEqual(entries.filter((e) => e.startsWith('.')), [], 'no half-written version is left');
   for (const v of ['1', '2']) for (const f of ['adapter.safetensors', 'adapter.json', 'version.json']) assert.ok(existsSync(path.join(dir, '.data', 'adapters', 'starter', v, f)), `${v}/${f}`);
