@@ -144,10 +144,17 @@ export class AdapterService {
     const old = this.o.catalog.swap(next);
     // The base stays loaded (it is what deactivation falls back to); a replaced version goes after the grace.
     if (old.adapterVersion === null || old.runtimeId === next.runtimeId) return;
+    this.releaseLater(old);
+  }
+
+  /** Unloads a replaced version after the grace period, once no queued or running inference job uses it. */
+  private releaseLater(old: ServedModel, delayMs = this.o.releaseGraceMs): void {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      if (this.o.catalog.get(old.id)?.runtimeId !== old.runtimeId) this.o.pool.unloadModel(old.runtimeId);
-    }, this.o.releaseGraceMs);
+      if (this.o.catalog.get(old.id)?.runtimeId === old.runtimeId) return;
+      if (this.o.pool.hasJobsFor(old.runtimeId)) this.releaseLater(old, 1000);
+      else this.o.pool.unloadModel(old.runtimeId);
+    }, delayMs);
     timer.unref();
     this.timers.add(timer);
   }

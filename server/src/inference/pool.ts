@@ -195,10 +195,12 @@ export class InferencePool {
 
   /**
    * Loads one more model (e.g. an adapter version) into every worker, next to the models they
-   * hold; workers started later load it too. Resolves when all have it.
+   * hold; workers started later load it too. Resolves when all have it (at once if they do).
    */
   async loadModel(model: ModelToLoad): Promise<void> {
-    if (!this.o.models.some((m) => m.id === model.id)) this.o.models.push(model);
+    // Still loaded (re-activated within its release grace): nothing to do.
+    if (this.o.models.some((m) => m.id === model.id && m.dir === model.dir)) return;
+    this.o.models.push(model);
     const slots = this.slots.filter((s) => s.ready && !s.retiring);
     const results = await Promise.all(
       slots.map(
@@ -215,6 +217,11 @@ export class InferencePool {
       this.unloadModel(model.id);
       throw new Error(`the workers could not load model ${model.id}: ${error}`);
     }
+  }
+
+  /** Whether any queued or running job uses model `id`. */
+  hasJobsFor(id: string): boolean {
+    return [...this.queues.interactive, ...this.queues.background, ...this.slots.flatMap((s) => (s.busy ? [s.busy] : []))].some((p) => p.job.model === id);
   }
 
   /** Releases a model in every worker; jobs for it must be finished (the caller waits for them). */
