@@ -6,13 +6,18 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
+import { AdapterRegistry } from './adapters/adapter-registry.js';
+import { AdapterService } from './adapters/adapter-service.js';
 import { createApp } from './app.js';
 import { checkExposure } from './config/load.js';
 import type { ServerConfig } from './config/schema.js';
 import { InferencePool } from './inference/pool.js';
+import { type DatasetProvider, FolderDatasetProvider } from './jobs/dataset-provider.js';
+import { JobRunner } from './jobs/job-runner.js';
+import { SqliteJobStore } from './jobs/sqlite-job-store.js';
 import { Metrics } from './metrics.js';
 import { MaskStore } from './segmentation/mask-store.js';
-import { resolveModels } from './segmentation/models.js';
+import { ModelCatalog, resolveModels } from './segmentation/models.js';
 import { createPacsAccess } from './segmentation/pacs-access.js';
 import { SegmentationService } from './segmentation/service.js';
 import { UploadStore } from './segmentation/uploads.js';
@@ -29,6 +34,8 @@ export interface StartOptions {
   /** Where exported models and other state live (default: .data under the working directory). */
   dataDir?: string;
   log?: Logger;
+  /** Where fine-tuning jobs get their data (default: prepared folders under jobs.datasetRoot). */
+  datasets?: DatasetProvider;
 }
 
 export async function startServer(config: ServerConfig, o: StartOptions = {}): Promise<RunningServer> {
@@ -49,6 +56,34 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
   });
   await pool.start();
   for (const p of pool.providers) log.info({ model: p.id, provider: p.provider }, 'model loaded');
+  const catalog = new ModelCatalog(models);
+  const registry = new AdapterRegistry(path.join(dataDir, 'adapters'));
+  const adapters = new AdapterService({
+    registry,
+    catalog,
+    pool,
+    mergedRoot: path.join(dataDir, 'merged'),
+    threads: config.jobs.threads,
+    releaseGraceMs: config.jobs.releaseGraceMs,
+    log,
+  });
+  await adapters.start();
+  const store = new SqliteJobStore(path.join(dataDir, 'jobs.sqlite'));
+  const jobs = new JobRunner({
+    store,
+    datasets: o.datasets ?? new FolderDatasetProvider(path.resolve(config.jobs.datasetRoot ?? path.join(dataDir, 'datasets'))),
+    registry,
+    catalog,
+    root: path.join(dataDir, 'jobs'),
+    device: config.device,
+    threads: config.jobs.threads,
+    queueLimit: config.jobs.queueLimit,
+    checkpointEvery: config.jobs.checkpointEvery,
+    maxResumes: config.jobs.maxResumes,
+    onPublished: (model) => adapters.refresh(model),
+    log,
+  });
+  await jobs.recover();
   const pacs = createPacsAccess(config.pacs);
   const uploads = new UploadStore(config.cache.uploadBytes, config.limits.maxImagePixels);
   const service = new SegmentationService({
@@ -57,11 +92,12 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
     uploads,
     masks: new MaskStore(config.cache.maskEntries, config.cache.maskTtlMs),
     metrics,
-    models,
+    models: catalog,
+    adapters: (id) => adapters.describe(id),
     defaultModel: config.defaultModel ?? config.models[0]!.id,
     cacheBytes: config.cache.embeddingBytes,
   });
-  const app = createApp({ config, log, metrics, pool, service, uploads, pacsCheck: () => pacs.ping() });
+  const app = createApp({ config, log, metrics, pool, service, uploads, pacsCheck: () => pacs.ping(), jobs, adapters });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.listen.port, config.listen.host, () => resolve(s));
     s.once('error', reject);
@@ -86,6 +122,9 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
       await closed;
       clearTimeout(force);
       server.closeAllConnections();
+      await jobs.close();
+      store.close();
+      adapters.close();
       await pool.close();
     },
   };

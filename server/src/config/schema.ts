@@ -111,6 +111,21 @@ export const ServerConfigSchema = z
         proxyPacs: z.boolean().default(true),
       })
       .default({ enabled: true, proxyPacs: true }),
+    jobs: z
+      .object({
+        /** Folder of prepared dataset folders (default DATA/datasets); the PACS provider replaces it. */
+        datasetRoot: z.string().optional(),
+        /** onnxruntime threads of a job's child processes (bounded, so clicks stay fast). */
+        threads: z.number().int().min(1).max(256).default(1),
+        /** Jobs waiting behind the running one before new ones get 503. */
+        queueLimit: z.number().int().min(0).max(1000).default(8),
+        checkpointEvery: z.number().int().min(1).max(100_000).default(25),
+        /** Server restarts a job survives (resumed from its checkpoint) before it is failed. */
+        maxResumes: z.number().int().min(0).max(100).default(3),
+        /** How long a replaced adapter version stays loaded for requests that started on it. */
+        releaseGraceMs: z.number().int().min(0).default(120_000),
+      })
+      .default({ threads: 1, queueLimit: 8, checkpointEvery: 25, maxResumes: 3, releaseGraceMs: 120_000 }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((c, ctx) => {

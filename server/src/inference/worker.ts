@@ -13,6 +13,9 @@ import type { DecodeJob, DecodeResult, EncodeJob, EncodeResult, WorkerRequest, W
 const port = parentPort;
 if (!port) throw new Error('worker.ts must run in a worker thread');
 const predictors = new Map<string, SamPredictor>();
+/** The device and threads of the first load, for models loaded later (adapter versions). */
+let lastDevice: 'auto' | 'cuda' | 'cpu' = 'auto';
+let lastThreads = 0;
 
 function post(msg: WorkerResponse, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(msg, transfer);
@@ -82,6 +85,8 @@ port.on('message', (msg: WorkerRequest) => {
     return;
   }
   if (msg.type === 'load') {
+    lastDevice = msg.device;
+    lastThreads = msg.threads;
     (async () => {
       const loaded: { id: string; provider: 'cuda' | 'cpu'; fallback?: string }[] = [];
       for (const m of msg.models) {
@@ -97,6 +102,23 @@ port.on('message', (msg: WorkerRequest) => {
       }
       post({ type: 'ready', models: loaded });
     })().catch((err: unknown) => post({ type: 'load-failed', message: (err as Error).message }));
+    return;
+  }
+  if (msg.type === 'load-model') {
+    const m = msg.model;
+    SamPredictor.open(m.dir, { device: lastDevice, ...(lastThreads ? { threads: lastThreads } : {}) })
+      .then(async (p) => {
+        await warmUp(p);
+        predictors.set(m.id, p);
+        post({ type: 'model-loaded', id: m.id });
+      })
+      .catch((err: unknown) => post({ type: 'model-loaded', id: m.id, error: (err as Error).message }));
+    return;
+  }
+  if (msg.type === 'unload-model') {
+    const p = predictors.get(msg.id);
+    predictors.delete(msg.id);
+    void p?.release();
     return;
   }
   const { id, job } = msg;

@@ -13,7 +13,7 @@ import type { EncodeResult, ImageSource } from '../inference/messages.js';
 import type { InferencePool, Priority } from '../inference/pool.js';
 import type { Metrics } from '../metrics.js';
 import type { MaskStore } from './mask-store.js';
-import type { ServedModel } from './models.js';
+import type { ModelCatalog, ServedModel } from './models.js';
 import type { UploadStore } from './uploads.js';
 
 /** What the service needs from a PACS. */
@@ -40,7 +40,6 @@ interface ResolvedImage {
 
 export class SegmentationService {
   private readonly embeddings: Lru<Embedding>;
-  private readonly byId: Map<string, ServedModel>;
 
   constructor(
     private readonly o: {
@@ -49,18 +48,19 @@ export class SegmentationService {
       uploads: UploadStore;
       masks: MaskStore;
       metrics: Metrics;
-      models: ServedModel[];
+      models: ModelCatalog;
+      /** The adapter versions of a model, for GET /v1/models. */
+      adapters?: (modelId: string) => unknown[];
       defaultModel: string;
       cacheBytes: number;
     },
   ) {
-    this.byId = new Map(o.models.map((m) => [m.id, m]));
     this.embeddings = new Lru<Embedding>({ maxSize: o.cacheBytes, sizeOf: (e) => e.embeddings.byteLength + 64 });
   }
 
   model(id?: string): ServedModel {
-    const m = this.byId.get(id ?? this.o.defaultModel);
-    if (!m) throw new NotFound(`there is no model '${id}' (available: ${[...this.byId.keys()].join(', ')})`);
+    const m = this.o.models.get(id ?? this.o.defaultModel);
+    if (!m) throw new NotFound(`there is no model '${id}' (available: ${this.o.models.ids().join(', ')})`);
     return m;
   }
 
@@ -99,7 +99,7 @@ export class SegmentationService {
   }
 
   private cacheKey(model: ServedModel, imageKey: string): string {
-    return `${model.id}@${model.manifest.weights_sha256.slice(0, 16)}|${imageKey}`;
+    return `${model.id}@${model.manifest.weights_sha256.slice(0, 16)}#${model.adapterVersion ?? 'base'}|${imageKey}`;
   }
 
   private async embedding(model: ServedModel, image: ResolvedImage, priority: Priority) {
@@ -112,7 +112,7 @@ export class SegmentationService {
       fetchMs = f;
       this.o.metrics.observeStage('fetch', model.id, f);
       const t0 = performance.now();
-      const r = await this.o.pool.encode({ kind: 'encode', model: model.id, source }, priority);
+      const r = await this.o.pool.encode({ kind: 'encode', model: model.runtimeId, source }, priority);
       embedMs = performance.now() - t0;
       this.o.metrics.observeStage('render', model.id, r.timings.render);
       this.o.metrics.observeStage('preprocess', model.id, r.timings.preprocess);
@@ -127,7 +127,7 @@ export class SegmentationService {
   /** GET /v1/models: the served models, the default first-class, with where each runs. */
   describeModels(): ModelsResponse {
     const providers = new Map(this.o.pool.providers.map((p) => [p.id, p.provider]));
-    const models = this.o.models.map(({ id, manifest: man }): ModelInfo => ({
+    const models = this.o.models.list().map(({ id, manifest: man, runtimeId, adapterVersion }): ModelInfo => ({
       id,
       name: man.name,
       default: id === this.o.defaultModel,
@@ -137,9 +137,9 @@ export class SegmentationService {
       parameterCounts: man.parameter_counts,
       weightsSha256: man.weights_sha256,
       source: man.source,
-      provider: providers.get(id) ?? 'cpu',
-      adapters: [],
-      activeAdapter: man.source.adapter ?? null,
+      provider: providers.get(runtimeId) ?? providers.get(id) ?? 'cpu',
+      adapters: this.o.adapters?.(id) ?? [],
+      activeAdapter: adapterVersion !== null ? String(adapterVersion) : (man.source.adapter ?? null),
     }));
     return { models };
   }
@@ -170,7 +170,7 @@ export class SegmentationService {
     const multimask = req.multimask ?? (req.points.length <= 1 && !req.box && !maskInput);
     const r = await this.o.pool.decode({
       kind: 'decode',
-      model: model.id,
+      model: model.runtimeId,
       embeddings: embedding.embeddings,
       originalSize: embedding.originalSize,
       prompts: {
