@@ -11,8 +11,9 @@ const DicomDate = z
   .string()
   .regex(/^\d{8}$/, { message: 'must be a date as YYYYMMDD' })
   .refine((d) => {
+    if (!/^\d{8}$/.test(d)) return true; // the regex has said it
     const date = new Date(Date.UTC(Number(d.slice(0, 4)), Number(d.slice(4, 6)) - 1, Number(d.slice(6, 8))));
-    return date.toISOString().slice(0, 10).replaceAll('-', '') === d;
+    return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10).replaceAll('-', '') === d;
   }, { message: 'is not a calendar date' });
 
 const Uid = z.string().refine(isValidUid, { message: 'must be a DICOM UID (digits and dots, at most 64 characters)' });
