@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CT_WINDOW, SITES, datasetSource, loadDatasetItem, phantomItem, readDataset, type CtPhantom } from '@glmedsa/models';
 import { buildPacsDataset, InvalidDatasetFilter, writePacsDatasetFolder, type PacsDataset, type PacsSample } from '../../src/datasets/index.js';
-import { ctSlice, newStudy, newUid, type StudyContext } from '../helpers/dicom-factory.js';
+import { ctSlice, multiFrame, newStudy, newUid, type StudyContext } from '../helpers/dicom-factory.js';
 import { useOrthanc } from '../helpers/orthanc.js';
 import { fakeSeg, segInstance, shuffled, type SegFrameSpec } from '../helpers/seg-builder.js';
 
@@ -60,8 +60,13 @@ function labelFrames(slices: readonly Slice[], lesion: number, organ: number, se
   );
 }
 
-/** Ground truth per source SOP UID: lesion and organ masks as each SEG type encodes them. */
-const truth = new Map<string, { lesion: Uint8Array; organ: Uint8Array; phantom: CtPhantom; patient: string }>();
+/** Ground truth per source frame (`sop#frame`): lesion and organ masks as each SEG type encodes them. */
+const truth = new Map<string, { lesion: Uint8Array; organ: Uint8Array; phantom: CtPhantom; patient: string; ct: boolean }>();
+const frameKey = (sop: string, frame = 1): string => `${sop}#${frame}`;
+const setTruth = (sop: string, t: { lesion: Uint8Array; organ: Uint8Array; phantom: CtPhantom; patient: string }, frame = 1): void => {
+  truth.set(frameKey(sop, frame), { ...t, ct: frame === 1 && !multiFrameSops.has(sop) });
+};
+const multiFrameSops = new Set<string>();
 const studies: StudyContext[] = [];
 let skipStudy: StudyContext;
 let good: { okSop: string; missingSop: string; emptySop: string; sizeSop: string };
@@ -71,28 +76,40 @@ async function storeAll(): Promise<void> {
   const s1 = newStudy('binary SEG');
   const p1 = await storeSlices(s1, 3);
   await pacs.upload(segInstance({ type: 'BINARY', rows: SIZE, cols: SIZE, study: s1, seriesDescription: 'GLMed-SA binary', segments: [{ number: 1, label: 'Lesion' }, { number: 2, label: 'Organ' }], frames: binaryFrames(p1, 1) }));
-  for (const s of p1) truth.set(s.ref.sopInstanceUID, { lesion: s.phantom.mask, organ: s.phantom.organMask, phantom: s.phantom, patient: s1.PatientID });
+  for (const s of p1) setTruth(s.ref.sopInstanceUID, { lesion: s.phantom.mask, organ: s.phantom.organMask, phantom: s.phantom, patient: s1.PatientID });
   // Patient 2: Label Map SEG, 8-bit, uncompressed, shuffled; the organ segment excludes the lesion.
   const s2 = newStudy('label map SEG');
   const p2 = await storeSlices(s2, 3);
   await pacs.upload(segInstance({ type: 'LABELMAP', rows: SIZE, cols: SIZE, study: s2, seriesDescription: 'GLMed-SA labelmap', segments: [{ number: 1, label: 'Lesion' }, { number: 2, label: 'Organ' }], frames: labelFrames(p2, 1, 2, 2) }));
-  for (const s of p2) truth.set(s.ref.sopInstanceUID, { lesion: s.phantom.mask, organ: organOnly(s.phantom), phantom: s.phantom, patient: s2.PatientID });
+  for (const s of p2) setTruth(s.ref.sopInstanceUID, { lesion: s.phantom.mask, organ: organOnly(s.phantom), phantom: s.phantom, patient: s2.PatientID });
   // Patient 3: Label Map SEG, 16-bit, RLE (OHIF's default store syntax), segment numbers 300 and 7.
   const s3 = newStudy('label map SEG RLE');
   const p3 = await storeSlices(s3, 2);
   await pacs.upload(segInstance({ type: 'LABELMAP', bits: 16, rle: true, rows: SIZE, cols: SIZE, study: s3, seriesDescription: 'GLMed-SA labelmap', segments: [{ number: 7, label: 'Organ' }, { number: 300, label: 'Lesion' }], frames: labelFrames(p3, 300, 7, 3) }));
-  for (const s of p3) truth.set(s.ref.sopInstanceUID, { lesion: s.phantom.mask, organ: organOnly(s.phantom), phantom: s.phantom, patient: s3.PatientID });
+  for (const s of p3) setTruth(s.ref.sopInstanceUID, { lesion: s.phantom.mask, organ: organOnly(s.phantom), phantom: s.phantom, patient: s3.PatientID });
   // Patient 4: binary SEG in RLE (each frame packed on its own), ReferencedFrameNumber given.
   const s4 = newStudy('binary SEG RLE');
   const p4 = await storeSlices(s4, 2);
   await pacs.upload(segInstance({ type: 'BINARY', rle: true, rows: SIZE, cols: SIZE, study: s4, seriesDescription: 'GLMed-SA binary', segments: [{ number: 1, label: 'Lesion' }, { number: 2, label: 'Organ' }], frames: binaryFrames(p4, 4).map((f) => ({ ...f, referencedFrame: 1 })) }));
-  for (const s of p4) truth.set(s.ref.sopInstanceUID, { lesion: s.phantom.mask, organ: s.phantom.organMask, phantom: s.phantom, patient: s4.PatientID });
+  for (const s of p4) setTruth(s.ref.sopInstanceUID, { lesion: s.phantom.mask, organ: s.phantom.organMask, phantom: s.phantom, patient: s4.PatientID });
   // Study 5, no PatientID: a one-image binary SEG with no DerivationImageSequence (ReferencedSeriesSequence only).
   const s5 = { ...newStudy('no patient id'), PatientID: '' };
   const p5 = await storeSlices(s5, 1);
   await pacs.upload(segInstance({ type: 'BINARY', rows: SIZE, cols: SIZE, study: s5, omitDerivation: true, seriesDescription: 'GLMed-SA binary', segments: [{ number: 1, label: 'Lesion' }], frames: [{ source: p5[0]!.ref, segmentNumber: 1, pixels: p5[0]!.phantom.mask }] }));
-  truth.set(p5[0]!.ref.sopInstanceUID, { lesion: p5[0]!.phantom.mask, organ: new Uint8Array(SIZE * SIZE), phantom: p5[0]!.phantom, patient: '' });
-  studies.push(s1, s2, s3, s4, s5);
+  setTruth(p5[0]!.ref.sopInstanceUID, { lesion: p5[0]!.phantom.mask, organ: new Uint8Array(SIZE * SIZE), phantom: p5[0]!.phantom, patient: '' });
+  // Patient 7: a multi-frame image; an 8-bit RLE label map SEG refers to its frames 3 and 2 (ReferencedFrameNumber).
+  const s7 = newStudy('multi-frame');
+  const phantoms = [0, 1, 2].map(() => phantomItem('ct', SITES['B']!, SIZE, 11, phantomIndex++) as CtPhantom);
+  const mf = multiFrame({ rows: SIZE, cols: SIZE, bits: 8, frames: phantoms.map((p) => Uint8Array.from({ length: SIZE * SIZE }, (_, i) => p.image.data[3 * i]!)), study: s7 });
+  await pacs.upload(mf);
+  multiFrameSops.add(mf.ref.sopInstanceUID);
+  const mfFrames = [3, 2].map((frame) => {
+    const p = phantoms[frame - 1]!;
+    return { source: mf.ref, referencedFrame: frame, pixels: Uint16Array.from(p.organMask, (v, i) => (p.mask[i] ? 1 : v ? 2 : 0)) };
+  });
+  await pacs.upload(segInstance({ type: 'LABELMAP', rle: true, rows: SIZE, cols: SIZE, study: s7, seriesDescription: 'GLMed-SA multiframe', segments: [{ number: 1, label: 'Lesion' }, { number: 2, label: 'Organ' }], frames: mfFrames }));
+  for (const frame of [3, 2]) setTruth(mf.ref.sopInstanceUID, { lesion: phantoms[frame - 1]!.mask, organ: organOnly(phantoms[frame - 1]!), phantom: phantoms[frame - 1]!, patient: s7.PatientID }, frame);
+  studies.push(s1, s2, s3, s4, s5, s7);
 
   // Study 6: what must be skipped, next to one good frame.
   skipStudy = newStudy('skip cases');
@@ -113,7 +130,7 @@ async function storeAll(): Promise<void> {
       ],
     }),
   );
-  truth.set(p6[2]!.ref.sopInstanceUID, { lesion: p6[2]!.phantom.mask, organ: new Uint8Array(SIZE * SIZE), phantom: p6[2]!.phantom, patient: skipStudy.PatientID });
+  setTruth(p6[2]!.ref.sopInstanceUID, { lesion: p6[2]!.phantom.mask, organ: new Uint8Array(SIZE * SIZE), phantom: p6[2]!.phantom, patient: skipStudy.PatientID });
   await pacs.upload(segInstance({ type: 'FRACTIONAL', rows: SIZE, cols: SIZE, study: skipStudy, seriesDescription: 'GLMed-SA fractional', segments: [{ number: 1, label: 'Lesion' }], frames: [{ source: p6[0]!.ref, segmentNumber: 1, pixels: p6[0]!.phantom.mask.map((v) => v * 255) }] }));
   await pacs.upload(segInstance({ type: 'BINARY', rows: 40, cols: 40, study: skipStudy, seriesDescription: 'GLMed-SA small', segments: [{ number: 1, label: 'Lesion' }], frames: [{ source: p6[0]!.ref, segmentNumber: 1, pixels: new Uint8Array(1600).fill(1) }] }));
   await pacs.upload(fakeSeg({ study: skipStudy, seriesDescription: 'not really a SEG' }));
@@ -124,7 +141,7 @@ const same = (a: ArrayLike<number>, b: ArrayLike<number>): boolean => a.length =
 
 function assertMasks(dataset: PacsDataset, expected: (t: { lesion: Uint8Array; organ: Uint8Array }) => ArrayLike<number>): void {
   for (const sample of dataset.samples) {
-    const t = truth.get(sample.image.sopInstanceUID);
+    const t = truth.get(frameKey(sample.image.sopInstanceUID, sample.image.frame));
     assert.ok(t, `sample of unknown image ${sample.image.sopInstanceUID}`);
     assert.equal(sample.width * sample.height, SIZE * SIZE);
     assert.ok(same(sample.mask, expected(t)), `mask of ${sample.image.sopInstanceUID} (SEG ${sample.seg.sopInstanceUID}) differs from the ground truth`);
@@ -140,12 +157,9 @@ describe('dataset from the PACS', () => {
 
   it('decodes every binary and label map SEG frame to its ground truth (all segments merged)', () => {
     assert.equal(all.samples.length, truth.size, 'one sample per annotated image');
-    assert.deepEqual(new Set(all.samples.map((s) => s.image.sopInstanceUID)), new Set(truth.keys()));
+    assert.deepEqual(new Set(all.samples.map((s) => frameKey(s.image.sopInstanceUID, s.image.frame))), new Set(truth.keys()));
     assertMasks(all, (t) => union(t.lesion, t.organ));
-    for (const s of all.samples) {
-      assert.equal(s.image.frame, 1);
-      assert.ok(s.samplesPerPixel === 1);
-    }
+    for (const s of all.samples) assert.equal(s.samplesPerPixel, 1);
   });
 
   it('chooses segments by label or by number', async () => {
@@ -154,8 +168,8 @@ describe('dataset from the PACS', () => {
     assertMasks(lesion, (t) => t.lesion);
     const organ = await buildPacsDataset(pacs.client(), { segmentNumbers: [2, 7] });
     assertMasks(organ, (t) => t.organ);
-    // The patients whose SEGs have an organ segment 2 or 7: 1, 2, 3 and 4 (3 + 3 + 2 + 2 images).
-    assert.equal(organ.samples.length, 10);
+    // The patients whose SEGs have an organ segment 2 or 7: 1, 2, 3, 4 and 7 (3 + 3 + 2 + 2 + 2 frames).
+    assert.equal(organ.samples.length, 12);
     const sentences = organ.skipped.filter((s) => s.reason === 'no-matching-segment');
     assert.ok(sentences.length >= 2 && sentences.every((s) => /has no segment with number 2 or 7/.test(s.message)));
   });
@@ -167,9 +181,9 @@ describe('dataset from the PACS', () => {
     assert.ok(train.size > 0 && validation.size > 0);
     for (const key of train) assert.ok(!validation.has(key), `${key} is on both sides`);
     assert.equal(all.train.length + all.validation.length, all.samples.length);
-    assert.equal(train.size + validation.size, 6);
+    assert.equal(train.size + validation.size, 7);
     for (const s of all.samples) {
-      const t = truth.get(s.image.sopInstanceUID)!;
+      const t = truth.get(frameKey(s.image.sopInstanceUID, s.image.frame))!;
       assert.equal(s.patientKey, t.patient === '' ? `study:${s.studyInstanceUID}` : `patient:${t.patient}`);
     }
     const again = await buildPacsDataset(pacs.client(), {}, { seed: 5, validationFraction: 0.34 });
@@ -198,7 +212,7 @@ describe('dataset from the PACS', () => {
     assert.match(one('not-seg').message, /not a segmentation/);
     assert.equal(all.skipped.length, 5);
     assert.ok(all.samples.some((s) => s.image.sopInstanceUID === good.okSop), 'the good frame next to the skipped ones is kept');
-    assert.equal(all.seriesExamined, 5 + 4);
+    assert.equal(all.seriesExamined, 6 + 4);
   });
 
   it('filters by study, series description and study date', async () => {
@@ -241,8 +255,10 @@ describe('dataset from the PACS', () => {
       ] as const) {
         for (const [k, item] of dataset.items.entries()) {
           const { image, mask } = await loadDatasetItem(dataset, item);
-          const t = truth.get(side.items[k]!.image.sopInstanceUID)!;
+          const ref = side.items[k]!.image;
+          const t = truth.get(frameKey(ref.sopInstanceUID, ref.frame))!;
           assert.ok(same(mask, union(t.lesion, t.organ)));
+          if (!t.ct) continue;
           // The DICOM default window is the phantom's CT window: the render matches the phantom's own
           // rendering up to the DICOM linear VOI formula's (w - 1) scaling (at most 1 level here).
           let worst = 0;

@@ -35,6 +35,8 @@ export interface SegSpec extends CommonOptions {
   /** Leave the per-frame DerivationImageSequence out (readers must use ReferencedSeriesSequence). */
   readonly omitDerivation?: boolean | undefined;
   readonly patientID?: string | undefined;
+  /** Uncompressed binary: frames back to back (PS3.5, default) or each padded to a byte (OHIF's writer). */
+  readonly binaryLayout?: 'continuous' | 'per-frame' | undefined;
 }
 
 /** A fixed-seed shuffle (mulberry32), so tests store frames in a known scrambled order. */
@@ -125,9 +127,10 @@ function pixelData(spec: SegSpec): { data: ArrayBuffer[]; bits: number; vr: stri
         }),
       };
     }
-    const total = Math.ceil((spec.frames.length * n) / 8);
+    const perFrame = spec.binaryLayout === 'per-frame';
+    const total = perFrame ? spec.frames.length * Math.ceil(n / 8) : Math.ceil((spec.frames.length * n) / 8);
     const all = new Uint8Array(total + (total % 2));
-    spec.frames.forEach((f, i) => bitPack(f.pixels, all, i * n));
+    spec.frames.forEach((f, i) => bitPack(f.pixels, all, perFrame ? i * Math.ceil(n / 8) * 8 : i * n));
     return { bits: 1, vr: 'OB', data: [all.buffer] };
   }
   const bits = spec.type === 'FRACTIONAL' ? 8 : (spec.bits ?? 8);
