@@ -1,8 +1,10 @@
 /**
- * A small DICOMweb (WADO-RS) client for the two things the image path needs: an instance's
- * metadata and one frame's pixel bytes, asked for uncompressed (Explicit VR Little Endian) so the
- * PACS does the decompression, else as stored when the server decodes that syntax itself. Checks UIDs before building any URL, applies a per-request
- * deadline and body cap, and turns every PACS answer into data or a typed error.
+ * A small DICOMweb client. For the image path (WADO-RS): an instance's metadata and one frame's
+ * pixel bytes, asked for uncompressed (Explicit VR Little Endian) so the PACS does the
+ * decompression, else as stored when the server decodes that syntax itself. For training data:
+ * QIDO-RS searches and whole instances as stored (SEGs). Checks UIDs before building any URL,
+ * applies a per-request deadline and body cap, and turns every PACS answer into data or a typed
+ * error.
  */
 import { serverDecodes } from './codecs/index.js';
 import { parseInstanceMetadata, type DicomJsonDataset } from './dicom-json.js';
