@@ -3,12 +3,12 @@
  * checkpoints), inference workers warmed up, HTTP listening, graceful shutdown.
  */
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { createApp } from './app.js';
 import { checkExposure } from './config/load.js';
 import type { ServerConfig } from './config/schema.js';
+import { assertPortFree, listenHttp } from './http/listen.js';
 import { InferencePool } from './inference/pool.js';
 import { Metrics } from './metrics.js';
 import { MaskStore } from './segmentation/mask-store.js';
@@ -35,6 +35,8 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
   checkExposure(config);
   const log = o.log ?? pino({ level: config.logLevel, base: { service: 'glmedsa-server' } });
   const dataDir = o.dataDir ?? path.resolve('.data');
+  // Before the models are exported and the workers warmed: a taken port is known in a millisecond.
+  await assertPortFree(config.listen);
   const models = await resolveModels(config.models, dataDir, log);
   const metrics = new Metrics();
   const pool = new InferencePool({
@@ -62,12 +64,10 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
     cacheBytes: config.cache.embeddingBytes,
   });
   const app = createApp({ config, log, metrics, pool, service, uploads, pacsCheck: () => pacs.ping() });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.listen.port, config.listen.host, () => resolve(s));
-    s.once('error', reject);
+  const server = await listenHttp(app, config.listen, config.http).catch(async (err: unknown) => {
+    await pool.close();
+    throw err;
   });
-  server.headersTimeout = 30_000;
-  server.requestTimeout = 10 * 60_000;
   const port = (server.address() as AddressInfo).port;
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
   const url = `http://${host}:${port}`;

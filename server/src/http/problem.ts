@@ -48,6 +48,7 @@ export const TITLES: Record<number, string> = {
   409: 'Conflict',
   413: 'Too large',
   415: 'Unsupported media type',
+  421: 'Misdirected request',
   422: 'Cannot process this image',
   429: 'Too many requests',
   500: 'Internal error',
