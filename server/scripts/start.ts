@@ -8,6 +8,7 @@ import path from 'node:path';
 import { ConfigError, loadConfig } from '../src/config/load.js';
 import { seedDemo } from '../src/demo/seed.js';
 import { OrthancNotInstalled, findDicomWebPlugin, findOrthancBinary, isPortFree, startBundledOrthanc } from '../src/bundled-pacs/bundled-orthanc.js';
+import { assertPortFree } from '../src/http/listen.js';
 import { startServer } from '../src/server.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -34,6 +35,8 @@ async function ensureOrthanc(): Promise<void> {
 
 async function main(): Promise<void> {
   const dataDir = path.resolve(process.env['GLMEDSA_DATA_DIR'] ?? '.data');
+  // A taken port (or a bad configuration) is reported before Orthanc starts and the demo is seeded.
+  await assertPortFree(loadConfig({ env: process.env }).listen);
   await ensureOrthanc();
   const port = (await isPortFree(8042)) ? 8042 : 0;
   const orthanc = await startBundledOrthanc({ dataDir: path.join(dataDir, 'orthanc'), httpPort: port, name: 'GLMEDSA-DEMO', stopGraceMs: 3000 });
