@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../src/config/load.js';
 import { seedDemo } from '../src/demo/seed.js';
-import { OrthancNotInstalled, findDicomWebPlugin, findOrthancBinary, isPortFree, startBundledOrthanc } from '../src/bundled-pacs/bundled-orthanc.js';
+import { OrthancNotInstalled, findDicomWebPlugin, findOrthancBinary, isPortFree, superviseOrthanc } from '../src/bundled-pacs/bundled-orthanc.js';
 import { assertPortFree } from '../src/http/listen.js';
 import { startServer } from '../src/server.js';
 
@@ -39,7 +39,9 @@ async function main(): Promise<void> {
   await assertPortFree(loadConfig({ env: process.env }).listen);
   await ensureOrthanc();
   const port = (await isPortFree(8042)) ? 8042 : 0;
-  const orthanc = await startBundledOrthanc({ dataDir: path.join(dataDir, 'orthanc'), httpPort: port, name: 'GLMEDSA-DEMO', stopGraceMs: 3000 });
+  // Supervised: an Orthanc that dies is reported (exit code, last log lines) and restarted; one that keeps dying stops the product.
+  const orthanc = await superviseOrthanc({ dataDir: path.join(dataDir, 'orthanc'), httpPort: port, name: 'GLMEDSA-DEMO', stopGraceMs: 3000, onEvent: (e) => process.stderr.write(`npm start: ${e.message}\n`) });
+  void orthanc.gaveUp.then(() => process.exit(1));
   let stopping = false;
   const stopOrthanc = () => orthanc.stop().catch(() => undefined);
   try {
