@@ -13,6 +13,7 @@ import { v1Routes } from './routes/v1/index.js';
 import type { PacsReadiness } from './segmentation/pacs-access.js';
 import type { SegmentationService } from './segmentation/service.js';
 import type { UploadStore } from './segmentation/uploads.js';
+import { viewerRoutes } from './viewer/index.js';
 
 export interface AppParts {
   config: ServerConfig;
@@ -35,6 +36,7 @@ export function createApp(p: AppParts): Express {
   const auth = new Authenticator(p.config.auth);
   app.use(healthRoutes({ pool: p.pool, metrics: p.metrics, pacsCheck: p.pacsCheck, requireProbeRole: auth.require(PROBE_ROLE) }));
   app.use('/v1', v1Routes({ config: p.config, auth, service: p.service, uploads: p.uploads }));
+  if (p.config.viewer.enabled) app.use(viewerRoutes({ config: p.config, auth, log: p.log }));
   app.use(notFoundHandler);
   app.use(problemHandler(p.log));
   return app;

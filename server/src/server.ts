@@ -78,7 +78,13 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
     config,
     log,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Requests in flight get a few seconds to finish; a client that keeps a connection busy
+      // (a browser's keep-alive socket mid-request) cannot hold the shutdown open for ever.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const force = setTimeout(() => server.closeAllConnections(), 5000);
+      await closed;
+      clearTimeout(force);
       server.closeAllConnections();
       await pool.close();
     },

@@ -118,6 +118,22 @@ export const ServerConfigSchema = z
         maxPoints: z.number().int().min(1).max(1000).default(64),
       })
       .default({ jsonBytes: 256 * 1024, uploadBytes: 32 * 1024 * 1024, maxImagePixels: 64 * 1024 * 1024, maxPoints: 64 }),
+    /** The bundled OHIF viewer, our run-time modules under /ext/ and the same-origin DICOMweb proxy. */
+    viewer: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** The unpacked OHIF dist (default: .data/ohif/<version>/dist under the repository, made by npm run setup:viewer). */
+        ohifDir: z.string().optional(),
+        /** Our built extension and mode modules (default: dist/ext under the repository, made by webpack). */
+        extDir: z.string().optional(),
+        /** The API URL the viewer's extension calls (default: the viewer's own origin). */
+        serverUrl: z.string().url().optional(),
+        /** A key written into the PUBLIC app-config.js for the extension to send; only for trusted networks and tests. */
+        apiKey: z.string().optional(),
+        /** Proxy /dicom-web to the PACS (the viewer's data source); off when a site's OHIF talks to its PACS directly. */
+        proxyPacs: z.boolean().default(true),
+      })
+      .default({ enabled: true, proxyPacs: true }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((c, ctx) => {
