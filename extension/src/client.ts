@@ -3,7 +3,7 @@
  * every request, and every failure turned into a ServerError whose message is a plain sentence
  * for the panel (unreachable, not authorised, busy, image not supported, PACS unavailable).
  */
-import type { EmbeddingRequest, EmbeddingResponse, ModelsResponse, Problem, SegmentRequest, SegmentResponse } from './api-types.js';
+import type { EmbeddingRequestInput as EmbeddingRequest, EmbeddingResponse, ModelsResponse, Problem, SegmentRequestInput as SegmentRequest, SegmentResponse } from '@glmedsa/server/api';
 
 export type ErrorKind = 'unreachable' | 'unauthorised' | 'busy' | 'unsupported' | 'pacs' | 'bad-request' | 'server';
 

@@ -4,7 +4,7 @@
  * The click tool and the commands call into it; it never blocks the UI (requests are async, a
  * newer prompt makes older answers stale).
  */
-import { decodeRowMajorRle, type ImageRef, type Voi } from './api-types.js';
+import { decodeMask, type ImageRef, type Voi } from '@glmedsa/server/api';
 import { GlmedsaClient, ServerError } from './client.js';
 import { LabelmapPreview } from './labelmap.js';
 import { MarkerLayer } from './markers.js';
@@ -264,7 +264,7 @@ export class Controller {
         return;
       }
       if (cur.width !== info.width || cur.height !== info.height) throw new Error(`the server's mask is ${cur.width}x${cur.height} but the image is ${info.width}x${info.height}`);
-      const mask = decodeRowMajorRle(cur.mask.counts, cur.width, cur.height);
+      const mask = decodeMask(cur.mask.counts, cur.width, cur.height);
       if (entry) {
         const rendered = this.peers.cornerstone.Enums.Events['IMAGE_RENDERED']!;
         const onRendered = () => {

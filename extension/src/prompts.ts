@@ -4,7 +4,7 @@
  * however fast the clicks come), the candidate masks best-first, and undo of the last prompt.
  * Pure state: no DOM, no network.
  */
-import type { EncodedMask, ImageRef, PromptBox, PromptPoint, SegmentRequest, SegmentResponse } from './api-types.js';
+import type { Box as PromptBox, EncodedMask, ImageRef, Point as PromptPoint, SegmentRequestInput as SegmentRequest, SegmentResponse } from '@glmedsa/server/api';
 
 export type Prompt = { kind: 'point'; point: PromptPoint } | { kind: 'box'; box: PromptBox };
 

@@ -4,7 +4,7 @@
  * so a change to the demo's seeds fails loudly here instead of comparing against the wrong mask.
  */
 import { Rng, ctPhantom, dermoscopyPhantom, overlap, regionCentre, siteProfile } from '@glmedsa/models';
-import type { DemoInstance, DemoSeries } from '@glmedsa/server/dist/src/demo/demo-studies.js';
+import type { DemoInstance, DemoSeries } from '../../server/dist/src/demo/demo-studies.js';
 
 export type DemoKind = 'dermoscopy' | 'ct';
 

@@ -25,13 +25,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { loadConfig } from '@glmedsa/server/dist/src/config/load.js';
-import type { ServerConfig } from '@glmedsa/server/dist/src/config/schema.js';
-import { seedDemo } from '@glmedsa/server/dist/src/demo/seed.js';
-import type { DemoInstance, DemoSeries } from '@glmedsa/server/dist/src/demo/demo-studies.js';
-import { type OrthancHandle, startOrthanc } from '@glmedsa/server/dist/src/pacs/orthanc.js';
-import { type RunningServer, startServer } from '@glmedsa/server/dist/src/server.js';
-import { ensureOhifDist } from '@glmedsa/server/dist/src/viewer/index.js';
+import { loadConfig } from '../../server/dist/src/config/load.js';
+import type { ServerConfig } from '../../server/dist/src/config/schema.js';
+import { seedDemo } from '../../server/dist/src/demo/seed.js';
+import type { DemoInstance, DemoSeries } from '../../server/dist/src/demo/demo-studies.js';
+import { type BundledOrthanc, startBundledOrthanc } from '../../server/dist/src/bundled-pacs/bundled-orthanc.js';
+import { type RunningServer, startServer } from '../../server/dist/src/server.js';
+import { ensureOhifDist } from '../../server/dist/src/viewer/index.js';
 import { type DemoKind, demoGroundTruth, demoSeries } from './ground-truth.js';
 import { EXT_DIR, STARTER_MODEL } from './paths.js';
 
@@ -49,7 +49,7 @@ export interface StackOptions {
 }
 
 export interface Stack {
-  orthanc: OrthancHandle;
+  orthanc: BundledOrthanc;
   /** The running server (replaced by restartServer). */
   readonly server: RunningServer;
   config: ServerConfig;
@@ -79,10 +79,10 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   if (!o.withoutModules) requireBuiltModules();
   await ensureOhifDist({ log: say });
   const dataDir = await mkdtemp(path.join(tmpdir(), 'glmedsa-stack-'));
-  let orthanc: OrthancHandle | undefined;
+  let orthanc: BundledOrthanc | undefined;
   let server: RunningServer | undefined;
   try {
-    orthanc = await startOrthanc({ dataDir: path.join(dataDir, 'orthanc'), httpPort: 0, stopGraceMs: 5000 });
+    orthanc = await startBundledOrthanc({ dataDir: path.join(dataDir, 'orthanc'), httpPort: 0, stopGraceMs: 5000 });
     const all = await seedDemo(orthanc, () => undefined);
     const auth = o.apiKeys?.length ? { mode: 'required', apiKeys: o.apiKeys } : { mode: 'off' };
     const config = loadConfig({
