@@ -10,7 +10,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../src/config/load.js';
 import { seedDemo } from '../src/demo/seed.js';
-import { OrthancNotInstalled, findDicomWebPlugin, findOrthancBinary, isPortFree, startBundledOrthanc } from '../src/bundled-pacs/bundled-orthanc.js';
+import { OrthancNotInstalled, findDicomWebPlugin, findOrthancBinary, isPortFree, superviseOrthanc } from '../src/bundled-pacs/bundled-orthanc.js';
+import { assertPortFree } from '../src/http/listen.js';
 import { startServer } from '../src/server.js';
 import { DEFAULT_EXT_DIR, ViewerSetupError, ensureOhifDist } from '../src/viewer/index.js';
 
@@ -38,6 +39,8 @@ async function ensureOrthanc(): Promise<void> {
 
 async function main(): Promise<void> {
   const dataDir = path.resolve(process.env['GLMEDSA_DATA_DIR'] ?? '.data');
+  // A taken port (or a bad configuration) is reported before Orthanc starts and the demo is seeded.
+  await assertPortFree(loadConfig({ env: process.env }).listen);
   await ensureOrthanc();
   const { viewer } = loadConfig({ env: process.env });
   const viewerOn = viewer.enabled;
@@ -47,7 +50,9 @@ async function main(): Promise<void> {
     if (!existsSync(path.join(extDir, 'glmedsa-mode.mjs'))) say(`warning: ${extDir} has no built modules; run npm run build:ext`);
   }
   const port = (await isPortFree(8042)) ? 8042 : 0;
-  const orthanc = await startBundledOrthanc({ dataDir: path.join(dataDir, 'orthanc'), httpPort: port, name: 'GLMEDSA-DEMO', stopGraceMs: 3000 });
+  // Supervised: an Orthanc that dies is reported (exit code, last log lines) and restarted; one that keeps dying stops the product.
+  const orthanc = await superviseOrthanc({ dataDir: path.join(dataDir, 'orthanc'), httpPort: port, name: 'GLMEDSA-DEMO', stopGraceMs: 3000, onEvent: (e) => process.stderr.write(`npm start: ${e.message}\n`) });
+  void orthanc.gaveUp.then(() => process.exit(1));
   let stopping = false;
   const stopOrthanc = () => orthanc.stop().catch(() => undefined);
   try {

@@ -3,7 +3,6 @@
  * checkpoints), inference workers warmed up, HTTP listening, graceful shutdown.
  */
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { AdapterRegistry } from './adapters/adapter-registry.js';
@@ -11,6 +10,7 @@ import { AdapterService } from './adapters/adapter-service.js';
 import { createApp } from './app.js';
 import { checkExposure } from './config/load.js';
 import type { ServerConfig } from './config/schema.js';
+import { assertPortFree, listenHttp } from './http/listen.js';
 import { InferencePool } from './inference/pool.js';
 import { type DatasetProvider, FolderDatasetProvider } from './jobs/dataset-provider.js';
 import { JobRunner } from './jobs/job-runner.js';
@@ -42,6 +42,8 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
   checkExposure(config);
   const log = o.log ?? pino({ level: config.logLevel, base: { service: 'glmedsa-server' } });
   const dataDir = o.dataDir ?? path.resolve('.data');
+  // Before the models are exported and the workers warmed: a taken port is known in a millisecond.
+  await assertPortFree(config.listen);
   const models = await resolveModels(config.models, dataDir, log);
   const metrics = new Metrics();
   const pool = new InferencePool({
@@ -98,12 +100,13 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
     cacheBytes: config.cache.embeddingBytes,
   });
   const app = createApp({ config, log, metrics, pool, service, uploads, pacsCheck: () => pacs.ping(), jobs, adapters });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.listen.port, config.listen.host, () => resolve(s));
-    s.once('error', reject);
+  const server = await listenHttp(app, config.listen, config.http).catch(async (err: unknown) => {
+    await jobs.close();
+    store.close();
+    adapters.close();
+    await pool.close();
+    throw err;
   });
-  server.headersTimeout = 30_000;
-  server.requestTimeout = 10 * 60_000;
   const port = (server.address() as AddressInfo).port;
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
   const url = `http://${host}:${port}`;

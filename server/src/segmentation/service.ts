@@ -165,8 +165,9 @@ export class SegmentationService {
     if (req.box && (req.box.x2 < 0 || req.box.y2 < 0 || req.box.x1 >= W || req.box.y1 >= H)) {
       throw new InvalidRequest(`the box does not overlap the ${W}x${H} image`, { box: 'outside the image' });
     }
+    // A maskId of another image is refused before its frame is fetched and encoded.
+    const maskInput = req.maskId ? this.o.masks.take(req.maskId, this.cacheKey(model, image.key)) : null;
     const { key, embedding, cached, fetchMs, embedMs } = await this.embedding(model, image, 'interactive');
-    const maskInput = req.maskId ? this.o.masks.take(req.maskId, key) : null;
     const multimask = req.multimask ?? (req.points.length <= 1 && !req.box && !maskInput);
     const r = await this.o.pool.decode({
       kind: 'decode',
