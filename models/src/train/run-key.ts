@@ -4,25 +4,13 @@
  * other options is refused instead of silently mixing two runs.
  */
 import { createHash } from 'node:crypto';
-import type { ModelConfig } from '../sam/config.js';
-import type { LossOptions } from './loss.js';
-import type { SampleSource } from './samples.js';
+import type { TrainOptions } from './trainer.js';
 
-interface RunIdentity {
-  baseFingerprint: string;
-  config: ModelConfig;
-  trainable: string[];
-  data: SampleSource;
-  steps: number;
-  batch: number;
-  lr: number;
-  weightDecay?: number;
-  warmup?: number;
-  seed: number;
-  clicks?: number;
-  loss?: LossOptions;
-  augment?: boolean;
-}
+/** The options that decide a run's result, plus the base model it starts from. */
+type RunIdentity = { baseFingerprint: string } & Pick<
+  TrainOptions,
+  'config' | 'trainable' | 'data' | 'steps' | 'batch' | 'lr' | 'weightDecay' | 'warmup' | 'seed' | 'clicks' | 'loss' | 'augment'
+>;
 
 /** A hex digest of the run's identity at input size S. */
 export function runKey(o: RunIdentity, S: number): string {
