@@ -44,13 +44,15 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
     models: models.map((m) => ({ id: m.id, dir: m.dir })),
     queueLimit: config.workers.queueLimit,
     jobTimeoutMs: config.workers.jobTimeoutMs,
+    limits: config.limits,
+    workerHeapMb: config.limits.workerHeapMb,
     log,
     onStart: (job, waited) => metrics.observeStage('queue', job.model, waited),
   });
   await pool.start();
   for (const p of pool.providers) log.info({ model: p.id, provider: p.provider }, 'model loaded');
   const pacs = createPacsAccess(config.pacs);
-  const uploads = new UploadStore(config.cache.uploadBytes, config.limits.maxImagePixels);
+  const uploads = new UploadStore(config.cache.uploadBytes, config.limits);
   const service = new SegmentationService({
     pool,
     pacs,
@@ -60,6 +62,7 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
     models,
     defaultModel: config.defaultModel ?? config.models[0]!.id,
     cacheBytes: config.cache.embeddingBytes,
+    limits: config.limits,
   });
   const app = createApp({ config, log, metrics, pool, service, uploads, pacsCheck: () => pacs.ping() });
   const server: Server = await new Promise((resolve, reject) => {

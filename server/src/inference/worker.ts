@@ -4,15 +4,17 @@
  * mask encoding), so the HTTP thread never blocks.
  */
 import { parentPort } from 'node:worker_threads';
-import { SamPredictor, summarizeLogits } from '@glmedsa/models';
+import { SamPredictor, decodePng, encodePng, summarizeLogits } from '@glmedsa/models';
 import { loadCodecFor } from '../dicom/codecs/index.js';
 import { NotFound, isDomainError } from '../errors.js';
+import type { ImageLimits } from '../images/limits.js';
 import { renderSource } from '../images/render.js';
 import type { DecodeJob, DecodeResult, EncodeJob, EncodeResult, WorkerRequest, WorkerResponse } from './messages.js';
 
 const port = parentPort;
 if (!port) throw new Error('worker.ts must run in a worker thread');
 const predictors = new Map<string, SamPredictor>();
+let limits: ImageLimits | null = null;
 
 function post(msg: WorkerResponse, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(msg, transfer);
@@ -29,7 +31,7 @@ async function encode(job: EncodeJob): Promise<EncodeResult> {
   const t0 = performance.now();
   // Compressed frames the PACS would not transcode are decoded here; their WASM codec loads on first use.
   if (job.source.type === 'dicom') await loadCodecFor(job.source.frame.raw.transferSyntaxUID);
-  const image = renderSource(job.source);
+  const image = renderSource(job.source, limits!);
   const t1 = performance.now();
   const emb = await predictor.encode(image);
   return {
@@ -74,6 +76,7 @@ async function warmUp(p: SamPredictor): Promise<void> {
   const [, c, e] = p.geometry.embeddingShape;
   const embeddings = { dtype: 'float32' as const, shape: [...p.geometry.embeddingShape], data: new Float32Array(c * e * e) };
   await p.decode({ embeddings, originalSize: [64, 64], preprocessMs: 0, encodeMs: 0 }, { points: [[32, 32]], labels: [1] }, { multimask: true });
+  decodePng(encodePng({ width: 8, height: 8, data: new Uint8Array(8 * 8 * 3) })); // the image decoder's code paths too
 }
 
 port.on('message', (msg: WorkerRequest) => {
@@ -82,6 +85,7 @@ port.on('message', (msg: WorkerRequest) => {
     return;
   }
   if (msg.type === 'load') {
+    limits = msg.limits;
     (async () => {
       const loaded: { id: string; provider: 'cuda' | 'cpu'; fallback?: string }[] = [];
       for (const m of msg.models) {
