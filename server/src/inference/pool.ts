@@ -187,7 +187,7 @@ export class InferencePool {
     slot.busy = null;
     slot.timer = null;
     slot.retiring = true;
-    job.reject(new Busy(`the model took longer than ${Math.round(this.o.jobTimeoutMs / 1000)} s; try again later`, 10));
+    job.reject(new Busy(`the model took longer than ${seconds(this.o.jobTimeoutMs)}; try again later`, 10));
     this.terminatedWorkers++;
     void slot.worker.terminate();
     this.spawn().catch((err: unknown) => this.o.log.error({ err }, 'could not start a replacement inference worker'));
@@ -274,3 +274,6 @@ export class InferencePool {
     await Promise.all(this.slots.map((s) => this.retire(s)));
   }
 }
+
+/** A duration for a sentence: '120 s', or '200 ms' under a second. */
+const seconds = (ms: number): string => (ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`);
