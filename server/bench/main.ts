@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- suite ...]: 'server' and 'gpu' run here; other suites (model, table1) are the
+ * npm run bench [-- suite ...]: 'server', 'gpu' and 'soak' run here; other suites (model, table1) are the
  * models package's benchmarks, run in their own process.
  */
 import { spawn } from 'node:child_process';
@@ -7,12 +7,15 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { gpuBench } from './gpu-bench.js';
 import { serverBench } from './server-bench.js';
+import { soakBench } from './soak.js';
 
 const [suite = 'model', ...args] = process.argv.slice(2);
 if (suite === 'server') {
   await serverBench(args);
 } else if (suite === 'gpu') {
   await gpuBench(args);
+} else if (suite === 'soak') {
+  await soakBench(args);
 } else {
   const require = createRequire(import.meta.url);
   const models = path.dirname(require.resolve('@glmedsa/models/package.json'));
