@@ -60,3 +60,30 @@ export async function zerosZlib(bytes: number): Promise<Buffer> {
   await done;
   return Buffer.concat(parts);
 }
+
+/**
+ * An interlaced (Adam7) 8-bit RGB PNG of `rgb`, written from the PNG specification (pass origins
+ * and steps, filter type 0 on every scanline) so a test has interlaced files pngjs cannot write.
+ */
+export function interlacedRgbPng(width: number, height: number, rgb: Uint8Array): Buffer {
+  const passes = [
+    [0, 0, 8, 8],
+    [4, 0, 8, 8],
+    [0, 4, 4, 8],
+    [2, 0, 4, 4],
+    [0, 2, 2, 4],
+    [1, 0, 2, 2],
+    [0, 1, 1, 2],
+  ];
+  const out: number[] = [];
+  for (const [x0, y0, dx, dy] of passes) {
+    const cols = Math.ceil((width - x0!) / dx!);
+    const rows = Math.ceil((height - y0!) / dy!);
+    if (cols <= 0 || rows <= 0) continue;
+    for (let y = y0!; y < height; y += dy!) {
+      out.push(0);
+      for (let x = x0!; x < width; x += dx!) out.push(rgb[(y * width + x) * 3]!, rgb[(y * width + x) * 3 + 1]!, rgb[(y * width + x) * 3 + 2]!);
+    }
+  }
+  return craftPng({ width, height, interlaced: true }, deflateSync(Uint8Array.from(out)));
+}

@@ -5,6 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Rng, dermoscopyPhantom, encodePng, siteProfile } from '@glmedsa/models';
+import { uploadDicom } from '../../src/bundled-pacs/bundled-orthanc.js';
+import { rgbPhoto } from '../helpers/dicom-factory.js';
+import { startTestOrthanc, stopTestOrthanc } from '../helpers/orthanc.js';
 import { craftPng, tallPng, zerosZlib } from '../helpers/png-craft.js';
 import { type JsonResponse, post, startTestServer } from '../helpers/server.js';
 import type { RunningServer } from '../../src/server.js';
@@ -107,5 +110,20 @@ test('the limits are configuration', async () => {
     assert.equal((await upload(server.url, craftPng({ width: 300, height: 300 }, new Uint8Array(0)))).status, 201);
   } finally {
     await server.close();
+  }
+});
+
+test('a DICOM frame over the limits is refused from its metadata, before its pixels are fetched', async () => {
+  const orthanc = await startTestOrthanc();
+  const photo = rgbPhoto({ width: 600, height: 40, rgb: new Uint8Array(600 * 40 * 3).fill(90) });
+  await uploadDicom(orthanc, photo.bytes);
+  const server = await startTestServer(orthanc.dicomWebUrl, { limits: { maxImageSide: 512 } });
+  try {
+    const r = await post(`${server.url}/v1/segment`, { image: { ...photo.ref, frame: 1 }, points: [{ x: 1, y: 1, label: 1 }] });
+    assert.equal(r.status, 413, JSON.stringify(r.body));
+    assert.equal(r.body['detail'], 'the DICOM frame is 600x40 pixels; each side may be at most 512 pixels');
+  } finally {
+    await server.close();
+    await stopTestOrthanc(orthanc);
   }
 });
