@@ -61,8 +61,8 @@ export interface DecodeResult {
 }
 
 export type WorkerRequest =
-  /** Load the sessions and warm them; `limits` bound every image this worker decodes. */
-  | { type: 'load'; models: ModelToLoad[]; device: 'auto' | 'cuda' | 'cpu'; threads: number; limits: ImageLimits }
+  /** Load the sessions and warm them; `limits` bound every image this worker decodes; `guard` is native-guard.ts's shared word. */
+  | { type: 'load'; models: ModelToLoad[]; device: 'auto' | 'cuda' | 'cpu'; threads: number; limits: ImageLimits; guard: Int32Array }
   | { type: 'job'; id: number; job: Job }
   /** Release the sessions and end the thread (a graceful end; a worker whose job overran is terminated instead). */
   | { type: 'close' };

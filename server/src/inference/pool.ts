@@ -14,6 +14,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { Busy, DomainError, ERROR_KINDS, InternalFailure, TooLarge } from '../errors.js';
 import type { ImageLimits } from '../images/limits.js';
+import { newGuardWord, terminateWhenSafe } from './native-guard.js';
 import type { DecodeJob, DecodeResult, EncodeJob, EncodeResult, Job, ModelToLoad, WorkerRequest, WorkerResponse } from './messages.js';
 
 export type Priority = 'interactive' | 'background';
@@ -37,6 +38,8 @@ interface Slot {
   ready: boolean;
   /** Asked to close (shutdown, or replaced after overrunning a job): takes no more work. */
   retiring: boolean;
+  /** Shared with the worker: whether it is inside an onnxruntime call (see native-guard.ts). */
+  guard: Int32Array;
   /** The error the thread died of, if any (ERR_WORKER_OUT_OF_MEMORY when it hit its heap limit). */
   error: (Error & { code?: string }) | null;
 }
@@ -84,7 +87,7 @@ export class InferencePool {
   private spawn(): Promise<void> {
     return new Promise((resolve, reject) => {
       const worker = new Worker(this.workerUrl, { resourceLimits: { maxOldGenerationSizeMb: this.o.workerHeapMb } });
-      const slot: Slot = { worker, busy: null, timer: null, ready: false, retiring: false, error: null };
+      const slot: Slot = { worker, busy: null, timer: null, ready: false, retiring: false, guard: newGuardWord(), error: null };
       this.slots.push(slot);
       worker.on('message', (msg: WorkerResponse) => {
         if (msg.type === 'ready') {
@@ -107,7 +110,7 @@ export class InferencePool {
         if (!slot.ready) reject(err);
       });
       worker.on('exit', (code) => this.onExit(slot, code));
-      const load: WorkerRequest = { type: 'load', models: this.o.models, device: this.o.device, threads: this.o.threads, limits: this.o.limits };
+      const load: WorkerRequest = { type: 'load', models: this.o.models, device: this.o.device, threads: this.o.threads, limits: this.o.limits, guard: slot.guard };
       worker.postMessage(load);
     });
   }
@@ -178,9 +181,10 @@ export class InferencePool {
   }
 
   /**
-   * A job ran past its time: its worker is terminated, which stops the computation (an
-   * onnxruntime run in progress finishes its current kernel first) and frees the thread's memory,
-   * sessions included; a replacement loads and warms its sessions before it takes work.
+   * A job ran past its time: its worker is terminated, which stops the computation and frees the
+   * thread's memory, sessions included. Decoding and preprocessing (JavaScript) stop at once; an
+   * onnxruntime call in flight is let return first (terminating inside one aborts the process),
+   * and no new one starts. A replacement loads and warms its sessions before it takes work.
    */
   private overran(slot: Slot, job: Pending): void {
     this.o.log.error({ kind: job.job.kind, ms: this.o.jobTimeoutMs }, 'inference job timed out; terminating its worker');
@@ -189,7 +193,7 @@ export class InferencePool {
     slot.retiring = true;
     job.reject(new Busy(`the model took longer than ${seconds(this.o.jobTimeoutMs)}; try again later`, 10));
     this.terminatedWorkers++;
-    void slot.worker.terminate();
+    terminateWhenSafe(slot.guard, () => void slot.worker.terminate());
     this.spawn().catch((err: unknown) => this.o.log.error({ err }, 'could not start a replacement inference worker'));
   }
 

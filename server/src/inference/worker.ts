@@ -9,12 +9,16 @@ import { loadCodecFor } from '../dicom/codecs/index.js';
 import { NotFound, isDomainError } from '../errors.js';
 import type { ImageLimits } from '../images/limits.js';
 import { renderSource } from '../images/render.js';
+import { guardedNative } from './native-guard.js';
 import type { DecodeJob, DecodeResult, EncodeJob, EncodeResult, WorkerRequest, WorkerResponse } from './messages.js';
 
 const port = parentPort;
 if (!port) throw new Error('worker.ts must run in a worker thread');
 const predictors = new Map<string, SamPredictor>();
 let limits: ImageLimits | null = null;
+/** Marks this thread's onnxruntime calls, so the pool terminates it only outside them (native-guard.ts). */
+let guard: Int32Array | null = null;
+const native = <T>(call: () => Promise<T>): Promise<T> => guardedNative(guard!, call);
 
 function post(msg: WorkerResponse, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(msg, transfer);
@@ -33,7 +37,7 @@ async function encode(job: EncodeJob): Promise<EncodeResult> {
   if (job.source.type === 'dicom') await loadCodecFor(job.source.frame.raw.transferSyntaxUID);
   const image = renderSource(job.source, limits!);
   const t1 = performance.now();
-  const emb = await predictor.encode(image);
+  const emb = await native(() => predictor.encode(image));
   return {
     embeddings: emb.embeddings.data,
     originalSize: [image.height, image.width],
@@ -50,11 +54,11 @@ async function decode(job: DecodeJob): Promise<DecodeResult> {
     preprocessMs: 0,
     encodeMs: 0,
   };
-  const pred = await predictor.decode(
+  const pred = await native(() => predictor.decode(
     emb,
     { points: job.prompts.points, labels: job.prompts.labels, box: job.prompts.box },
     { multimask: job.multimask, maskInput: job.maskInput ? { dtype: 'float32', shape: [1, 1, L, L], data: job.maskInput } : null },
-  );
+  ));
   const t0 = performance.now();
   const [H, W] = job.originalSize;
   let best = 0;
@@ -86,6 +90,7 @@ port.on('message', (msg: WorkerRequest) => {
   }
   if (msg.type === 'load') {
     limits = msg.limits;
+    guard = msg.guard;
     (async () => {
       const loaded: { id: string; provider: 'cuda' | 'cpu'; fallback?: string }[] = [];
       for (const m of msg.models) {
