@@ -101,7 +101,7 @@ const CORRUPT = 'the PNG image is truncated or corrupt';
 
 /** Reads and checks the IHDR chunk (it must come first); throws {@link PngDecodeError}. */
 function readPngHeader(bytes: Uint8Array): PngHeader {
-  if (bytes.length < 8 || SIGNATURE.some((b, i) => bytes[i] !== b)) throw new PngDecodeError('corrupt', 'the file is not a PNG file (its signature is wrong)');
+  if (bytes.length < 8 || SIGNATURE.some((b, i) => bytes[i] !== b)) throw new PngDecodeError('corrupt', 'not a PNG file (bad signature)');
   if (bytes.length < 33 || readU32(bytes, 8) !== 13 || String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR') {
     throw new PngDecodeError('corrupt', `${CORRUPT} (its header is missing or damaged)`);
   }
