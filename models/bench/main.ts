@@ -1,10 +1,12 @@
 /** npm run bench [-- suite args...]: dispatches to one benchmark suite (default: model). */
 import { modelBench } from './model.js';
+import { synthBench } from './synth.js';
 import { table1Bench } from './table1.js';
 
 const SUITES: Record<string, (args: string[]) => Promise<void>> = {
   model: modelBench,
   table1: table1Bench,
+  synth: synthBench,
 };
 
 const [suite = 'model', ...args] = process.argv.slice(2);

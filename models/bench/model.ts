@@ -1,7 +1,7 @@
 /**
  * `npm run bench` (model): a vit_b-sized encoder and its decoder with random weights on this CPU,
  * at encoder input sizes 256, 512 and 1024. Reports medians, achieved GFLOP/s, peak memory, and
- * ratios against official SAM in PyTorch measured on the same 2-core CPU (DESIGN.md).
+ * ratios against official SAM in PyTorch measured on the same 2-core CPU (README, "Measured on this project's machine").
  */
 import { execFile } from 'node:child_process';
 import os from 'node:os';

@@ -1,6 +1,6 @@
 /**
- * npm run bench [-- suite ...]: 'server', 'gpu' and 'soak' run here; other suites (model, table1) are the
- * models package's benchmarks, run in their own process.
+ * npm run bench [-- suite ...]: 'server', 'gpu', 'soak' and 'e2e' (the browser, from test/) run here;
+ * other suites (model, table1, synth) are the models package's benchmarks, run in their own process.
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -16,6 +16,10 @@ if (suite === 'server') {
   await gpuBench(args);
 } else if (suite === 'soak') {
   await soakBench(args);
+} else if (suite === 'e2e') {
+  // The browser benchmark lives with the cross-package tests (it drives the real stack in Chromium).
+  const { e2eBench } = (await import(new URL('../../../test/dist/bench/e2e-bench.js', import.meta.url).href)) as { e2eBench: (a: string[]) => Promise<void> };
+  await e2eBench(args);
 } else {
   const require = createRequire(import.meta.url);
   const models = path.dirname(require.resolve('@glmedsa/models/package.json'));

@@ -1,14 +1,19 @@
 /**
- * npm start: the product on one machine. A local Orthanc (installed with apt-get when missing and
- * allowed) with the demo studies, and the segmentation server with the starter model, pointed at
- * it. Prints where they listen and a request that segments a demo image. Ctrl-C stops both.
+ * npm start: the product on one machine. The OHIF viewer set up once (npm pack, integrity
+ * checked), a local Orthanc (installed with apt-get when missing and allowed) with the demo
+ * studies, and the server with the starter model serving the viewer and proxying the PACS.
+ * Prints the viewer's URL first, then the rest and a request that segments a demo image.
+ * Ctrl-C stops both.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../src/config/load.js';
 import { seedDemo } from '../src/demo/seed.js';
-import { OrthancNotInstalled, findDicomWebPlugin, findOrthancBinary, isPortFree, startBundledOrthanc } from '../src/bundled-pacs/bundled-orthanc.js';
+import { OrthancNotInstalled, findDicomWebPlugin, findOrthancBinary, isPortFree, superviseOrthanc } from '../src/bundled-pacs/bundled-orthanc.js';
+import { assertPortFree } from '../src/http/listen.js';
 import { startServer } from '../src/server.js';
+import { DEFAULT_EXT_DIR, ViewerSetupError, ensureOhifDist } from '../src/viewer/index.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -34,9 +39,20 @@ async function ensureOrthanc(): Promise<void> {
 
 async function main(): Promise<void> {
   const dataDir = path.resolve(process.env['GLMEDSA_DATA_DIR'] ?? '.data');
+  // A taken port (or a bad configuration) is reported before Orthanc starts and the demo is seeded.
+  await assertPortFree(loadConfig({ env: process.env }).listen);
   await ensureOrthanc();
+  const { viewer } = loadConfig({ env: process.env });
+  const viewerOn = viewer.enabled;
+  if (viewerOn) {
+    await ensureOhifDist({ log: say, ...(viewer.ohifDir ? { targetDir: viewer.ohifDir } : {}) });
+    const extDir = viewer.extDir ?? DEFAULT_EXT_DIR;
+    if (!existsSync(path.join(extDir, 'glmedsa-mode.mjs'))) say(`warning: ${extDir} has no built modules; run npm run build:ext`);
+  }
   const port = (await isPortFree(8042)) ? 8042 : 0;
-  const orthanc = await startBundledOrthanc({ dataDir: path.join(dataDir, 'orthanc'), httpPort: port, name: 'GLMEDSA-DEMO', stopGraceMs: 3000 });
+  // Supervised: an Orthanc that dies is reported (exit code, last log lines) and restarted; one that keeps dying stops the product.
+  const orthanc = await superviseOrthanc({ dataDir: path.join(dataDir, 'orthanc'), httpPort: port, name: 'GLMEDSA-DEMO', stopGraceMs: 3000, onEvent: (e) => process.stderr.write(`npm start: ${e.message}\n`) });
+  void orthanc.gaveUp.then(() => process.exit(1));
   let stopping = false;
   const stopOrthanc = () => orthanc.stop().catch(() => undefined);
   try {
@@ -50,7 +66,12 @@ async function main(): Promise<void> {
       image: { studyInstanceUID: first.studyInstanceUID, seriesInstanceUID: first.seriesInstanceUID, sopInstanceUID: first.sopInstanceUID, frame: 1 },
       points: [{ x: first.lesion.x, y: first.lesion.y, label: 1 }],
     });
+    const demoStudy = first.studyInstanceUID;
     say('');
+    if (viewerOn) {
+      say(`viewer (OHIF + GLMed-SA): ${server.url}/`);
+      say(`  a demo study in the GLMed-SA mode: ${server.url}/glmedsa?StudyInstanceUIDs=${demoStudy}`);
+    }
     say(`Orthanc (PACS):       ${orthanc.url}   (DICOMweb ${orthanc.dicomWebUrl})`);
     say(`segmentation server:  ${server.url}   (model ${config.models.map((m) => m.id).join(', ')}, auth ${config.auth.mode})`);
     for (const s of series) say(`demo series:          ${s.description}, ${s.instances.length} images`);
@@ -77,7 +98,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  const message = err instanceof ConfigError || err instanceof OrthancNotInstalled ? err.message : `could not start: ${(err as Error).message}`;
+  const message = err instanceof ConfigError || err instanceof OrthancNotInstalled || err instanceof ViewerSetupError ? err.message : `could not start: ${(err as Error).message}`;
   process.stderr.write(`npm start: ${message}\n`);
   process.exit(1);
 });

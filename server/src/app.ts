@@ -1,17 +1,21 @@
 /** Assembles the express application from its parts (no listening, no process concerns). */
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
+import type { AdapterService } from './adapters/adapter-service.js';
 import type { ServerConfig } from './config/schema.js';
 import { Authenticator } from './http/auth.js';
+import { hostCheck } from './http/host-check.js';
 import { cors, requestContext } from './http/middleware.js';
 import { notFoundHandler, problemHandler } from './http/problem.js';
 import type { InferencePool } from './inference/pool.js';
+import type { JobRunner } from './jobs/job-runner.js';
 import type { Metrics } from './metrics.js';
-import { healthRoutes } from './routes/health.js';
+import { PROBE_ROLE, healthRoutes } from './routes/health.js';
 import { v1Routes } from './routes/v1/index.js';
 import type { PacsReadiness } from './segmentation/pacs-access.js';
 import type { SegmentationService } from './segmentation/service.js';
 import type { UploadStore } from './segmentation/uploads.js';
+import { viewerRoutes } from './viewer/index.js';
 
 export interface AppParts {
   config: ServerConfig;
@@ -21,6 +25,8 @@ export interface AppParts {
   service: SegmentationService;
   uploads: UploadStore;
   pacsCheck: () => Promise<PacsReadiness>;
+  jobs: JobRunner;
+  adapters: AdapterService;
 }
 
 export function createApp(p: AppParts): Express {
@@ -28,10 +34,13 @@ export function createApp(p: AppParts): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   app.use(requestContext(p.log, p.metrics));
+  // First of all routes (API, viewer, PACS proxy): DNS-rebinding protection.
+  app.use(hostCheck({ allowedHosts: p.config.http.allowedHosts, listenHost: p.config.listen.host, authRequired: p.config.auth.mode === 'required' }));
   app.use(cors(p.config.cors.origins));
-  app.use(healthRoutes({ pool: p.pool, metrics: p.metrics, pacsCheck: p.pacsCheck }));
   const auth = new Authenticator(p.config.auth);
-  app.use('/v1', v1Routes({ config: p.config, auth, service: p.service, uploads: p.uploads }));
+  app.use(healthRoutes({ pool: p.pool, metrics: p.metrics, pacsCheck: p.pacsCheck, requireProbeRole: auth.require(PROBE_ROLE) }));
+  app.use('/v1', v1Routes({ config: p.config, auth, service: p.service, uploads: p.uploads, jobs: p.jobs, adapters: p.adapters }));
+  if (p.config.viewer.enabled) app.use(viewerRoutes({ config: p.config, auth, log: p.log }));
   app.use(notFoundHandler);
   app.use(problemHandler(p.log));
   return app;

@@ -3,16 +3,21 @@
  * checkpoints), inference workers warmed up, HTTP listening, graceful shutdown.
  */
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
+import { AdapterRegistry } from './adapters/adapter-registry.js';
+import { AdapterService } from './adapters/adapter-service.js';
 import { createApp } from './app.js';
 import { checkExposure } from './config/load.js';
 import type { ServerConfig } from './config/schema.js';
+import { assertPortFree, listenHttp } from './http/listen.js';
 import { InferencePool } from './inference/pool.js';
+import { type DatasetProvider, FolderDatasetProvider } from './jobs/dataset-provider.js';
+import { JobRunner } from './jobs/job-runner.js';
+import { SqliteJobStore } from './jobs/sqlite-job-store.js';
 import { Metrics } from './metrics.js';
 import { MaskStore } from './segmentation/mask-store.js';
-import { resolveModels } from './segmentation/models.js';
+import { ModelCatalog, resolveModels } from './segmentation/models.js';
 import { createPacsAccess } from './segmentation/pacs-access.js';
 import { SegmentationService } from './segmentation/service.js';
 import { UploadStore } from './segmentation/uploads.js';
@@ -29,12 +34,16 @@ export interface StartOptions {
   /** Where exported models and other state live (default: .data under the working directory). */
   dataDir?: string;
   log?: Logger;
+  /** Where fine-tuning jobs get their data (default: prepared folders under jobs.datasetRoot). */
+  datasets?: DatasetProvider;
 }
 
 export async function startServer(config: ServerConfig, o: StartOptions = {}): Promise<RunningServer> {
   checkExposure(config);
   const log = o.log ?? pino({ level: config.logLevel, base: { service: 'glmedsa-server' } });
   const dataDir = o.dataDir ?? path.resolve('.data');
+  // Before the models are exported and the workers warmed: a taken port is known in a millisecond.
+  await assertPortFree(config.listen);
   const models = await resolveModels(config.models, dataDir, log);
   const metrics = new Metrics();
   const pool = new InferencePool({
@@ -51,6 +60,34 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
   });
   await pool.start();
   for (const p of pool.providers) log.info({ model: p.id, provider: p.provider }, 'model loaded');
+  const catalog = new ModelCatalog(models);
+  const registry = new AdapterRegistry(path.join(dataDir, 'adapters'));
+  const adapters = new AdapterService({
+    registry,
+    catalog,
+    pool,
+    mergedRoot: path.join(dataDir, 'merged'),
+    threads: config.jobs.threads,
+    releaseGraceMs: config.jobs.releaseGraceMs,
+    log,
+  });
+  await adapters.start();
+  const store = new SqliteJobStore(path.join(dataDir, 'jobs.sqlite'));
+  const jobs = new JobRunner({
+    store,
+    datasets: o.datasets ?? new FolderDatasetProvider(path.resolve(config.jobs.datasetRoot ?? path.join(dataDir, 'datasets'))),
+    registry,
+    catalog,
+    root: path.join(dataDir, 'jobs'),
+    device: config.device,
+    threads: config.jobs.threads,
+    queueLimit: config.jobs.queueLimit,
+    checkpointEvery: config.jobs.checkpointEvery,
+    maxResumes: config.jobs.maxResumes,
+    onPublished: (model) => adapters.refresh(model),
+    log,
+  });
+  await jobs.recover();
   const pacs = createPacsAccess(config.pacs);
   const uploads = new UploadStore(config.cache.uploadBytes, config.limits);
   const service = new SegmentationService({
@@ -59,18 +96,20 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
     uploads,
     masks: new MaskStore(config.cache.maskEntries, config.cache.maskTtlMs),
     metrics,
-    models,
+    models: catalog,
+    adapters: (id) => adapters.describe(id),
     defaultModel: config.defaultModel ?? config.models[0]!.id,
     cacheBytes: config.cache.embeddingBytes,
     limits: config.limits,
   });
-  const app = createApp({ config, log, metrics, pool, service, uploads, pacsCheck: () => pacs.ping() });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.listen.port, config.listen.host, () => resolve(s));
-    s.once('error', reject);
+  const app = createApp({ config, log, metrics, pool, service, uploads, pacsCheck: () => pacs.ping(), jobs, adapters });
+  const server = await listenHttp(app, config.listen, config.http).catch(async (err: unknown) => {
+    await jobs.close();
+    store.close();
+    adapters.close();
+    await pool.close();
+    throw err;
   });
-  server.headersTimeout = 30_000;
-  server.requestTimeout = 10 * 60_000;
   const port = (server.address() as AddressInfo).port;
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
   const url = `http://${host}:${port}`;
@@ -81,8 +120,17 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
     config,
     log,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Requests in flight get a few seconds to finish; a client that keeps a connection busy
+      // (a browser's keep-alive socket mid-request) cannot hold the shutdown open for ever.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const force = setTimeout(() => server.closeAllConnections(), 5000);
+      await closed;
+      clearTimeout(force);
       server.closeAllConnections();
+      await jobs.close();
+      store.close();
+      adapters.close();
       await pool.close();
     },
   };

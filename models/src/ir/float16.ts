@@ -36,7 +36,7 @@ const LAYOUT_OPS: ReadonlySet<string> = new Set([
 /** Floating-point inputs that are not data and keep float32 (Resize's roi and scales). */
 const NON_DATA_INPUTS: Record<string, number[]> = { Resize: [1, 2] };
 
-export interface Float16Options {
+interface Float16Options {
   /** Float32 graph inputs to cast to float16 on entry (where the half-precision region starts). */
   halfInputs: string[];
 }

@@ -12,7 +12,7 @@ import type { Weights } from '../sam/weights.js';
 export const MODEL_DTYPES = ['float32', 'float16'] as const;
 export type ModelDtype = (typeof MODEL_DTYPES)[number];
 
-export interface InferenceGraphOptions {
+interface InferenceGraphOptions {
   /** Encoder input size in pixels (default: the checkpoint's img_size). */
   inputSize?: number;
   dtype?: ModelDtype;

@@ -19,7 +19,7 @@ import { type DType, type Tensor, tensor } from '../tensor.js';
  * this must first run on the main thread: it does wherever @glmedsa/models is imported there,
  * and workers started afterwards inherit it.
  */
-export const TELEMETRY_SWITCH = 'ORT_DISABLE_TELEMETRY';
+const TELEMETRY_SWITCH = 'ORT_DISABLE_TELEMETRY';
 process.env[TELEMETRY_SWITCH] ??= '1';
 
 export type Device = 'auto' | 'cuda' | 'cpu';
@@ -111,13 +111,13 @@ const ORT_TYPE: Partial<Record<DType, string>> = {
   bool: 'bool',
 };
 
-export function toOrt(t: Tensor): ort.Tensor {
+function toOrt(t: Tensor): ort.Tensor {
   const type = ORT_TYPE[t.dtype];
   if (!type) throw new Error(`onnxruntime has no ${t.dtype} input support here`);
   return new ort.Tensor(type as 'float32', t.data as Float32Array, t.shape);
 }
 
-export function fromOrt(t: ort.Tensor): Tensor {
+function fromOrt(t: ort.Tensor): Tensor {
   const dtype = (t.type === 'bool' ? 'bool' : t.type) as DType;
   const dims = [...t.dims];
   if (dtype === 'bool') return tensor('bool', dims, Uint8Array.from(t.data as unknown as ArrayLike<number>));

@@ -6,18 +6,17 @@
 import { Graph, type Value } from '../ir/graph.js';
 import * as op from '../ir/ops.js';
 import { type ModelConfig } from './config.js';
+import type { DecoderOutputs } from './mask-decoder.js';
 import { type SamModel, bindModel } from './model.js';
 import type { Weights } from './weights.js';
 
-export interface GraphSizeOptions {
+interface GraphSizeOptions {
   /** Encoder input size in pixels (default: the checkpoint's img_size). */
   inputSize?: number;
 }
 
 export const ENCODER_INPUT = 'image';
-export const ENCODER_OUTPUT = 'image_embeddings';
-export const DECODER_INPUTS = ['image_embeddings', 'point_coords', 'point_labels', 'mask_input', 'has_mask_input', 'orig_im_size'] as const;
-export const DECODER_OUTPUTS = ['masks', 'iou_predictions', 'low_res_masks'] as const;
+const ENCODER_OUTPUT = 'image_embeddings';
 
 /** image [B, 3, S, S] (SAM-normalised, zero-padded) -> image_embeddings [B, C, S/p, S/p]. */
 export function buildEncoderGraph(c: ModelConfig, weights: Weights, o: GraphSizeOptions = {}): Graph {
@@ -33,7 +32,7 @@ export function buildEncoderGraph(c: ModelConfig, weights: Weights, o: GraphSize
  * Mask postprocessing as SAM's ONNX export does it: upsample the low-res logits to S x S, crop
  * the resized-image region, resize to orig_im_size (bilinear, align_corners=False throughout).
  */
-export function postprocessMasks(lowRes: Value, origImSize: Value, S: number): Value {
+function postprocessMasks(lowRes: Value, origImSize: Value, S: number): Value {
   const g = lowRes.graph;
   const [n, m] = [lowRes.dim(0), lowRes.dim(1)] as [number, number];
   const up = op.resizeBilinear(lowRes, [n, m, S, S]);
@@ -78,7 +77,7 @@ export function decodeMasks(
   labels: Value,
   maskInput: Value | null,
   hasMask: Value | null,
-) {
+): DecoderOutputs {
   const g = coords.graph;
   const E = S / c.patch_size;
   const { promptEncoder, maskDecoder } = model;

@@ -15,7 +15,7 @@ import type { Param, ParamScope } from './param-scope.js';
 const ENCODER_LN_EPS = 1e-6;
 
 /** Checkpoint names of the adapters in each block (Med-SA's own for the space and MLP adapters). */
-export const ADAPTER_NAMES = { space: 'Space_Adapter', mlp: 'MLP_Adapter', global: 'Global_Adapter' } as const;
+const ADAPTER_NAMES = { space: 'Space_Adapter', mlp: 'MLP_Adapter', global: 'Global_Adapter' } as const;
 
 /** The image encoder at `s` (image_encoder): normalised image [B, 3, S, S] -> embeddings [B, prompt_dim, S/p, S/p]. */
 export function imageEncoder(s: ParamScope, c: ModelConfig): (x: Value, inputSize?: number) => Value {

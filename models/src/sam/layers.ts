@@ -38,7 +38,7 @@ export function layerNorm2d(s: ParamScope, name: string, n: number, eps = 1e-6):
   return (x) => op.transpose(norm(op.transpose(x, [0, 2, 3, 1])), [0, 3, 1, 2]);
 }
 
-export interface Conv2dOptions {
+interface Conv2dOptions {
   bias?: boolean;
   strides?: [number, number];
   pads?: [number, number, number, number];
@@ -76,7 +76,7 @@ export function mlp(s: ParamScope, inp: number, hidden: number, out: number, lay
   };
 }
 
-export function activation(kind: 'gelu' | 'relu', x: Value): Value {
+function activation(kind: 'gelu' | 'relu', x: Value): Value {
   return kind === 'gelu' ? op.gelu(x) : op.relu(x);
 }
 

@@ -131,7 +131,7 @@ export interface DecoderOutputs {
  * predict_masks: image embeddings [B, C, E, E] (one prompt set per image), image_pe [1, C, E, E],
  * sparse [B, N, C], dense [B, C, E, E].
  */
-export type MaskDecoder = (image: Value, imagePe: Value, sparse: Value, dense: Value, E: number) => DecoderOutputs;
+type MaskDecoder = (image: Value, imagePe: Value, sparse: Value, dense: Value, E: number) => DecoderOutputs;
 
 /** The mask decoder at `s` (mask_decoder). */
 export function maskDecoder(s: ParamScope, c: ModelConfig): MaskDecoder {

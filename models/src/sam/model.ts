@@ -9,17 +9,21 @@ import type { ModelConfig } from './config.js';
 import { imageEncoder } from './image-encoder.js';
 import { maskDecoder } from './mask-decoder.js';
 import { ParamScope } from './param-scope.js';
-import { promptEncoder } from './prompt-encoder.js';
+import { type PromptEncoder, promptEncoder } from './prompt-encoder.js';
 
-export function samModel(s: ParamScope, c: ModelConfig) {
+export interface SamModel {
+  imageEncoder: ReturnType<typeof imageEncoder>;
+  promptEncoder: PromptEncoder;
+  maskDecoder: ReturnType<typeof maskDecoder>;
+}
+
+export function samModel(s: ParamScope, c: ModelConfig): SamModel {
   return {
     imageEncoder: imageEncoder(s.child('image_encoder', { group: 'encoder' }), c),
     promptEncoder: promptEncoder(s.child('prompt_encoder', { group: 'prompt_encoder' }), c),
     maskDecoder: maskDecoder(s.child('mask_decoder', { group: 'decoder' }), c),
   };
 }
-
-export type SamModel = ReturnType<typeof samModel>;
 
 /** The model's modules with `weights` as the initializers of `g`. */
 export function bindModel(g: Graph, c: ModelConfig, weights: ReadonlyMap<string, Tensor<'float32'>>): SamModel {

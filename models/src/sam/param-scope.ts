@@ -13,7 +13,7 @@ import { type Tensor, shapeString } from '../tensor.js';
 export type ParamGroup = 'encoder' | 'local_adapter' | 'global_adapter' | 'prompt_encoder' | 'decoder';
 
 /** How fresh weights start (checkpoints normally provide them). */
-export type ParamInit = 'zeros' | 'ones' | 'normal' | 'linear' | 'conv' | 'trunc_normal';
+type ParamInit = 'zeros' | 'ones' | 'normal' | 'linear' | 'conv' | 'trunc_normal';
 
 export interface ParamSpec {
   /** The checkpoint key. */
@@ -84,7 +84,7 @@ class GraphBinding extends UniqueNames {
   }
 }
 
-export interface ParamOptions {
+interface ParamOptions {
   fanIn?: number;
   buffer?: boolean;
 }

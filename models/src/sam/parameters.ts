@@ -8,7 +8,7 @@ import type { ModelConfig } from './config.js';
 import { samModel } from './model.js';
 import { type ParamSpec, ParamScope } from './param-scope.js';
 
-export type { ParamGroup, ParamInit, ParamSpec } from './param-scope.js';
+export type { ParamGroup, ParamSpec } from './param-scope.js';
 
 export function parameterSpecs(c: ModelConfig): ParamSpec[] {
   const { scope, specs } = ParamScope.recording();

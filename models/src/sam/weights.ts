@@ -10,7 +10,7 @@ import { type ParamSpec, parameterSpecs } from './parameters.js';
 
 export type Weights = Map<string, Tensor<'float32'>>;
 
-export interface BindOptions {
+interface BindOptions {
   /** Create adapters the checkpoint lacks (fresh fc1, zero fc2). Default true. */
   initMissingAdapters?: boolean;
   /** Seed for fresh adapter weights. */
@@ -101,7 +101,7 @@ export function bindWeights(config: ModelConfig, dict: Map<string, Tensor>, opti
 }
 
 /** A freshly initialised tensor for a parameter, in the manner of PyTorch's defaults. */
-export function freshTensor(spec: ParamSpec, rng: Rng): Tensor<'float32'> {
+function freshTensor(spec: ParamSpec, rng: Rng): Tensor<'float32'> {
   const t = float32(spec.shape);
   const d = t.data;
   switch (spec.init) {

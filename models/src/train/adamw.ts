@@ -1,7 +1,7 @@
 /** AdamW (decoupled weight decay) over named float32 parameters, in TypeScript. */
 import type { Tensor } from '../tensor.js';
 
-export interface AdamWOptions {
+interface AdamWOptions {
   lr: number;
   beta1?: number;
   beta2?: number;
@@ -9,7 +9,7 @@ export interface AdamWOptions {
   weightDecay?: number;
 }
 
-export interface AdamWState {
+interface AdamWState {
   step: number;
   m: Map<string, Float32Array>;
   v: Map<string, Float32Array>;

@@ -22,7 +22,7 @@ export interface TrainBatch {
   targets: Tensor<'float32'>;
 }
 
-export interface BatchSourceOptions {
+interface BatchSourceOptions {
   config: ModelConfig;
   /** The model's weights; only read here, to encode images once when the encoder is frozen. */
   weights: Weights;

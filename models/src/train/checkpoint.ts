@@ -9,7 +9,7 @@ import type { AdamW } from './adamw.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 
-export interface TrainingState {
+interface TrainingState {
   step: number;
   runKey: string;
   /** Running averages shown in progress (restored so the display continues smoothly). */

@@ -8,7 +8,7 @@ import type { Rng } from '../util/random.js';
 import { type Click, nextErrorClick, randomClickInside } from './clicks.js';
 import type { TrainSample } from './samples.js';
 
-export interface SimulatedPrompts {
+interface SimulatedPrompts {
   /** Per image, its clicks (every image has the same number). */
   clicks: Click[][];
   /** The low-res logits shown after all but the last click, fed back as the mask prompt (null after one click). */
@@ -16,7 +16,7 @@ export interface SimulatedPrompts {
 }
 
 /** Runs the model forward on the clicks so far (with the previous mask prompt) and returns the shown low-res logits [B, L, L]. */
-export type ShownLogits = (clicks: Click[][], maskInput: Float32Array | null) => Promise<Float32Array>;
+type ShownLogits = (clicks: Click[][], maskInput: Float32Array | null) => Promise<Float32Array>;
 
 export class ClickSimulator {
   constructor(

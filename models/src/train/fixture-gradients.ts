@@ -13,7 +13,7 @@ import type { Weights } from '../sam/weights.js';
 import { type Tensor, float32, shapeString } from '../tensor.js';
 import { GRAD_PREFIX, buildTrainGraph, trainsEncoder } from './train-graph.js';
 
-export interface GradientReport {
+interface GradientReport {
   /**
    * Worst over parameters of max|ours - ref| / (max|ref| + atol/rtol): the README's tolerance
    * (err <= rtol * max|ref| + atol) holds exactly when this is <= rtol. The floor keeps gradients

@@ -1,6 +1,6 @@
 /**
- * Training losses, in-graph. The per-mask loss is DESIGN.md's: BCE-with-logits (pos_weight 2,
- * mean over pixels) plus soft Dice. Two recipes use it:
+ * Training losses, in-graph. The per-mask loss is the recipe's (docs/architecture.md, "Training
+ * recipe"): BCE-with-logits (pos_weight 2, mean over pixels) plus soft Dice. Two recipes use it:
  * - 'medsa': the single-mask output (token 0) only, as Med-SA trains (and as the parity
  *   fixture's gradients are defined);
  * - 'sam': as SAM trains its decoder. With one click (ambiguous) the best of the three
@@ -12,7 +12,7 @@ import type { Value } from '../ir/graph.js';
 import * as op from '../ir/ops.js';
 
 export const LOSS_KINDS = ['sam', 'medsa'] as const;
-export type LossKind = (typeof LOSS_KINDS)[number];
+type LossKind = (typeof LOSS_KINDS)[number];
 
 export interface LossOptions {
   kind?: LossKind;
@@ -21,7 +21,7 @@ export interface LossOptions {
   iouWeight?: number;
 }
 
-export interface SegmentationLoss {
+interface SegmentationLoss {
   /** Scalar mean over images. */
   loss: Value;
   /** [B] loss per image. */
@@ -34,7 +34,7 @@ function softplus(z: Value): Value {
 }
 
 /** BCE + soft Dice of logits [B, M, H, W] against targets [B, 1, H, W] in {0, 1}: [B, M]. */
-export function maskLoss(logits: Value, targets: Value, posWeight = 2): Value {
+function maskLoss(logits: Value, targets: Value, posWeight = 2): Value {
   const pixelAxes = [2, 3];
   // PyTorch's BCEWithLogits with pos_weight: (1 - y) x + (1 + (pw - 1) y) softplus(-x).
   const logWeight = op.addScalar(op.mulScalar(targets, posWeight - 1), 1);

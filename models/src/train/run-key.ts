@@ -8,7 +8,7 @@ import type { ModelConfig } from '../sam/config.js';
 import type { LossOptions } from './loss.js';
 import type { SampleSource } from './samples.js';
 
-export interface RunIdentity {
+interface RunIdentity {
   baseFingerprint: string;
   config: ModelConfig;
   trainable: string[];

@@ -16,7 +16,7 @@ import type { Click } from './clicks.js';
 import type { LossOptions } from './loss.js';
 import { GRAD_PREFIX, buildTrainGraph } from './train-graph.js';
 
-export interface StepRunnerOptions {
+interface StepRunnerOptions {
   config: ModelConfig;
   weights: Weights;
   trainable: string[];
@@ -30,7 +30,7 @@ export interface StepRunnerOptions {
   session: SessionOptions;
 }
 
-export interface StepOutcome {
+interface StepOutcome {
   loss: number;
   /** The low-res logits inference would show for each image, [B, L, L], before the update. */
   shown: Float32Array;

@@ -13,7 +13,7 @@ import { bindModel } from '../sam/model.js';
 import type { Weights } from '../sam/weights.js';
 import { type LossOptions, trainingLoss } from './loss.js';
 
-export interface TrainGraphOptions {
+interface TrainGraphOptions {
   config: ModelConfig;
   weights: Weights;
   /** Parameter names to differentiate (inputs of the graph). */

@@ -1,4 +1,4 @@
-/** Which parameters a fine-tuning run updates (DESIGN.md: adapters + the whole mask decoder). */
+/** Which parameters a fine-tuning run updates (docs/architecture.md, "Training recipe": adapters + the whole mask decoder). */
 import type { ModelConfig } from '../sam/config.js';
 import { parameterSpecs } from '../sam/parameters.js';
 

@@ -116,12 +116,3 @@ test('phantoms of other sizes keep their proportions', () => {
   assert.throws(() => dermoscopyPhantom(new Rng(1), 64.5, A), /got 64\.5/);
 });
 
-test('a 256 px phantom takes well under 50 ms', () => {
-  dermoscopyPhantom(new Rng(0), 256, B); // warm up
-  const n = 20;
-  const t0 = performance.now();
-  for (let k = 0; k < n; k++) dermoscopyPhantom(new Rng(k), 256, B);
-  const ms = (performance.now() - t0) / n;
-  // the budget is 50 ms; allow slow CI machines some slack
-  assert.ok(ms < 100, `${ms.toFixed(1)} ms per phantom`);
-});

@@ -8,3 +8,4 @@ export * from './requests.js';
 export * from './responses.js';
 export * from './problem.js';
 export * from './mask.js';
+export * from './validation.js';

@@ -56,11 +56,19 @@ export interface BundledOrthanc {
   readonly exited: () => boolean;
   /** The last lines Orthanc logged. */
   readonly logTail: () => readonly string[];
+  /** Settles when the Orthanc process group has exited, with the watchdog's exit status. */
+  readonly exit: Promise<OrthancExit>;
   /**
    * Stops Orthanc (idempotent): SIGTERM, then SIGKILL to its process group after `graceMs`
    * (default: the start option `stopGraceMs`, 10 s); 0 kills at once. Resolves once it exited.
    */
   stop(options?: { readonly graceMs?: number }): Promise<void>;
+}
+
+/** How Orthanc ended: the exit code (128 + n when signal n killed Orthanc itself) or the signal. */
+export interface OrthancExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
 }
 
 /** Orthanc did not come up; `logTail` holds its last log lines. */
@@ -198,8 +206,11 @@ async function startOnce(options: BundledOrthancOptions, httpPort: number): Prom
   const onProcessExit = (): void => killGroup(pid, 'SIGTERM');
   process.on('exit', onProcessExit);
   let exited = false;
-  child.once('exit', () => {
+  let settleExit: (e: OrthancExit) => void = () => undefined;
+  const exit = new Promise<OrthancExit>((r) => (settleExit = r));
+  child.once('exit', (code, signal) => {
     exited = true;
+    settleExit({ code, signal });
     process.off('exit', onProcessExit);
     child.stdin?.destroy();
   });
@@ -231,6 +242,7 @@ async function startOnce(options: BundledOrthancOptions, httpPort: number): Prom
     orthancPid: () => orthancPid,
     exited: () => exited,
     logTail: () => [...lines],
+    exit,
     stop,
   };
 
@@ -316,4 +328,5 @@ export async function uploadDicom(target: OrthancTarget, bytes: Uint8Array, time
 }
 
 export { findFreePort, isPortFree } from './free-port.js';
+export { superviseOrthanc, describeExit, type SupervisedOrthanc, type SupervisorEvent, type RestartPolicy } from './supervisor.js';
 export { findDicomWebPlugin, findOrthancBinary, orthancConfig, OrthancNotInstalled, INSTALL_HINT } from './orthanc-config.js';

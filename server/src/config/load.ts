@@ -29,6 +29,31 @@ function int(name: string, v: string): number {
   return n;
 }
 
+const ROLES = new Set(['viewer', 'annotator', 'admin']);
+
+/**
+ * GLMEDSA_API_KEYS: entries separated by commas, each KEY:ROLE or KEY:ROLE:NAME. A key may itself
+ * hold colons (sha256:<hex> does), so fields are read from the right: the role is the last field
+ * when that is a role name, else the one before it, and then the last field is the name (so a
+ * name cannot be a role name, and neither names nor roles hold colons).
+ */
+export function parseApiKeys(name: string, value: string): { key: string; role: string; name: string }[] {
+  return value
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)
+    .map((entry, i) => {
+      const fields = entry.split(':');
+      const last = fields.length - 1;
+      const roleAt = ROLES.has(fields[last]!) ? last : last - 1;
+      const key = fields.slice(0, Math.max(0, roleAt)).join(':');
+      if (roleAt < 1 || !key || !ROLES.has(fields[roleAt]!)) {
+        throw new ConfigError(`${name}: entry ${i + 1} must be KEY:ROLE or KEY:ROLE:NAME with ROLE one of viewer, annotator, admin`);
+      }
+      return { key, role: fields[roleAt]!, name: roleAt < last ? fields[last]! : `key-${i + 1}` };
+    });
+}
+
 /** GLMEDSA_* variables and where they go. */
 export const ENV_VARS: Record<string, { path: string[]; parse?: (name: string, v: string) => unknown; help: string }> = {
   GLMEDSA_HOST: { path: ['listen', 'host'], help: 'listen address (default 127.0.0.1)' },
@@ -51,26 +76,27 @@ export const ENV_VARS: Record<string, { path: string[]; parse?: (name: string, v
   },
   GLMEDSA_API_KEYS: {
     path: ['auth', 'apiKeys'],
-    parse: (name, v) =>
-      v
-        .split(',')
-        .filter(Boolean)
-        .map((entry, i) => {
-          const [key, role, label] = entry.split(':');
-          if (!key || !role) throw new ConfigError(`${name}: entry ${i + 1} must be KEY:ROLE[:NAME]`);
-          return { key, role, name: label ?? `key-${i + 1}` };
-        }),
-    help: 'comma-separated KEY:ROLE[:NAME] (roles viewer, annotator, admin)',
+    parse: parseApiKeys,
+    help: 'comma-separated KEY:ROLE[:NAME]; KEY may be sha256:<64 hex> (roles viewer, annotator, admin)',
   },
   GLMEDSA_OIDC_ISSUER: { path: ['auth', 'oidc', 'issuer'], help: 'OIDC issuer URL (JWTs verified with its JWKS)' },
   GLMEDSA_OIDC_AUDIENCE: { path: ['auth', 'oidc', 'audience'], help: 'expected JWT audience' },
   GLMEDSA_OIDC_JWKS_URL: { path: ['auth', 'oidc', 'jwksUrl'], help: 'JWKS URL (default: from the issuer discovery document)' },
   GLMEDSA_CORS_ORIGINS: { path: ['cors', 'origins'], parse: (_n, v) => v.split(',').map((s) => s.trim()).filter(Boolean), help: 'allowed browser origins' },
+  GLMEDSA_ALLOWED_HOSTS: {
+    path: ['http', 'allowedHosts'],
+    parse: (_n, v) => v.split(',').map((s) => s.trim()).filter(Boolean),
+    help: "host names the server answers for without authentication (default: localhost, 127.0.0.1, [::1]; '*' = any)",
+  },
+  GLMEDSA_MAX_CONNECTIONS: { path: ['http', 'maxConnections'], parse: int, help: 'open HTTP connections at most (default 256)' },
   GLMEDSA_MODEL_DIR: {
     path: ['models'],
     parse: (_n, v) => [{ id: 'default', dir: v }],
     help: 'a model folder to serve (replaces the configured models)',
   },
+  GLMEDSA_VIEWER: { path: ['viewer', 'enabled'], parse: (_n, v) => v === 'true' || v === '1' || v === 'on', help: 'serve the OHIF viewer (default on)' },
+  GLMEDSA_OHIF_DIR: { path: ['viewer', 'ohifDir'], help: 'the unpacked OHIF dist folder (default .data/ohif/3.13.2/dist)' },
+  GLMEDSA_VIEWER_API_KEY: { path: ['viewer', 'apiKey'], help: "an API key put in the viewer's public app-config.js (trusted networks only)" },
   GLMEDSA_LOG_LEVEL: { path: ['logLevel'], help: 'fatal | error | warn | info | debug' },
 };
 

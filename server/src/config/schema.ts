@@ -12,7 +12,10 @@ export type Role = z.infer<typeof Role>;
 
 const ApiKey = z.object({
   /** The key itself, or its SHA-256 (hex) prefixed with 'sha256:' so the file holds no secret. */
-  key: z.string().min(16, 'API keys must have at least 16 characters'),
+  key: z
+    .string()
+    .min(16, 'API keys must have at least 16 characters')
+    .refine((k) => !k.startsWith('sha256:') || /^sha256:[0-9a-fA-F]{64}$/.test(k), 'a hashed API key is sha256: followed by 64 hex digits'),
   role: Role,
   name: z.string().default('api-key'),
 });
@@ -87,6 +90,26 @@ export const ServerConfigSchema = z
       })
       .default({ mode: 'off', apiKeys: [], allowUnauthenticatedNetwork: false }),
     cors: z.object({ origins: z.array(z.string()).default([]) }).default({ origins: [] }),
+    http: z
+      .object({
+        /**
+         * Host names (Host header, any port) the server answers for when authentication is off, so a
+         * web page cannot reach it through DNS rebinding. Empty: localhost, 127.0.0.1, [::1] and the
+         * listen address. '*' turns the check off.
+         */
+        allowedHosts: z.array(z.string().min(1)).default([]),
+        /** Time a client has to send the request headers. */
+        headersTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+        /** Time a client has to send the whole request, headers and body. */
+        requestTimeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
+        /** How long an idle keep-alive connection stays open between requests. */
+        keepAliveTimeoutMs: z.number().int().min(100).max(600_000).default(5_000),
+        /** A connection with no traffic either way for this long is closed (longer than a slow encode). */
+        idleTimeoutMs: z.number().int().min(1000).max(3_600_000).default(300_000),
+        /** Open connections at most; more are refused by the OS-level accept. */
+        maxConnections: z.number().int().min(1).max(100_000).default(256),
+      })
+      .default({ allowedHosts: [], headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 5_000, idleTimeoutMs: 300_000, maxConnections: 256 }),
     limits: z
       .object({
         jsonBytes: z.number().int().min(1024).default(256 * 1024),
@@ -100,6 +123,37 @@ export const ServerConfigSchema = z
         workerHeapMb: z.number().int().min(64).max(65_536).default(2048),
       })
       .default({ jsonBytes: 256 * 1024, uploadBytes: 32 * 1024 * 1024, maxImageSide: 16_384, maxImagePixels: 64 * 1024 * 1024, maxPoints: 64, workerHeapMb: 2048 }),
+    /** The bundled OHIF viewer, our run-time modules under /ext/ and the same-origin DICOMweb proxy. */
+    viewer: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** The unpacked OHIF dist (default: .data/ohif/<version>/dist under the repository, made by npm run setup:viewer). */
+        ohifDir: z.string().optional(),
+        /** Our built extension and mode modules (default: dist/ext under the repository, made by webpack). */
+        extDir: z.string().optional(),
+        /** The API URL the viewer's extension calls (default: the viewer's own origin). */
+        serverUrl: z.string().url().optional(),
+        /** A key written into the PUBLIC app-config.js for the extension to send; only for trusted networks and tests. */
+        apiKey: z.string().optional(),
+        /** Proxy /dicom-web to the PACS (the viewer's data source); off when a site's OHIF talks to its PACS directly. */
+        proxyPacs: z.boolean().default(true),
+      })
+      .default({ enabled: true, proxyPacs: true }),
+    jobs: z
+      .object({
+        /** Folder of prepared dataset folders (default DATA/datasets); the PACS provider replaces it. */
+        datasetRoot: z.string().optional(),
+        /** onnxruntime threads of a job's child processes (bounded, so clicks stay fast). */
+        threads: z.number().int().min(1).max(256).default(1),
+        /** Jobs waiting behind the running one before new ones get 503. */
+        queueLimit: z.number().int().min(0).max(1000).default(8),
+        checkpointEvery: z.number().int().min(1).max(100_000).default(25),
+        /** Server restarts a job survives (resumed from its checkpoint) before it is failed. */
+        maxResumes: z.number().int().min(0).max(100).default(3),
+        /** How long a replaced adapter version stays loaded for requests that started on it. */
+        releaseGraceMs: z.number().int().min(0).default(120_000),
+      })
+      .default({ threads: 1, queueLimit: 8, checkpointEvery: 25, maxResumes: 3, releaseGraceMs: 120_000 }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((c, ctx) => {
@@ -107,6 +161,9 @@ export const ServerConfigSchema = z
     if (new Set(ids).size !== ids.length) ctx.addIssue({ code: 'custom', path: ['models'], message: 'model ids must be unique' });
     if (c.defaultModel && !ids.includes(c.defaultModel)) {
       ctx.addIssue({ code: 'custom', path: ['defaultModel'], message: `no model with id '${c.defaultModel}'` });
+    }
+    if (c.http.headersTimeoutMs > c.http.requestTimeoutMs) {
+      ctx.addIssue({ code: 'custom', path: ['http', 'headersTimeoutMs'], message: 'must not be longer than http.requestTimeoutMs' });
     }
     if (c.auth.mode === 'required' && !c.auth.apiKeys.length && !c.auth.oidc) {
       ctx.addIssue({ code: 'custom', path: ['auth'], message: 'authentication is required but no API keys or OIDC issuer are configured' });

@@ -1,8 +1,10 @@
 /**
- * A small DICOMweb (WADO-RS) client for the two things the image path needs: an instance's
- * metadata and one frame's pixel bytes, asked for uncompressed (Explicit VR Little Endian) so the
- * PACS does the decompression, else as stored when the server decodes that syntax itself. Checks UIDs before building any URL, applies a per-request
- * deadline and body cap, and turns every PACS answer into data or a typed error.
+ * A small DICOMweb client. For the image path (WADO-RS): an instance's metadata and one frame's
+ * pixel bytes, asked for uncompressed (Explicit VR Little Endian) so the PACS does the
+ * decompression, else as stored when the server decodes that syntax itself. For training data:
+ * QIDO-RS searches and whole instances as stored (SEGs). Checks UIDs before building any URL,
+ * applies a per-request deadline and body cap, and turns every PACS answer into data or a typed
+ * error.
  */
 import { serverDecodes } from './codecs/index.js';
 import { parseInstanceMetadata, type DicomJsonDataset } from './dicom-json.js';
@@ -185,6 +187,47 @@ export class DicomWebClient {
     const url = bulkDataUri !== undefined && bulkDataUri.startsWith(`${instance}/`) ? bulkDataUri : `${instance}/bulk/7fe00010`;
     const response = await pacsGet(url, 'multipart/related; type="application/octet-stream"', { ...this.http, signal: options.signal });
     if (response.status !== 200) throw statusError(response, 'pixel data');
+    return this.parseFrameResponse(response, '*').bytes;
+  }
+
+  /**
+   * QIDO-RS search: `path` under the root (`series`, `studies/{uid}/series/{uid}/instances`) with
+   * `query` as match keys, every page read (`limit`/`offset`, `pageSize` per request). Each result
+   * is one DICOM JSON dataset.
+   * @throws PacsUnavailable, PacsTimeout, PacsBadResponse, PacsAuthRejected
+   */
+  async search(path: string, query: Readonly<Record<string, string>> = {}, options: RequestOptions & { pageSize?: number } = {}): Promise<DicomJsonDataset[]> {
+    if (!/^[A-Za-z0-9.\/]+$/.test(path)) throw new TypeError(`QIDO path must be UIDs and resource names, got ${JSON.stringify(path)}`);
+    const pageSize = options.pageSize ?? 500;
+    const results: DicomJsonDataset[] = [];
+    for (let offset = 0; ; offset += pageSize) {
+      const params = new URLSearchParams({ ...query, limit: String(pageSize), offset: String(offset) });
+      const url = `${this.baseUrl}/${path}?${params.toString()}`;
+      const response = await pacsGet(url, 'application/dicom+json, application/json;q=0.9', { ...this.http, signal: options.signal });
+      if (response.status === 204) break;
+      if (response.status !== 200) throw statusError(response, 'search');
+      let parsed: unknown;
+      try {
+        parsed = response.body.length === 0 ? [] : JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(response.body));
+      } catch (error) {
+        throw new PacsBadResponse(`GET ${url}: search answer is not valid JSON`, { cause: error });
+      }
+      if (!Array.isArray(parsed)) throw new PacsBadResponse(`GET ${url}: search answer is not a JSON array`);
+      for (const item of parsed) results.push(parseInstanceMetadata([item]));
+      if (parsed.length < pageSize) break;
+    }
+    return results;
+  }
+
+  /**
+   * An instance as a DICOM Part 10 file (WADO-RS, as stored: no transcoding, so compressed
+   * objects such as RLE SEGs arrive as written).
+   * @throws InvalidImageReference, PacsNotFound, PacsUnavailable, PacsTimeout, PacsBadResponse, PacsAuthRejected
+   */
+  async getInstance(ref: InstanceRef, options: RequestOptions = {}): Promise<Uint8Array> {
+    const url = this.instanceUrl(ref);
+    const response = await pacsGet(url, 'multipart/related; type="application/dicom"; transfer-syntax=*', { ...this.http, signal: options.signal });
+    if (response.status !== 200) throw statusError(response, 'instance');
     return this.parseFrameResponse(response, '*').bytes;
   }
 

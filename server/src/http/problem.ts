@@ -6,6 +6,7 @@ import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { ZodError } from 'zod';
 import { PROBLEM_MEDIA_TYPE, type Problem } from '../api/problem.js';
+import { fieldProblems, sentence } from '../api/validation.js';
 import { type DomainError, type ErrorKind, isDomainError } from '../errors.js';
 
 export class HttpProblem extends Error {
@@ -48,6 +49,7 @@ export const TITLES: Record<number, string> = {
   409: 'Conflict',
   413: 'Too large',
   415: 'Unsupported media type',
+  421: 'Misdirected request',
   422: 'Cannot process this image',
   429: 'Too many requests',
   500: 'Internal error',
@@ -70,16 +72,18 @@ export function sendProblem(res: Response, status: number, title: string, detail
   res.status(status).type(PROBLEM_MEDIA_TYPE).json(body);
 }
 
-/** Turns zod issues into one sentence plus a field -> message map. */
+/** Turns zod issues into one sentence (what is expected where) plus a field -> problem map. */
 export function describeZodError(err: ZodError, prefix = ''): { detail: string; fields: Record<string, string> } {
   const fields: Record<string, string> = {};
-  for (const i of err.issues) {
-    const key = [prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(body)';
-    fields[key] ??= i.message;
+  const sentences: string[] = [];
+  for (const p of fieldProblems(err.issues, prefix)) {
+    const key = p.path || '(body)';
+    if (key in fields) continue;
+    fields[key] = p.message;
+    sentences.push(sentence(p));
   }
-  const first = Object.entries(fields)[0]!;
-  const more = Object.keys(fields).length - 1;
-  return { detail: `${first[0]}: ${first[1]}${more ? ` (and ${more} more problem${more > 1 ? 's' : ''})` : ''}`, fields };
+  const more = sentences.length - 1;
+  return { detail: `${sentences[0] ?? 'the request is not valid'}${more ? ` (and ${more} more problem${more > 1 ? 's' : ''})` : ''}`, fields };
 }
 
 export function problemHandler(log: Logger): ErrorRequestHandler {

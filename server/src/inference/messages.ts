@@ -64,12 +64,17 @@ export type WorkerRequest =
   /** Load the sessions and warm them; `limits` bound every image this worker decodes; `guard` is native-guard.ts's shared word. */
   | { type: 'load'; models: ModelToLoad[]; device: 'auto' | 'cuda' | 'cpu'; threads: number; limits: ImageLimits; guard: Int32Array }
   | { type: 'job'; id: number; job: Job }
+  /** Load one more model (an adapter version) next to the others; answered by model-loaded. */
+  | { type: 'load-model'; model: ModelToLoad }
+  /** Release one model's sessions (no job uses it any more). */
+  | { type: 'unload-model'; id: string }
   /** Release the sessions and end the thread (a graceful end; a worker whose job overran is terminated instead). */
   | { type: 'close' };
 
 export type WorkerResponse =
   | { type: 'ready'; models: { id: string; provider: 'cuda' | 'cpu'; fallback?: string }[] }
   | { type: 'load-failed'; message: string }
+  | { type: 'model-loaded'; id: string; error?: string }
   | { type: 'done'; id: number; result: EncodeResult | DecodeResult }
     /** `kind` is set for the domain errors the worker threw on purpose; their message is public. */
   | { type: 'failed'; id: number; message: string; kind?: ErrorKind; code?: string };

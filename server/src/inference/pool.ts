@@ -38,6 +38,8 @@ interface Slot {
   ready: boolean;
   /** Asked to close (shutdown, or replaced after overrunning a job): takes no more work. */
   retiring: boolean;
+  /** Models being loaded by loadModel: id -> called with the error, or undefined on success. */
+  loading: Map<string, (error?: string) => void>;
   /** Shared with the worker: whether it is inside an onnxruntime call (see native-guard.ts). */
   guard: Int32Array;
   /** The error the thread died of, if any (ERR_WORKER_OUT_OF_MEMORY when it hit its heap limit). */
@@ -87,7 +89,7 @@ export class InferencePool {
   private spawn(): Promise<void> {
     return new Promise((resolve, reject) => {
       const worker = new Worker(this.workerUrl, { resourceLimits: { maxOldGenerationSizeMb: this.o.workerHeapMb } });
-      const slot: Slot = { worker, busy: null, timer: null, ready: false, retiring: false, guard: newGuardWord(), error: null };
+      const slot: Slot = { worker, busy: null, timer: null, ready: false, retiring: false, guard: newGuardWord(), error: null, loading: new Map() };
       this.slots.push(slot);
       worker.on('message', (msg: WorkerResponse) => {
         if (msg.type === 'ready') {
@@ -97,6 +99,9 @@ export class InferencePool {
           for (const m of msg.models) if (m.fallback) this.o.log[this.o.device === 'cuda' ? 'warn' : 'info']({ model: m.id }, m.fallback);
           resolve();
           this.dispatch();
+        } else if (msg.type === 'model-loaded') {
+          slot.loading.get(msg.id)?.(msg.error);
+          slot.loading.delete(msg.id);
         } else if (msg.type === 'load-failed') {
           reject(new Error(`a worker could not load the models: ${msg.message}`));
           void this.retire(slot);
@@ -110,7 +115,7 @@ export class InferencePool {
         if (!slot.ready) reject(err);
       });
       worker.on('exit', (code) => this.onExit(slot, code));
-      const load: WorkerRequest = { type: 'load', models: this.o.models, device: this.o.device, threads: this.o.threads, limits: this.o.limits, guard: slot.guard };
+      const load: WorkerRequest = { type: 'load', models: [...this.o.models], device: this.o.device, threads: this.o.threads, limits: this.o.limits, guard: slot.guard };
       worker.postMessage(load);
     });
   }
@@ -268,6 +273,43 @@ export class InferencePool {
 
   decode(job: DecodeJob, signal?: AbortSignal): Promise<DecodeResult> {
     return this.submit<DecodeResult>(job, 'interactive', signal);
+  }
+
+  /**
+   * Loads one more model (e.g. an adapter version) into every worker, next to the models they
+   * hold; workers started later load it too. Resolves when all have it (at once if they do).
+   */
+  async loadModel(model: ModelToLoad): Promise<void> {
+    // Still loaded (re-activated within its release grace): nothing to do.
+    if (this.o.models.some((m) => m.id === model.id && m.dir === model.dir)) return;
+    this.o.models.push(model);
+    const slots = this.slots.filter((s) => s.ready && !s.retiring);
+    const results = await Promise.all(
+      slots.map(
+        (slot) =>
+          new Promise<string | undefined>((resolve) => {
+            slot.loading.set(model.id, resolve);
+            slot.worker.once('exit', () => resolve(undefined));
+            slot.worker.postMessage({ type: 'load-model', model } satisfies WorkerRequest);
+          }),
+      ),
+    );
+    const error = results.find((e) => e !== undefined);
+    if (error) {
+      this.unloadModel(model.id);
+      throw new Error(`the workers could not load model ${model.id}: ${error}`);
+    }
+  }
+
+  /** Whether any queued or running job uses model `id`. */
+  hasJobsFor(id: string): boolean {
+    return [...this.queues.interactive, ...this.queues.background, ...this.slots.flatMap((s) => (s.busy ? [s.busy] : []))].some((p) => p.job.model === id);
+  }
+
+  /** Releases a model in every worker; jobs for it must be finished (the caller waits for them). */
+  unloadModel(id: string): void {
+    this.o.models = this.o.models.filter((m) => m.id !== id);
+    for (const slot of this.slots) slot.worker.postMessage({ type: 'unload-model', id } satisfies WorkerRequest);
   }
 
   async close(): Promise<void> {

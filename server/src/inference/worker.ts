@@ -19,6 +19,9 @@ let limits: ImageLimits | null = null;
 /** Marks this thread's onnxruntime calls, so the pool terminates it only outside them (native-guard.ts). */
 let guard: Int32Array | null = null;
 const native = <T>(call: () => Promise<T>): Promise<T> => guardedNative(guard!, call);
+/** The device and threads of the first load, for models loaded later (adapter versions). */
+let lastDevice: 'auto' | 'cuda' | 'cpu' = 'auto';
+let lastThreads = 0;
 
 function post(msg: WorkerResponse, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(msg, transfer);
@@ -91,6 +94,8 @@ port.on('message', (msg: WorkerRequest) => {
   if (msg.type === 'load') {
     limits = msg.limits;
     guard = msg.guard;
+    lastDevice = msg.device;
+    lastThreads = msg.threads;
     (async () => {
       const loaded: { id: string; provider: 'cuda' | 'cpu'; fallback?: string }[] = [];
       for (const m of msg.models) {
@@ -106,6 +111,26 @@ port.on('message', (msg: WorkerRequest) => {
       }
       post({ type: 'ready', models: loaded });
     })().catch((err: unknown) => post({ type: 'load-failed', message: (err as Error).message }));
+    return;
+  }
+  if (msg.type === 'load-model') {
+    const m = msg.model;
+    native(async () => {
+      const p = await SamPredictor.open(m.dir, { device: lastDevice, ...(lastThreads ? { threads: lastThreads } : {}) });
+      await warmUp(p);
+      return p;
+    })
+      .then((p) => {
+        predictors.set(m.id, p);
+        post({ type: 'model-loaded', id: m.id });
+      })
+      .catch((err: unknown) => post({ type: 'model-loaded', id: m.id, error: (err as Error).message }));
+    return;
+  }
+  if (msg.type === 'unload-model') {
+    const p = predictors.get(msg.id);
+    predictors.delete(msg.id);
+    if (p) void native(() => p.release()).catch(() => undefined);
     return;
   }
   const { id, job } = msg;

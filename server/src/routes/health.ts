@@ -1,21 +1,36 @@
-/** Liveness, readiness and Prometheus metrics. */
-import { Router } from 'express';
+/**
+ * Liveness, readiness and Prometheus metrics. /healthz is always open and says only "ok". When
+ * authentication is required, /readyz (worker and PACS state) and /metrics (traffic, models,
+ * process details) need a caller with at least the viewer role, like the API itself: a monitoring
+ * system sends an API key (X-API-Key or a bearer token); nothing is readable anonymously from the
+ * network.
+ */
+import { type RequestHandler, Router } from 'express';
 import type { InferencePool } from '../inference/pool.js';
 import type { Metrics } from '../metrics.js';
 import type { PacsReadiness } from '../segmentation/pacs-access.js';
 
-export function healthRoutes(o: { pool: InferencePool; metrics: Metrics; pacsCheck: () => Promise<PacsReadiness> }): Router {
+/** The role the probes need when authentication is required. */
+export const PROBE_ROLE = 'viewer';
+
+export function healthRoutes(o: {
+  pool: InferencePool;
+  metrics: Metrics;
+  pacsCheck: () => Promise<PacsReadiness>;
+  /** Authentication of /readyz and /metrics (a no-op when authentication is off). */
+  requireProbeRole: RequestHandler;
+}): Router {
   const r = Router();
   r.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  r.get('/readyz', async (_req, res) => {
+  r.get('/readyz', o.requireProbeRole, async (_req, res) => {
     const workers = o.pool.readyWorkers;
     const pacs = await o.pacsCheck().catch((): PacsReadiness => 'unreachable');
     const ready = workers > 0;
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'starting', workers, pacs });
   });
-  r.get('/metrics', async (_req, res) => {
+  r.get('/metrics', o.requireProbeRole, async (_req, res) => {
     o.metrics.queueDepth.set(o.pool.queueDepth);
     o.metrics.busyWorkers.set(o.pool.busyWorkers);
     res.type(o.metrics.registry.contentType).send(await o.metrics.registry.metrics());

@@ -12,6 +12,48 @@ export interface ServedModel {
   id: string;
   dir: string;
   manifest: ModelManifest;
+  /** The id the inference workers know this model by: the model id, or `<id>@v<version>` with an adapter. */
+  runtimeId: string;
+  /** The adapter version served (null: the base model). */
+  adapterVersion: number | null;
+}
+
+/**
+ * The models served now, by id. Activating an adapter version replaces a model's entry with the
+ * merged model; a request holds the entry it started with, so it finishes on that version.
+ */
+export class ModelCatalog {
+  private readonly bases: Map<string, ServedModel>;
+  private readonly current: Map<string, ServedModel>;
+
+  constructor(models: ServedModel[]) {
+    this.bases = new Map(models.map((m) => [m.id, m]));
+    this.current = new Map(this.bases);
+  }
+
+  get(id: string): ServedModel | undefined {
+    return this.current.get(id);
+  }
+
+  base(id: string): ServedModel | undefined {
+    return this.bases.get(id);
+  }
+
+  list(): ServedModel[] {
+    return [...this.current.values()];
+  }
+
+  ids(): string[] {
+    return [...this.current.keys()];
+  }
+
+  /** Serves `model` under its id from now on; returns the entry it replaces. */
+  swap(model: ServedModel): ServedModel {
+    const old = this.current.get(model.id);
+    if (!old) throw new Error(`no model '${model.id}' to replace`);
+    this.current.set(model.id, model);
+    return old;
+  }
 }
 
 async function exportCheckpoint(entry: ModelEntryConfig, dataDir: string, log: Logger): Promise<string> {
@@ -47,7 +89,7 @@ export async function resolveModels(entries: ModelEntryConfig[], dataDir: string
   for (const entry of entries) {
     const dir = entry.dir ? path.resolve(entry.dir) : await exportCheckpoint(entry, dataDir, log);
     const folder = await openModelFolder(dir);
-    models.push({ id: entry.id, dir, manifest: folder.manifest });
+    models.push({ id: entry.id, dir, manifest: folder.manifest, runtimeId: entry.id, adapterVersion: null });
   }
   return models;
 }

@@ -18,7 +18,7 @@ import type { EncodeResult, ImageSource } from '../inference/messages.js';
 import type { InferencePool, Priority } from '../inference/pool.js';
 import type { Metrics } from '../metrics.js';
 import type { MaskStore } from './mask-store.js';
-import type { ServedModel } from './models.js';
+import type { ModelCatalog, ServedModel } from './models.js';
 import type { UploadStore } from './uploads.js';
 
 /** What the service needs from a PACS. */
@@ -45,7 +45,6 @@ interface ResolvedImage {
 
 export class SegmentationService {
   private readonly embeddings: Lru<Embedding>;
-  private readonly byId: Map<string, ServedModel>;
   /** Per embedding being computed: how many requests still wait for it, and how to drop it. */
   private readonly waiting = new Map<string, { count: number; controller: AbortController }>();
 
@@ -56,19 +55,20 @@ export class SegmentationService {
       uploads: UploadStore;
       masks: MaskStore;
       metrics: Metrics;
-      models: ServedModel[];
+      models: ModelCatalog;
+      /** The adapter versions of a model, for GET /v1/models. */
+      adapters?: (modelId: string) => unknown[];
       defaultModel: string;
       cacheBytes: number;
       limits: ImageLimits;
     },
   ) {
-    this.byId = new Map(o.models.map((m) => [m.id, m]));
     this.embeddings = new Lru<Embedding>({ maxSize: o.cacheBytes, sizeOf: (e) => e.embeddings.byteLength + 64 });
   }
 
   model(id?: string): ServedModel {
-    const m = this.byId.get(id ?? this.o.defaultModel);
-    if (!m) throw new NotFound(`there is no model '${id}' (available: ${[...this.byId.keys()].join(', ')})`);
+    const m = this.o.models.get(id ?? this.o.defaultModel);
+    if (!m) throw new NotFound(`there is no model '${id}' (available: ${this.o.models.ids().join(', ')})`);
     return m;
   }
 
@@ -108,7 +108,7 @@ export class SegmentationService {
   }
 
   private cacheKey(model: ServedModel, imageKey: string): string {
-    return `${model.id}@${model.manifest.weights_sha256.slice(0, 16)}|${imageKey}`;
+    return `${model.id}@${model.manifest.weights_sha256.slice(0, 16)}#${model.adapterVersion ?? 'base'}|${imageKey}`;
   }
 
   /**
@@ -147,7 +147,7 @@ export class SegmentationService {
       fetchMs = f;
       this.o.metrics.observeStage('fetch', model.id, f);
       const t0 = performance.now();
-      const r = await this.o.pool.encode({ kind: 'encode', model: model.id, source }, priority, w.shared);
+      const r = await this.o.pool.encode({ kind: 'encode', model: model.runtimeId, source }, priority, w.shared);
       embedMs = performance.now() - t0;
       this.o.metrics.observeStage('render', model.id, r.timings.render);
       this.o.metrics.observeStage('preprocess', model.id, r.timings.preprocess);
@@ -162,7 +162,7 @@ export class SegmentationService {
   /** GET /v1/models: the served models, the default first-class, with where each runs. */
   describeModels(): ModelsResponse {
     const providers = new Map(this.o.pool.providers.map((p) => [p.id, p.provider]));
-    const models = this.o.models.map(({ id, manifest: man }): ModelInfo => ({
+    const models = this.o.models.list().map(({ id, manifest: man, runtimeId, adapterVersion }): ModelInfo => ({
       id,
       name: man.name,
       default: id === this.o.defaultModel,
@@ -172,9 +172,9 @@ export class SegmentationService {
       parameterCounts: man.parameter_counts,
       weightsSha256: man.weights_sha256,
       source: man.source,
-      provider: providers.get(id) ?? 'cpu',
-      adapters: [],
-      activeAdapter: man.source.adapter ?? null,
+      provider: providers.get(runtimeId) ?? providers.get(id) ?? 'cpu',
+      adapters: this.o.adapters?.(id) ?? [],
+      activeAdapter: adapterVersion !== null ? String(adapterVersion) : (man.source.adapter ?? null),
     }));
     return { models };
   }
@@ -200,12 +200,13 @@ export class SegmentationService {
     if (req.box && (req.box.x2 < 0 || req.box.y2 < 0 || req.box.x1 >= W || req.box.y1 >= H)) {
       throw new InvalidRequest(`the box does not overlap the ${W}x${H} image`, { box: 'outside the image' });
     }
+    // A maskId of another image is refused before its frame is fetched and encoded.
+    const maskInput = req.maskId ? this.o.masks.take(req.maskId, this.cacheKey(model, image.key)) : null;
     const { key, embedding, cached, fetchMs, embedMs } = await this.embedding(model, image, 'interactive', signal);
-    const maskInput = req.maskId ? this.o.masks.take(req.maskId, key) : null;
     const multimask = req.multimask ?? (req.points.length <= 1 && !req.box && !maskInput);
     const r = await this.o.pool.decode({
       kind: 'decode',
-      model: model.id,
+      model: model.runtimeId,
       embeddings: embedding.embeddings,
       originalSize: embedding.originalSize,
       prompts: {

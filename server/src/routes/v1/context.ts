@@ -1,6 +1,8 @@
 /** What the v1 resource routes share: configuration, authentication and the domain services. */
+import type { AdapterService } from '../../adapters/adapter-service.js';
 import type { ServerConfig } from '../../config/schema.js';
 import type { Authenticator } from '../../http/auth.js';
+import type { JobRunner } from '../../jobs/job-runner.js';
 import type { SegmentationService } from '../../segmentation/service.js';
 import type { UploadStore } from '../../segmentation/uploads.js';
 
@@ -9,4 +11,6 @@ export interface V1Context {
   auth: Authenticator;
   service: SegmentationService;
   uploads: UploadStore;
+  jobs: JobRunner;
+  adapters: AdapterService;
 }

@@ -1,8 +1,10 @@
 /** The v1 JSON API, one router per resource (jobs and adapters join here). */
 import { Router } from 'express';
+import { adapterRoutes } from './adapters.js';
 import type { V1Context } from './context.js';
 import { embeddingRoutes } from './embeddings.js';
 import { imageRoutes } from './images.js';
+import { jobRoutes } from './jobs.js';
 import { modelRoutes } from './models.js';
 import { segmentRoutes } from './segment.js';
 
@@ -10,6 +12,6 @@ export type { V1Context } from './context.js';
 
 export function v1Routes(c: V1Context): Router {
   const r = Router();
-  for (const routes of [modelRoutes, imageRoutes, embeddingRoutes, segmentRoutes]) r.use(routes(c));
+  for (const routes of [modelRoutes, adapterRoutes, imageRoutes, embeddingRoutes, segmentRoutes, jobRoutes]) r.use(routes(c));
   return r;
 }

@@ -1,0 +1,382 @@
+/**
+ * The extension's one piece of state: the server client, the prompt session of the image being
+ * segmented, its labelmap preview and markers, the warm-up of embeddings, and the panel's store.
+ * The click tool and the commands call into it; it never blocks the UI (requests are async, a
+ * newer prompt makes older answers stale).
+ */
+import { decodeMask, type ImageRef, type Voi } from '@glmedsa/server/api';
+import { GlmedsaClient, ServerError } from './client.js';
+import { LabelmapPreview } from './labelmap.js';
+import { MarkerLayer } from './markers.js';
+import type { Peers } from './peers.js';
+import { type Prompt, PromptSession } from './prompts.js';
+import { StatusStore } from './status.js';
+import type { OhifServices, StackViewport } from './viewer-types.js';
+
+export interface GlmedsaConfig {
+  /** Base URL of the GLMed-SA server; '' (the default) is the viewer's own origin. */
+  serverUrl?: string;
+  /** API key sent as "Authorization: ApiKey ..." when OHIF has no signed-in user. */
+  apiKey?: string;
+  /** Model id; the server's default when absent. */
+  model?: string;
+  /** How many images on each side of the displayed one to warm (default 2). */
+  warmNeighbours?: number;
+  /** Seconds between server health checks (default 5). */
+  healthIntervalSeconds?: number;
+}
+
+export interface ImageInfo {
+  imageId: string;
+  ref: Omit<ImageRef, 'voi'>;
+  voi?: Voi;
+  width: number;
+  height: number;
+}
+
+const UNREACHABLE = 'The segmentation server is unreachable: check that it is running and that the network allows the viewer to reach it.';
+
+export class Controller {
+  readonly status = new StatusStore();
+  readonly client: GlmedsaClient;
+  private readonly preview: LabelmapPreview;
+  readonly markers: MarkerLayer;
+  private session: PromptSession | null = null;
+  private viewport: StackViewport | null = null;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private readonly warmed = new Set<string>();
+  /** For the benchmark and tests: the time from a prompt's mouse event to its mask on screen. */
+  readonly timeline: { promptAt: number; drawnAt: number | null; server: unknown }[] = [];
+
+  constructor(
+    readonly config: GlmedsaConfig,
+    private readonly services: OhifServices,
+    readonly peers: Peers,
+  ) {
+    this.client = new GlmedsaClient({ baseUrl: config.serverUrl ?? '', authorization: () => this.authorization() });
+    this.preview = new LabelmapPreview(peers, services);
+    this.markers = new MarkerLayer(peers);
+    if (config.model) this.status.set({ model: config.model });
+  }
+
+  /** OHIF's signed-in user's header first, else the configured key, else none. */
+  authorization(): string | null {
+    const header = this.services.userAuthenticationService?.getAuthorizationHeader?.();
+    if (header?.Authorization) return header.Authorization;
+    if (this.config.apiKey) return `ApiKey ${this.config.apiKey}`;
+    return null;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    void this.refreshServer();
+    this.timer = setInterval(() => void this.checkHealth(), (this.config.healthIntervalSeconds ?? 5) * 1000);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.reject();
+    this.markers.detach();
+  }
+
+  private notified = new Set<string>();
+
+  private fail(err: unknown): void {
+    if (err instanceof ServerError && err.kind === 'unauthorised' && !this.notified.has(err.kind)) {
+      // Also where the panel is not on show (the sentence stays in the panel too).
+      this.notified.add(err.kind);
+      this.services.uiNotificationService?.show({ title: 'GLMed-SA', message: err.message, type: 'error', duration: 8000 });
+    }
+    if (err instanceof ServerError) {
+      this.status.set({ error: err.message, errorKind: err.kind, ...(err.kind === 'unreachable' ? { server: 'down' } : {}) });
+    } else {
+      this.status.set({ error: `GLMed-SA could not do that: ${(err as Error)?.message ?? String(err)}.`, errorKind: 'viewer' });
+    }
+  }
+
+  private async checkHealth(): Promise<void> {
+    try {
+      await this.client.health();
+      if (this.status.get().server !== 'up') await this.refreshServer();
+    } catch {
+      this.status.set({ server: 'down', error: UNREACHABLE, errorKind: 'unreachable' });
+    }
+  }
+
+  /** Server status, device and models for the panel. */
+  async refreshServer(): Promise<void> {
+    try {
+      await this.client.health();
+    } catch {
+      this.status.set({ server: 'down', error: UNREACHABLE, errorKind: 'unreachable' });
+      return;
+    }
+    this.status.set({ server: 'up', ...(this.status.get().errorKind === 'unreachable' ? { error: null, errorKind: null } : {}) });
+    try {
+      const { models } = await this.client.models();
+      const chosen = this.status.get().model ?? models.find((m) => m.default)?.id ?? models[0]?.id ?? null;
+      const device = models.find((m) => m.id === chosen)?.provider ?? null;
+      this.status.set({
+        models: models.map((m) => ({ id: m.id, name: m.name, provider: m.provider, activeAdapter: m.activeAdapter, default: m.default })),
+        model: chosen,
+        device: device ? device.toUpperCase() : null,
+        ...(this.status.get().errorKind === 'unauthorised' ? { error: null, errorKind: null } : {}),
+      });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  selectModel(id: string): void {
+    const m = this.status.get().models.find((x) => x.id === id);
+    if (!m) return;
+    this.reject();
+    this.status.set({ model: id, device: m.provider.toUpperCase() });
+  }
+
+  /** The image on show in a viewport, as the server references it. */
+  imageInfo(viewport: StackViewport): ImageInfo {
+    const cs = this.peers.cornerstone;
+    const imageId = viewport.getCurrentImageId();
+    if (!imageId) throw new Error('the viewport shows no image');
+    const inst = cs.metaData.get('instance', imageId) ?? {};
+    const pixel = cs.metaData.get('imagePixelModule', imageId) ?? {};
+    const study = inst.StudyInstanceUID ?? cs.metaData.get('generalStudyModule', imageId)?.studyInstanceUID;
+    const series = inst.SeriesInstanceUID ?? cs.metaData.get('generalSeriesModule', imageId)?.seriesInstanceUID;
+    const sop = inst.SOPInstanceUID ?? cs.metaData.get('sopCommonModule', imageId)?.sopInstanceUID;
+    if (!study || !series || !sop) throw new Error('this image has no DICOM study, series and instance UIDs');
+    const frameMatch = /\/frames\/(\d+)/.exec(imageId);
+    const frame = frameMatch ? Number(frameMatch[1]) : 1;
+    const width = Number(inst.Columns ?? pixel.columns);
+    const height = Number(inst.Rows ?? pixel.rows);
+    const samples = Number(inst.SamplesPerPixel ?? pixel.samplesPerPixel ?? 1);
+    let voi: Voi | undefined;
+    const range = viewport.getProperties?.()?.voiRange;
+    if (samples === 1 && range && Number.isFinite(range.lower) && Number.isFinite(range.upper) && range.upper > range.lower) {
+      voi = { center: round((range.lower + range.upper) / 2), width: round(range.upper - range.lower) };
+    }
+    return { imageId, ref: { studyInstanceUID: study, seriesInstanceUID: series, sopInstanceUID: sop, frame }, ...(voi ? { voi } : {}), width, height };
+  }
+
+  private sessionFor(viewport: StackViewport, info: ImageInfo): PromptSession {
+    const key = `${info.imageId}|${this.status.get().model ?? ''}`;
+    if (this.viewport !== viewport || this.session?.imageKey !== key) {
+      // Moving to another image keeps what was proposed there? No: a proposal belongs to its image; leaving it rejects it.
+      this.reject();
+      this.viewport = viewport;
+      this.session = new PromptSession(key, info.ref);
+    }
+    this.markers.attach(viewport);
+    return this.session;
+  }
+
+  /** A click (label 1 or 0) or a box, in image pixel coordinates. */
+  async prompt(viewport: StackViewport, prompt: Prompt, at = performance.now()): Promise<void> {
+    let info: ImageInfo;
+    try {
+      info = this.imageInfo(viewport);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    if (prompt.kind === 'point') {
+      const { x, y } = prompt.point;
+      if (!(x >= 0 && y >= 0 && x < info.width && y < info.height)) {
+        this.status.set({ error: 'That click is outside the image: click on the image itself.', errorKind: 'outside' });
+        return;
+      }
+    } else {
+      const b = prompt.box;
+      const clamp = (v: number, hi: number) => Math.max(0, Math.min(hi - 1, v));
+      prompt = { kind: 'box', box: { x1: clamp(b.x1, info.width), y1: clamp(b.y1, info.height), x2: clamp(b.x2, info.width), y2: clamp(b.y2, info.height) } };
+      if (prompt.box.x2 - prompt.box.x1 < 1 || prompt.box.y2 - prompt.box.y1 < 1) {
+        this.status.set({ error: 'That box is outside the image: drag across the image itself.', errorKind: 'outside' });
+        return;
+      }
+    }
+    const session = this.sessionFor(viewport, info);
+    const model = this.status.get().model ?? undefined;
+    const { ticket, request } = session.add(prompt, info.voi, model);
+    this.markers.set(info.imageId, session.prompts);
+    const entry: { promptAt: number; drawnAt: number | null; server: unknown } = { promptAt: at, drawnAt: null, server: null };
+    this.timeline.push(entry);
+    if (this.timeline.length > 200) this.timeline.shift();
+    await this.send(viewport, info, session, ticket, request, entry);
+  }
+
+  private async send(
+    viewport: StackViewport,
+    info: ImageInfo,
+    session: PromptSession,
+    ticket: number,
+    request: ReturnType<PromptSession['request']>,
+    entry?: { promptAt: number; drawnAt: number | null; server: unknown },
+  ): Promise<void> {
+    this.status.set({ busy: true, prompts: session.prompts.length });
+    let attempt = 0;
+    let req = request;
+    for (;;) {
+      const sentAt = performance.now();
+      try {
+        const res = await this.client.segment(req);
+        if (this.session !== session || !session.accept(ticket, res)) return; // stale: a newer prompt is on its way
+        const networkMs = performance.now() - sentAt - res.timings.totalMs;
+        this.status.set({
+          last: { networkMs: round(Math.max(0, networkMs)), fetchMs: res.timings.fetchMs, encodeMs: res.timings.embedMs, decodeMs: res.timings.decodeMs, totalMs: round(performance.now() - sentAt), cached: res.cached },
+          error: null,
+          errorKind: null,
+          server: 'up',
+        });
+        if (entry) entry.server = res.timings;
+        await this.draw(viewport, info, session, entry);
+        if (session.isCurrent(ticket)) this.status.set({ busy: false });
+        return;
+      } catch (err) {
+        if (this.session !== session || !session.isCurrent(ticket)) return;
+        if (err instanceof ServerError && err.kind === 'busy' && attempt < 5) {
+          attempt++;
+          this.status.set({ error: err.message, errorKind: 'busy' });
+          await new Promise((r) => setTimeout(r, (err.retryAfterSeconds ?? 1) * 1000));
+          if (this.session !== session || !session.isCurrent(ticket)) return;
+          continue;
+        }
+        if (err instanceof ServerError && err.status === 404 && req.maskId) {
+          // The previous mask expired on the server: send the prompts again without it.
+          req = session.request(info.voi, req.model, false);
+          continue;
+        }
+        this.fail(err);
+        this.status.set({ busy: false });
+        return;
+      }
+    }
+  }
+
+  private async draw(viewport: StackViewport, info: ImageInfo, session: PromptSession, entry?: { drawnAt: number | null }): Promise<void> {
+    const cur = session.current();
+    this.status.set({ candidates: cur && cur.candidates > 1 ? { index: cur.candidate, count: cur.candidates } : null, prompts: session.prompts.length });
+    this.markers.set(info.imageId, session.prompts);
+    try {
+      const target = await this.preview.target(viewport.id, info.imageId);
+      if (!cur) {
+        this.preview.clear();
+        return;
+      }
+      if (cur.width !== info.width || cur.height !== info.height) throw new Error(`the server's mask is ${cur.width}x${cur.height} but the image is ${info.width}x${info.height}`);
+      const mask = decodeMask(cur.mask.counts, cur.width, cur.height);
+      if (entry) {
+        const rendered = this.peers.cornerstone.Enums.Events['IMAGE_RENDERED']!;
+        const onRendered = () => {
+          entry.drawnAt = performance.now();
+          viewport.element.removeEventListener(rendered, onRendered);
+        };
+        viewport.element.addEventListener(rendered, onRendered);
+      }
+      this.preview.show(target, mask);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Enter: keeps the proposal in the labelmap. */
+  accept(): boolean {
+    const had = this.preview.accept();
+    this.endSession();
+    if (had) this.status.set({ notice: 'Mask accepted.' });
+    return had;
+  }
+
+  /** Esc: removes the proposal. */
+  reject(): boolean {
+    const had = this.preview.reject();
+    this.endSession();
+    return had;
+  }
+
+  private endSession(): void {
+    this.session = null;
+    this.markers.set(null, []);
+    this.status.set({ prompts: 0, candidates: null, busy: false });
+  }
+
+  /** Removes the last prompt and shows the answer before it. */
+  async undoPrompt(): Promise<void> {
+    const session = this.session;
+    const viewport = this.viewport;
+    if (!session || !viewport || !session.undo()) return;
+    let info: ImageInfo;
+    try {
+      info = this.imageInfo(viewport);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    if (session.prompts.length === 0) {
+      this.preview.clear();
+      this.markers.set(info.imageId, []);
+      this.status.set({ prompts: 0, candidates: null, busy: false });
+      return;
+    }
+    if (session.hasAnswer()) {
+      await this.draw(viewport, info, session);
+      return;
+    }
+    const ticket = session.resend();
+    await this.send(viewport, info, session, ticket, session.request(info.voi, this.status.get().model ?? undefined));
+  }
+
+  /** Shows the next candidate mask (one click, no box: SAM proposes several). */
+  async cycleCandidates(): Promise<void> {
+    const session = this.session;
+    const viewport = this.viewport;
+    if (!session || !viewport || !session.cycle()) return;
+    await this.draw(viewport, this.imageInfo(viewport), session);
+  }
+
+  /** Warms the server's embedding cache for the image on show and its neighbours, nearest first. */
+  async warm(viewport: StackViewport): Promise<void> {
+    const ids = viewport.getImageIds?.() ?? [];
+    const at = viewport.getCurrentImageIdIndex?.() ?? 0;
+    const n = this.config.warmNeighbours ?? 2;
+    const order = [at];
+    for (let d = 1; d <= n; d++) order.push(at + d, at - d);
+    let info: ImageInfo;
+    try {
+      info = this.imageInfo(viewport);
+    } catch {
+      return;
+    }
+    const model = this.status.get().model ?? undefined;
+    for (const i of order) {
+      const imageId = ids[i];
+      if (!imageId) continue;
+      const ref = this.refFor(imageId);
+      if (!ref) continue;
+      const image = { ...ref, ...(info.voi ? { voi: info.voi } : {}) };
+      const key = `${JSON.stringify(image)}|${model ?? ''}`;
+      if (this.warmed.has(key)) continue;
+      this.warmed.add(key);
+      try {
+        await this.client.warm({ image, ...(model ? { model } : {}) });
+      } catch (err) {
+        this.warmed.delete(key);
+        if (err instanceof ServerError && (err.kind === 'unreachable' || err.kind === 'unauthorised')) {
+          this.fail(err);
+          return;
+        }
+        // An image the model cannot take is reported when it is clicked, not while warming.
+      }
+    }
+  }
+
+  private refFor(imageId: string): Omit<ImageRef, 'voi'> | null {
+    const cs = this.peers.cornerstone;
+    const inst = cs.metaData.get('instance', imageId);
+    if (!inst?.StudyInstanceUID || !inst.SeriesInstanceUID || !inst.SOPInstanceUID) return null;
+    const m = /\/frames\/(\d+)/.exec(imageId);
+    return { studyInstanceUID: inst.StudyInstanceUID, seriesInstanceUID: inst.SeriesInstanceUID, sopInstanceUID: inst.SOPInstanceUID, frame: m ? Number(m[1]) : 1 };
+  }
+}
+
+const round = (v: number) => Math.round(v * 10) / 10;

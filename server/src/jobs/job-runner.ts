@@ -1,0 +1,273 @@
+/**
+ * Runs fine-tuning jobs one at a time (one device, one job; the rest wait in a bounded queue),
+ * each in child processes at a bounded thread count so that clicks stay fast: validation Dice of
+ * the base model, `glmedsa train --events` (SIGTERM: checkpoint and exit 3; `--resume` continues),
+ * validation Dice of the adapter, then publication as a new adapter version. Every change of
+ * state goes to the store first, then to the listeners (the events stream).
+ */
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { Busy, Conflict, InvalidRequest, NotFound } from '../errors.js';
+import type { AdapterRegistry } from '../adapters/adapter-registry.js';
+import type { ModelCatalog } from '../segmentation/models.js';
+import { type CliRun, VALIDATE_SCRIPT, lastError, runCli } from './cli-process.js';
+import type { DatasetProvider, PreparedDataset } from './dataset-provider.js';
+import type { JobStore } from './job-store.js';
+import { DEFAULT_HYPERPARAMETERS, FINISHED_STATES, type JobRecord, type JobRequest } from './job-types.js';
+
+/** glmedsa train's exit status after a SIGTERM (checkpoint written). */
+const CANCELLED_EXIT = 3;
+
+export interface JobRunnerOptions {
+  store: JobStore;
+  datasets: DatasetProvider;
+  registry: AdapterRegistry;
+  catalog: ModelCatalog;
+  /** DATA/jobs: one work folder per job (checkpoints, the trained adapter before publication). */
+  root: string;
+  device: 'auto' | 'cuda' | 'cpu';
+  threads: number;
+  queueLimit: number;
+  checkpointEvery: number;
+  /** How many server restarts a job survives before it is failed. */
+  maxResumes: number;
+  /** Called after a version is published (the adapter service refreshes its list). */
+  onPublished?: (model: string, version: number) => Promise<void>;
+  log: Logger;
+}
+
+export type JobEvent = { type: 'state' | 'progress'; job: JobRecord };
+
+class Stopped extends Error {}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class JobRunner {
+  private readonly emitter = new EventEmitter();
+  private current: { id: string; child: CliRun | null; cancel: boolean; shutdown: boolean } | null = null;
+  private running: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(private readonly o: JobRunnerOptions) {
+    this.emitter.setMaxListeners(0);
+  }
+
+  /** Jobs a previous server left running: resumed from their checkpoint, or failed with the reason. */
+  async recover(): Promise<void> {
+    for (const job of this.o.store.inState('running')) {
+      if (job.pid && job.pid !== process.pid && alive(job.pid)) {
+        // A child of the dead server: it stops itself (child-guard); make sure before resuming.
+        process.kill(job.pid, 'SIGTERM');
+        for (let i = 0; i < 120 && alive(job.pid); i++) await new Promise((r) => setTimeout(r, 250));
+        if (alive(job.pid)) process.kill(job.pid, 'SIGKILL');
+      }
+      if (!this.o.catalog.base(job.model)) {
+        this.finish(job.id, 'failed', `the server restarted during this job and model '${job.model}' is no longer served`);
+      } else if (job.resumes >= this.o.maxResumes) {
+        this.finish(job.id, 'failed', `the server stopped ${job.resumes + 1} times during this job; it is not resumed again`);
+      } else {
+        this.o.log.warn({ job: job.id, step: job.progress.step }, 'resuming a job the previous server left running');
+        this.update(job.id, { state: 'queued', phase: 'waiting', pid: null, resumes: job.resumes + 1 });
+      }
+    }
+    this.kick();
+  }
+
+  on(listener: (e: JobEvent) => void): () => void {
+    this.emitter.on('job', listener);
+    return () => this.emitter.off('job', listener);
+  }
+
+  get(id: string): JobRecord {
+    const job = this.o.store.get(id);
+    if (!job) throw new NotFound(`there is no job ${id}`);
+    return job;
+  }
+
+  list(): JobRecord[] {
+    return this.o.store.list();
+  }
+
+  async submit(req: JobRequest, requestedBy: string, defaultModel: string): Promise<JobRecord> {
+    if (this.closed) throw new Busy('the server is shutting down', 5);
+    const model = req.model ?? defaultModel;
+    if (!this.o.catalog.base(model)) throw new InvalidRequest(`there is no model '${model}' (available: ${this.o.catalog.ids().join(', ')})`, { model: 'unknown model' });
+    await this.o.datasets.check(req.dataset);
+    const waiting = this.o.store.inState('queued').length;
+    if (waiting >= this.o.queueLimit) {
+      throw new Busy(`${waiting} fine-tuning jobs are already waiting (the limit is ${this.o.queueLimit}); try again when one has finished`, 600);
+    }
+    const job: JobRecord = {
+      id: randomUUID(),
+      model,
+      variant: req.variant,
+      dataset: req.dataset,
+      hyperparameters: { ...DEFAULT_HYPERPARAMETERS, ...req.hyperparameters },
+      state: 'queued',
+      phase: 'waiting',
+      progress: { step: 0, steps: req.hyperparameters.steps, loss: null, etaSeconds: null, imagesPerSecond: null },
+      validation: { before: null, now: null, images: null },
+      data: null,
+      adapterVersion: null,
+      reason: null,
+      resumes: 0,
+      pid: null,
+      createdAt: new Date().toISOString(),
+      startedAt: null,
+      finishedAt: null,
+      requestedBy,
+    };
+    this.o.store.insert(job);
+    this.emit('state', job);
+    this.kick();
+    return this.get(job.id);
+  }
+
+  cancel(id: string): JobRecord {
+    const job = this.get(id);
+    if (FINISHED_STATES.includes(job.state)) throw new Conflict(`job ${id} has already ${job.state === 'succeeded' ? 'finished' : `been ${job.state}`}`);
+    if (this.current?.id === id) {
+      this.current.cancel = true;
+      this.current.child?.stop();
+      return this.get(id);
+    }
+    return this.finish(id, 'cancelled', 'cancelled before it started');
+  }
+
+  private emit(type: JobEvent['type'], job: JobRecord): void {
+    this.emitter.emit('job', { type, job } satisfies JobEvent);
+  }
+
+  private update(id: string, patch: Partial<JobRecord>, type: JobEvent['type'] = 'state'): JobRecord {
+    const next = this.o.store.update(id, patch);
+    if (!next) throw new NotFound(`there is no job ${id}`);
+    this.emit(type, next);
+    return next;
+  }
+
+  private finish(id: string, state: 'succeeded' | 'failed' | 'cancelled', reason: string | null): JobRecord {
+    return this.update(id, { state, reason, pid: null, finishedAt: new Date().toISOString(), ...(state === 'succeeded' ? { phase: 'done' as const } : {}) });
+  }
+
+  private kick(): void {
+    if (this.running || this.closed) return;
+    const next = this.o.store.inState('queued')[0];
+    if (!next) return;
+    this.current = { id: next.id, child: null, cancel: false, shutdown: false };
+    this.running = this.run(next)
+      .catch((err: unknown) => this.o.log.error({ err, job: next.id }, 'job runner failed'))
+      .finally(() => {
+        this.current = null;
+        this.running = null;
+        this.kick();
+      });
+  }
+
+  /** Runs a child to its end; a stop (cancel or shutdown) throws Stopped. */
+  private async child(args: string[], script: string | undefined, onLine: (v: unknown) => void): Promise<void> {
+    const cur = this.current!;
+    if (cur.cancel || cur.shutdown) throw new Stopped();
+    const run = runCli(args, { threads: this.o.threads, onLine, ...(script ? { script } : {}) });
+    cur.child = run;
+    this.update(cur.id, { pid: run.pid });
+    const { code, stderrTail } = await run.exited;
+    cur.child = null;
+    if (cur.cancel || cur.shutdown) throw new Stopped();
+    if (code === CANCELLED_EXIT) throw new Error('the training process was stopped from outside the server');
+    if (code !== 0) throw new Error(lastError(stderrTail));
+  }
+
+  private async validate(baseDir: string, adapterDir: string | null, data: PreparedDataset, clicks: number): Promise<{ dice: number; n: number }> {
+    let result: { dice: number; n: number } | null = null;
+    await this.child([baseDir, adapterDir ?? '-', data.validation, String(clicks), String(this.o.threads), this.o.device], VALIDATE_SCRIPT, (v) => {
+      const e = v as { type?: string; dice?: number; n?: number };
+      if (e.type === 'validation' && typeof e.dice === 'number') result = { dice: e.dice, n: e.n ?? 0 };
+    });
+    if (!result) throw new Error('the validation process reported no result');
+    return result;
+  }
+
+  private async run(queued: JobRecord): Promise<void> {
+    const id = queued.id;
+    let job = this.update(id, { state: 'running', startedAt: queued.startedAt ?? new Date().toISOString(), reason: null });
+    const base = this.o.catalog.base(job.model)!;
+    const hp = job.hyperparameters;
+    const workDir = path.join(this.o.root, id);
+    const out = path.join(workDir, 'adapter');
+    try {
+      const data = await this.o.datasets.prepare(job.dataset, workDir);
+      job = this.update(id, { data: data.summary });
+      if (job.validation.before === null) {
+        this.update(id, { phase: 'validating-base' });
+        const before = await this.validate(base.dir, null, data, hp.clicks);
+        job = this.update(id, { validation: { before: before.dice, now: before.dice, images: before.n } });
+      }
+      this.update(id, { phase: 'training' });
+      const args = ['train', '--base', base.dir, '--variant', job.variant, '--trainable', 'adapters', '--data', data.train, '--out', out];
+      args.push('--steps', String(hp.steps), '--batch', String(hp.batch), '--lr', String(hp.lr), '--clicks', String(hp.clicks), '--seed', String(hp.seed));
+      args.push('--checkpoint-every', String(this.o.checkpointEvery), '--threads', String(this.o.threads), '--device', this.o.device, '--events', '--name', `job-${id}`);
+      if (existsSync(out)) args.push('--resume');
+      await this.child(args, undefined, (v) => {
+        const e = v as { type?: string; step?: number; steps?: number; smoothedLoss?: number; loss?: number; etaSeconds?: number; imagesPerSecond?: number };
+        if (e.type !== 'progress' || typeof e.step !== 'number') return;
+        this.update(
+          id,
+          {
+            progress: {
+              step: e.step,
+              steps: e.steps ?? hp.steps,
+              loss: e.smoothedLoss ?? e.loss ?? null,
+              etaSeconds: e.etaSeconds ?? null,
+              imagesPerSecond: e.imagesPerSecond ?? null,
+            },
+          },
+          'progress',
+        );
+      });
+      this.update(id, { phase: 'validating-adapter' });
+      const after = await this.validate(base.dir, out, data, hp.clicks);
+      job = this.update(id, { validation: { before: this.get(id).validation.before, now: after.dice, images: after.n } });
+      this.update(id, { phase: 'publishing' });
+      const published = await this.o.registry.publish({
+        model: job.model,
+        adapterDir: out,
+        data: data.summary,
+        validation: { before: job.validation.before, after: after.dice, images: after.n },
+        job: id,
+      });
+      await this.o.onPublished?.(job.model, published.version);
+      this.update(id, { adapterVersion: published.version });
+      this.finish(id, 'succeeded', null);
+    } catch (err) {
+      if (err instanceof Stopped) {
+        if (this.current?.cancel) this.finish(id, 'cancelled', 'cancelled while running');
+        // Shutdown: the checkpoint is written; the next start resumes the job.
+        else this.update(id, { state: 'queued', phase: 'waiting', pid: null });
+        return;
+      }
+      const reason = (err as Error).message || 'the job failed';
+      this.o.log.warn({ job: id, reason }, 'job failed');
+      this.finish(id, 'failed', reason);
+    }
+  }
+
+  /** Stops the running job (it writes its checkpoint and waits for the next start); queued jobs stay queued. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.current) {
+      this.current.shutdown = true;
+      this.current.child?.stop();
+    }
+    await this.running;
+  }
+}

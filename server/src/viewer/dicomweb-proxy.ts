@@ -1,0 +1,133 @@
+/**
+ * `/dicom-web/*` proxied to the PACS, so the viewer talks to one origin: bodies stream both ways
+ * (a STOW upload or a large frame is never held in memory), the PACS credentials are added here
+ * and never reach the browser, the caller's own authorisation is checked first (viewer role to
+ * read, annotator to store), hop-by-hop headers are dropped, and a PACS that is down, slow or
+ * refuses our credentials becomes a sentence (502/504), not a hung request.
+ */
+import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import { type Request, type Response, Router } from 'express';
+import type { Logger } from 'pino';
+import type { ServerConfig } from '../config/schema.js';
+import type { Authenticator } from '../http/auth.js';
+import { sendProblem } from '../http/problem.js';
+
+/** RFC 9110 7.6.1 connection-specific headers, never forwarded. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+/** The caller's own credentials and identity are for this server, not the PACS. */
+const NOT_TO_PACS = new Set(['host', 'authorization', 'x-api-key', 'cookie', 'origin', 'referer', 'forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto']);
+/** The PACS's own authentication prompts and cookies are not the browser's business. */
+const NOT_TO_CALLER = new Set(['set-cookie', 'www-authenticate', 'access-control-allow-origin', 'access-control-allow-credentials', 'access-control-allow-headers', 'access-control-allow-methods', 'access-control-expose-headers']);
+
+/** Only the DICOMweb resources the viewer uses (not, e.g., Orthanc's /servers, which sends data elsewhere). */
+const ALLOWED_PATH = /^\/(studies|series|instances)(\/|$)/;
+/** STOW-RS targets. */
+const STOW_PATH = /^\/studies(\/[0-9.]+)?\/?$/;
+
+function connectionListed(headers: IncomingHttpHeaders): Set<string> {
+  const c = headers['connection'];
+  return new Set((Array.isArray(c) ? c.join(',') : (c ?? '')).split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
+}
+
+export function filterHeaders(headers: IncomingHttpHeaders, drop: Set<string>): Record<string, string | string[]> {
+  const listed = connectionListed(headers);
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const n = name.toLowerCase();
+    if (value === undefined || HOP_BY_HOP.has(n) || listed.has(n) || drop.has(n)) continue;
+    out[n] = value;
+  }
+  return out;
+}
+
+function pacsAuthorization(pacs: ServerConfig['pacs']): string | undefined {
+  if (pacs.token) return `Bearer ${pacs.token}`;
+  if (pacs.username) return `Basic ${Buffer.from(`${pacs.username}:${pacs.password ?? ''}`).toString('base64')}`;
+  return undefined;
+}
+
+export interface DicomWebProxyOptions {
+  pacs: ServerConfig['pacs'];
+  auth: Authenticator;
+  log: Logger;
+}
+
+export function dicomWebProxy(o: DicomWebProxyOptions): Router {
+  const base = new URL(o.pacs.url.endsWith('/') ? o.pacs.url : `${o.pacs.url}/`);
+  const client = base.protocol === 'https:' ? https : http;
+  const agent = new client.Agent({ keepAlive: true, maxSockets: 32 });
+  const authorization = pacsAuthorization(o.pacs);
+  const seconds = Math.round(o.pacs.timeoutMs / 100) / 10;
+
+  const forward = (req: Request, res: Response) => {
+    const target = res.locals['pacsTarget'] as URL;
+    const headers = filterHeaders(req.headers, NOT_TO_PACS);
+    if (authorization) headers['authorization'] = authorization;
+    // Orthanc's DICOMweb plugin builds the URLs in its answers (RetrieveURL, BulkDataURI) from
+    // these, so they point back at this proxy rather than at the PACS's own address.
+    const host = req.get('host');
+    if (host && /^[\w.-]+(:\d+)?$|^\[[\da-fA-F:]+\](:\d+)?$/.test(host)) {
+      // Orthanc reads `Forwarded` literally: a quoted host would end up quoted in its URLs.
+      headers['forwarded'] = `proto=${req.protocol};host=${host}`;
+      headers['x-forwarded-host'] = host;
+      headers['x-forwarded-proto'] = req.protocol;
+    }
+    let answered = false;
+    const fail = (status: number, title: string, detail: string) => {
+      if (answered || res.headersSent) {
+        res.destroy();
+        return;
+      }
+      answered = true;
+      sendProblem(res, status, title, detail);
+    };
+    const upstream = client.request(target, { method: req.method, headers, agent, timeout: o.pacs.timeoutMs }, (pacsRes: IncomingMessage) => {
+      const status = pacsRes.statusCode ?? 502;
+      if (status === 401 || status === 403) {
+        pacsRes.resume();
+        o.log.warn({ status, url: target.pathname }, 'the PACS refused the server credentials');
+        return fail(502, 'PACS unavailable', `the PACS refused this server's credentials (HTTP ${status}); check the server's pacs.username/password or pacs.token`);
+      }
+      answered = true;
+      res.status(status);
+      for (const [name, value] of Object.entries(filterHeaders(pacsRes.headers, NOT_TO_CALLER))) res.setHeader(name, value);
+      pacsRes.pipe(res);
+      pacsRes.once('error', () => res.destroy());
+    });
+    upstream.once('timeout', () => {
+      upstream.destroy(new Error('timeout'));
+      fail(504, 'PACS timeout', `the PACS did not answer within ${seconds} s`);
+    });
+    upstream.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.message === 'timeout') return;
+      o.log.warn({ err: err.message, code: err.code, url: target.pathname }, 'PACS request failed');
+      fail(502, 'PACS unavailable', `the PACS at ${base.origin} cannot be reached (${err.code ?? err.message})`);
+    });
+    // The caller went away: stop the PACS request too.
+    res.once('close', () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
+    if (req.method === 'GET' || req.method === 'HEAD') upstream.end();
+    else req.pipe(upstream);
+  };
+
+  const router = Router();
+  router.use((req, res, next) => {
+    // Checked on the URL as the PACS will see it (dot segments resolved, %2e included), so
+    // /studies/../servers cannot reach another resource; DICOMweb paths (UIDs, frame numbers,
+    // bulk data tags) never need escapes or backslashes, so none pass.
+    const target = new URL(req.url.replace(/^\/+/, ''), base);
+    const inside = target.origin === base.origin && target.pathname.startsWith(base.pathname) ? `/${target.pathname.slice(base.pathname.length)}` : '';
+    if (!ALLOWED_PATH.test(inside) || /[%\\]/.test(inside)) {
+      return sendProblem(res, 404, 'Not found', `the DICOMweb proxy serves /studies, /series and /instances only, not ${req.path}`);
+    }
+    res.locals['pacsTarget'] = target;
+    if (req.method === 'GET' || req.method === 'HEAD') return o.auth.require('viewer')(req, res, next);
+    if (req.method === 'POST' && STOW_PATH.test(inside)) return o.auth.require('annotator')(req, res, next);
+    res.setHeader('Allow', STOW_PATH.test(inside) ? 'GET, HEAD, POST' : 'GET, HEAD');
+    return sendProblem(res, 405, 'Method not allowed', `the DICOMweb proxy does not allow ${req.method} ${req.path}`);
+  });
+  router.use(forward);
+  return router;
+}

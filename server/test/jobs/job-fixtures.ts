@@ -1,0 +1,73 @@
+/** What the jobs tests share: synth dataset folders, a data dir, API keys, an events-stream reader. */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { REPO_ROOT } from '../helpers/server.js';
+
+export const ADMIN_KEY = 'admin-key-for-the-jobs-tests';
+export const VIEWER_KEY = 'viewer-key-for-the-jobs-tests';
+export const ADMIN = { 'x-api-key': ADMIN_KEY };
+export const VIEWER = { 'x-api-key': VIEWER_KEY };
+export const AUTH = {
+  mode: 'required',
+  apiKeys: [
+    { key: ADMIN_KEY, role: 'admin', name: 'admin' },
+    { key: VIEWER_KEY, role: 'viewer', name: 'viewer' },
+  ],
+};
+
+const CLI = path.join(REPO_ROOT, 'models', 'bin', 'glmedsa.js');
+
+/** A fresh data dir holding datasets/<name>/{train,validation}: site-B phantoms (the starter knows site A). */
+export function dataDirWithSiteB(name = 'site-b', trainCount = 16, validationCount = 6): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'glmedsa-jobs-'));
+  for (const [part, n, seed] of [['train', trainCount, 1], ['validation', validationCount, 2]] as const) {
+    const out = path.join(dir, 'datasets', name, part);
+    const r = spawnSync(process.execPath, [CLI, 'synth', '--site', 'B', '--n', String(n), '--size', '128', '--seed', String(seed), '--out', out], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`synth failed: ${r.stderr}`);
+  }
+  return dir;
+}
+
+export interface SseEvent {
+  event: string;
+  data: Record<string, unknown>;
+}
+
+/** Reads a server-sent events stream until it ends, handing each event to `onEvent`; returns them all. */
+export async function readEvents(url: string, headers: Record<string, string>, onEvent: (e: SseEvent) => void = () => {}): Promise<SseEvent[]> {
+  const res = await fetch(url, { headers });
+  if (res.status !== 200 || !res.body) throw new Error(`events: ${res.status} ${await res.text()}`);
+  const events: SseEvent[] = [];
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let cut: number;
+    while ((cut = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      const event = /^event: (.*)$/m.exec(block)?.[1];
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (!event || !data) continue;
+      const e = { event, data: JSON.parse(data) as Record<string, unknown> };
+      events.push(e);
+      onEvent(e);
+    }
+  }
+  return events;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns a value (not undefined), or fails after `ms`. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 120_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}

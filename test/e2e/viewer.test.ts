@@ -1,0 +1,202 @@
+/**
+ * End to end in headless Chromium against the real stack (Orthanc with the demo studies, the
+ * server with the starter model serving OHIF 3.13.2 and our modules): the study list, a demo
+ * study in our mode, a click on the lesion drawing its mask (Dice with the phantom's ground
+ * truth), a Shift+click shrinking a false positive, Enter, save as DICOM SEG into Orthanc, reload
+ * showing the SEG; the same on a CT slice; the server stopped; a wrong viewer key. Screenshots of
+ * each step go to artifacts/.
+ *
+ * Dice thresholds: the starter model's measured one-click Dice on held-out site-A dermoscopy
+ * phantoms is 0.984 (README); the demo photographs are site-A phantoms, so a click at the
+ * lesion's centre must give at least 0.90 (a wide margin for the single image, the viewer's
+ * rounding of the click point, and the labelmap round trip). The starter was trained on
+ * dermoscopy photographs only: on the demo CT slice its masks have Dice 0.01-0.09 with the
+ * lesion (measured here for all three candidates, and for a box), so no Dice bar can be justified
+ * for CT until a CT-trained model ships; the CT case checks the rest of the path (16-bit pixels
+ * with the viewport's window/level, a slice of a series, the labelmap, the negative click, SEG
+ * save and reload) and prints the Dice it measured.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { overlap } from '@glmedsa/models';
+import type { Browser, Page } from 'playwright-core';
+import { consoleOf, launchChromium, openPage, screenshot } from '../helpers/browser.js';
+import { type Stack, startStack } from '../helpers/stack.js';
+import { area, boundsOf, clickImage, dragBox, falsePositivePoint, labelmap, panelError, saveSeg, status, waitForViewer } from './viewer-steps.js';
+
+const VIEWER_KEY = 'e2e-annotator-key-0123456789';
+const DERM_DICE = 0.9;
+
+async function dicomJson(stack: Stack, path: string): Promise<any[]> {
+  const headers: Record<string, string> = { accept: 'application/dicom+json' };
+  const a = stack.orthanc.auth;
+  if (a) headers['authorization'] = `Basic ${Buffer.from(`${a.username}:${a.password}`).toString('base64')}`;
+  const res = await fetch(`${stack.orthanc.dicomWebUrl}${path}`, { headers });
+  if (!res.ok) return [];
+  const text = await res.text();
+  return text.trim() ? (JSON.parse(text) as any[]) : [];
+}
+
+async function segSeries(stack: Stack, studyUid: string): Promise<string[]> {
+  const series = await dicomJson(stack, `/studies/${studyUid}/series`);
+  return series.filter((s) => s['00080060']?.Value?.[0] === 'SEG').map((s) => s['0020000E'].Value[0] as string);
+}
+
+function falsePositives(mask: Uint8Array, truth: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < mask.length; i++) n += mask[i] && !truth[i] ? 1 : 0;
+  return n;
+}
+
+function log(line: string): void {
+  process.stdout.write(`# ${line}\n`);
+}
+
+describe('the viewer, end to end (OHIF 3.13.2 + GLMed-SA, headless Chromium)', { timeout: 600_000 }, () => {
+  let stack: Stack;
+  let browser: Browser;
+  let page: Page;
+
+  before(async () => {
+    stack = await startStack({ apiKeys: [{ key: VIEWER_KEY, role: 'annotator', name: 'e2e' }], viewerApiKey: VIEWER_KEY });
+    browser = await launchChromium();
+    page = await openPage(browser, { width: 1280, height: 800 });
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => undefined);
+    await stack?.stop();
+  });
+
+  const failWithConsole = async (name: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (err) {
+      await screenshot(page, `failed-${name}`).catch(() => undefined);
+      log(consoleOf(page).filter((l) => !l.startsWith('[log]') && !l.startsWith('[timeEnd]')).slice(-30).join('\n# '));
+      throw err;
+    }
+  };
+
+  async function segmentAndSave(kind: 'dermoscopy' | 'ct'): Promise<void> {
+    const series = kind === 'dermoscopy' ? stack.demo.dermoscopy : stack.demo.ct;
+    const inst = series.instances[0]!;
+    const truth = stack.groundTruth(kind, 0);
+    const { width, height } = inst;
+    const studyUid = inst.studyInstanceUID;
+
+    await page.goto(stack.viewerUrl);
+    const row = page.getByText(kind === 'dermoscopy' ? 'Demo, Dermoscopy' : 'Demo, Abdomen').first();
+    await row.waitFor({ timeout: 60_000 });
+    await screenshot(page, `${kind}-1-study-list`);
+    await row.click();
+    const modeButton = page.getByRole('button', { name: /GLMed-SA Segmentation/ }).first();
+    await modeButton.waitFor({ timeout: 20_000 });
+    await modeButton.click();
+    await page.waitForURL(/\/glmedsa\?/, { timeout: 30_000 });
+    await waitForViewer(page);
+    const shown = await page.evaluate(() => window.glmedsa!.image());
+    assert.equal(shown?.ref.sopInstanceUID, inst.sopInstanceUID, 'the mode opens on the first image of the study');
+    await screenshot(page, `${kind}-2-opened-in-mode`);
+
+    await clickImage(page, inst.lesion.x, inst.lesion.y);
+    const first = await labelmap(page);
+    assert.equal(first.length, truth.length, 'the labelmap has one value per image pixel');
+    const d1 = overlap(first, truth).dice;
+    log(`${kind}: first prompt Dice ${d1.toFixed(3)}, area ${area(first)} (truth ${area(truth)})`);
+    await screenshot(page, `${kind}-3-first-prompt`);
+    if (kind === 'dermoscopy') assert.ok(d1 > DERM_DICE, `Dice ${d1.toFixed(3)} with the lesion`);
+    else assert.ok(area(first) > 0, 'the click draws a mask on the CT slice');
+    const s1 = await status(page);
+    assert.equal(s1.server, 'up');
+    assert.ok(s1.last && s1.last.totalMs > 0, 'the panel shows the click latency');
+
+    const fp = falsePositivePoint(first, truth, width, height, inst.lesion);
+    assert.ok(fp, 'the first mask has a false-positive region to exclude (otherwise the Shift+click step cannot be shown)');
+    await clickImage(page, fp.x, fp.y, { shift: true });
+    const second = await labelmap(page);
+    log(`${kind}: Shift+click at (${fp.x}, ${fp.y}): area ${area(first)} -> ${area(second)}, false positives ${falsePositives(first, truth)} -> ${falsePositives(second, truth)}, Dice ${overlap(second, truth).dice.toFixed(3)}`);
+    await screenshot(page, `${kind}-4-shift-click`);
+    assert.ok(area(second) < area(first), 'the negative click shrinks the mask');
+    assert.ok(falsePositives(second, truth) < falsePositives(first, truth), 'fewer false-positive pixels after the negative click');
+
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => window.glmedsa!.status().prompts === 0, null, { timeout: 10_000 });
+    const accepted = await labelmap(page);
+    assert.deepEqual(accepted, second, 'Enter keeps the proposal in the labelmap');
+    await screenshot(page, `${kind}-5-accepted`);
+
+    const before = await segSeries(stack, studyUid);
+    await saveSeg(page, `GLMed-SA e2e ${kind}`);
+    let after: string[] = [];
+    for (let i = 0; i < 60 && after.length <= before.length; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      after = await segSeries(stack, studyUid);
+    }
+    const segUid = after.find((u) => !before.includes(u));
+    assert.ok(segUid, 'a new SEG series is in Orthanc');
+    const meta = JSON.stringify(await dicomJson(stack, `/studies/${studyUid}/series/${segUid}/metadata`));
+    assert.ok(meta.includes(inst.sopInstanceUID), 'the SEG references the source image');
+    await screenshot(page, `${kind}-6-saved`);
+
+    await page.reload();
+    await waitForViewer(page);
+    const segThumb = page.locator('[data-cy=study-browser-thumbnail], [data-cy^=study-browser-thumbnail]').filter({ hasText: 'SEG' }).first();
+    await segThumb.waitFor({ timeout: 60_000 });
+    await segThumb.dblclick();
+    await page.waitForFunction(
+      () => {
+        const l = window.glmedsa!.labelmap();
+        return !!l && l.data.some((v) => v !== 0);
+      },
+      null,
+      { timeout: 90_000, polling: 500 },
+    );
+    const reloaded = await labelmap(page);
+    const dReload = overlap(reloaded, accepted).dice;
+    log(`${kind}: reloaded SEG vs accepted mask Dice ${dReload.toFixed(3)}`);
+    await screenshot(page, `${kind}-7-reloaded-seg`);
+    assert.ok(dReload > 0.99, 'the reloaded SEG is the mask that was saved');
+  }
+
+  test('dermoscopy photograph: click, Shift+click, Enter, save as SEG, reload', () => failWithConsole('dermoscopy', () => segmentAndSave('dermoscopy')));
+
+  test('CT slice: click, Shift+click, Enter, save as SEG, reload', () => failWithConsole('ct', () => segmentAndSave('ct')));
+
+  test('a wrong viewer key: the panel says the user is not authorised', () =>
+    failWithConsole('wrong-key', async () => {
+      // The viewer's own PACS access keeps the right key; the extension's calls to the API carry a wrong one (the server answers 401 for real).
+      const ctx = page.context();
+      await ctx.route('**/v1/**', (route) => route.continue({ headers: { ...route.request().headers(), authorization: 'ApiKey not-the-right-key-000000' } }));
+      await page.goto(stack.modeUrl(stack.demo.dermoscopy));
+      const sentence = await panelError(page, 'unauthorised', 60_000);
+      await screenshot(page, 'wrong-key-panel');
+      assert.match(sentence, /not authorised/);
+      await ctx.unroute('**/v1/**');
+    }));
+
+  test('drag = box; Esc rejects the proposal; the server stops: the panel says so in a sentence', () =>
+    failWithConsole('server-stopped', async () => {
+      // A fresh page: the study's saved SEG is not loaded, so the new proposal is the only mask.
+      const inst = stack.demo.dermoscopy.instances[0]!;
+      const truth = stack.groundTruth('dermoscopy', 0);
+      await page.goto(stack.modeUrl(stack.demo.dermoscopy));
+      await waitForViewer(page);
+      const { a, b } = boundsOf(truth, inst.width, inst.height, 4);
+      await dragBox(page, a, b);
+      const boxed = await labelmap(page);
+      let inside = 0;
+      for (let y = a.y; y <= b.y; y++) for (let x = a.x; x <= b.x; x++) inside += boxed[y * inst.width + x] ? 1 : 0;
+      log(`box (${a.x},${a.y})-(${b.x},${b.y}): area ${area(boxed)}, ${inside} inside the box, Dice ${overlap(boxed, truth).dice.toFixed(3)}`);
+      await screenshot(page, 'box-prompt');
+      assert.ok(area(boxed) > 0, 'the box draws a mask');
+      assert.ok(inside / area(boxed) > 0.9, 'the mask lies inside the box');
+      await page.keyboard.press('Escape');
+      await page.waitForFunction(() => window.glmedsa!.status().prompts === 0, null, { timeout: 10_000 });
+      assert.equal(area(await labelmap(page)), 0, 'Esc takes the proposal off the labelmap');
+      await stack.stopServer();
+      const sentence = await panelError(page, 'unreachable', 30_000);
+      await screenshot(page, 'server-stopped-panel');
+      assert.match(sentence, /unreachable/);
+    }));
+});

@@ -1,0 +1,61 @@
+/**
+ * Debian's Chromium (never a downloaded browser) driven by playwright-core, headless with
+ * SwiftShader's WebGL (Cornerstone needs WebGL). Pages record their console and page errors so a
+ * failing test can say what the viewer said; screenshots go to artifacts/.
+ *
+ *   const browser = await launchChromium();
+ *   const page = await openPage(browser);
+ *   await page.goto(url); await screenshot(page, 'study-list');
+ *   if (failed) console.log(consoleOf(page).join('\n'));
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { type Browser, type Page, chromium } from 'playwright-core';
+import { ARTIFACTS_DIR } from './paths.js';
+
+export const CHROMIUM = process.env['GLMEDSA_CHROMIUM'] ?? '/usr/bin/chromium';
+
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--use-angle=swiftshader',
+  '--enable-unsafe-swiftshader',
+];
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
+}
+
+const logs = new WeakMap<Page, string[]>();
+
+/** A new page (1280x800) whose console messages and uncaught errors are kept for {@link consoleOf}. */
+export async function openPage(browser: Browser, o: { width?: number; height?: number; extraHTTPHeaders?: Record<string, string> } = {}): Promise<Page> {
+  const context = await browser.newContext({
+    viewport: { width: o.width ?? 1280, height: o.height ?? 800 },
+    ...(o.extraHTTPHeaders ? { extraHTTPHeaders: o.extraHTTPHeaders } : {}),
+  });
+  const page = await context.newPage();
+  const lines: string[] = [];
+  logs.set(page, lines);
+  page.on('console', (m) => lines.push(`[${m.type()}] ${m.text()}`));
+  page.on('pageerror', (e) => lines.push(`[pageerror] ${e.message}`));
+  page.on('requestfailed', (r) => lines.push(`[requestfailed] ${r.method()} ${r.url()} ${r.failure()?.errorText ?? ''}`));
+  return page;
+}
+
+/** What the page logged so far (console, page errors, failed requests). */
+export function consoleOf(page: Page): string[] {
+  return logs.get(page) ?? [];
+}
+
+/** Saves a full-page PNG as artifacts/<name>.png and returns its path. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  await mkdir(ARTIFACTS_DIR, { recursive: true });
+  const file = path.join(ARTIFACTS_DIR, `${name.replace(/[^\w.-]+/g, '-')}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
