@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- suite ...]: 'server', 'gpu' and 'e2e' (the browser, from test/) run here;
+ * npm run bench [-- suite ...]: 'server', 'gpu', 'soak' and 'e2e' (the browser, from test/) run here;
  * other suites (model, table1, synth) are the models package's benchmarks, run in their own process.
  */
 import { spawn } from 'node:child_process';
@@ -7,12 +7,15 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { gpuBench } from './gpu-bench.js';
 import { serverBench } from './server-bench.js';
+import { soakBench } from './soak.js';
 
 const [suite = 'model', ...args] = process.argv.slice(2);
 if (suite === 'server') {
   await serverBench(args);
 } else if (suite === 'gpu') {
   await gpuBench(args);
+} else if (suite === 'soak') {
+  await soakBench(args);
 } else if (suite === 'e2e') {
   // The browser benchmark lives with the cross-package tests (it drives the real stack in Chromium).
   const { e2eBench } = (await import(new URL('../../../test/dist/bench/e2e-bench.js', import.meta.url).href)) as { e2eBench: (a: string[]) => Promise<void> };

@@ -53,6 +53,8 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
     models: models.map((m) => ({ id: m.id, dir: m.dir })),
     queueLimit: config.workers.queueLimit,
     jobTimeoutMs: config.workers.jobTimeoutMs,
+    limits: config.limits,
+    workerHeapMb: config.limits.workerHeapMb,
     log,
     onStart: (job, waited) => metrics.observeStage('queue', job.model, waited),
   });
@@ -87,7 +89,7 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
   });
   await jobs.recover();
   const pacs = createPacsAccess(config.pacs);
-  const uploads = new UploadStore(config.cache.uploadBytes, config.limits.maxImagePixels);
+  const uploads = new UploadStore(config.cache.uploadBytes, config.limits);
   const service = new SegmentationService({
     pool,
     pacs,
@@ -98,6 +100,7 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
     adapters: (id) => adapters.describe(id),
     defaultModel: config.defaultModel ?? config.models[0]!.id,
     cacheBytes: config.cache.embeddingBytes,
+    limits: config.limits,
   });
   const app = createApp({ config, log, metrics, pool, service, uploads, pacsCheck: () => pacs.ping(), jobs, adapters });
   const server = await listenHttp(app, config.listen, config.http).catch(async (err: unknown) => {

@@ -114,10 +114,15 @@ export const ServerConfigSchema = z
       .object({
         jsonBytes: z.number().int().min(1024).default(256 * 1024),
         uploadBytes: z.number().int().min(1024).default(32 * 1024 * 1024),
-        maxImagePixels: z.number().int().min(1).default(64 * 1024 * 1024),
+        /** Largest width and largest height of any image (upload or DICOM frame), checked from its header. */
+        maxImageSide: z.number().int().min(64).max(65_535).default(16_384),
+        /** Largest width x height (8192 x 8192 by default), checked from the header before decoding. */
+        maxImagePixels: z.number().int().min(4096).max(1_000_000_000).default(64 * 1024 * 1024),
         maxPoints: z.number().int().min(1).max(1000).default(64),
+        /** V8 heap of each inference worker (worker_threads resourceLimits): a runaway decode ends that worker only. */
+        workerHeapMb: z.number().int().min(64).max(65_536).default(2048),
       })
-      .default({ jsonBytes: 256 * 1024, uploadBytes: 32 * 1024 * 1024, maxImagePixels: 64 * 1024 * 1024, maxPoints: 64 }),
+      .default({ jsonBytes: 256 * 1024, uploadBytes: 32 * 1024 * 1024, maxImageSide: 16_384, maxImagePixels: 64 * 1024 * 1024, maxPoints: 64, workerHeapMb: 2048 }),
     /** The bundled OHIF viewer, our run-time modules under /ext/ and the same-origin DICOMweb proxy. */
     viewer: z
       .object({

@@ -13,7 +13,7 @@ import type { DicomJsonDataset } from './dicom-json.js';
 import { CorruptImage, UnsupportedImage } from './errors.js';
 import type { Voi } from './image-ref.js';
 import { readPixelModule, type PixelModule, type VoiFunction } from './pixel-module.js';
-import { decodeCompressedFrame } from './codecs/index.js';
+import { type DecodeLimits, decodeCompressedFrame } from './codecs/index.js';
 import { decoderConvertsYbrToRgb, EXPLICIT_VR_LITTLE_ENDIAN, nativeByteOrder, transferSyntaxName } from './transfer-syntax.js';
 import { minMaxToBytes, windowToBytes } from './voi.js';
 
@@ -54,6 +54,8 @@ export interface DecodeOptions {
    * PACS decompressed the frame, YBR colour arrived already converted to RGB.
    */
   readonly storedTransferSyntaxUID?: string | undefined;
+  /** Limits for the server's own codecs (compressed frames), checked before they decode. */
+  readonly limits?: DecodeLimits | undefined;
 }
 
 /** Reads sample `index` of the frame as an unsigned integer of `bitsAllocated` bits. */
@@ -183,7 +185,7 @@ export function decodeFrame(module: PixelModule, frame: RawFrame, options: Decod
   const order = nativeByteOrder(frame.transferSyntaxUID);
   if (order === undefined) {
     // JPEG 2000, JPEG-LS, HTJ2K: decoded here (codecs/), then read like any native frame.
-    const native = decodeCompressedFrame(frame.transferSyntaxUID, frame.bytes, module);
+    const native = decodeCompressedFrame(frame.transferSyntaxUID, frame.bytes, module, options.limits);
     if (native === undefined) {
       throw new UnsupportedImage(`it arrived as ${transferSyntaxName(frame.transferSyntaxUID)}, which this server does not decode`);
     }

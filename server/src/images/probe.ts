@@ -1,8 +1,11 @@
 /**
  * Reads the pixel size of an uploaded PNG or JPEG from its header, without decoding it (the
- * decode itself happens in an inference worker).
+ * decode itself happens in an inference worker), and refuses it there when it is over the limits:
+ * a 67-byte PNG declaring 1 x 60,000,000 pixels is refused at upload, from its first 33 bytes.
  */
-import { TooLarge, UnprocessableImage, UnsupportedMediaType } from '../errors.js';
+import { UnprocessableImage, UnsupportedMediaType } from '../errors.js';
+import { readJpegFrameSize } from './jpeg-header.js';
+import { type ImageLimits, checkImageSize } from './limits.js';
 
 export type UploadType = 'image/png' | 'image/jpeg';
 
@@ -12,40 +15,24 @@ export interface ImageHeader {
   height: number;
 }
 
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
 function pngHeader(b: Uint8Array): ImageHeader | null {
-  const sig = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-  if (b.length < 24 || !sig.every((v, i) => b[i] === v)) return null;
+  if (b.length < 24 || !PNG_SIGNATURE.every((v, i) => b[i] === v)) return null;
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   if (String.fromCharCode(...b.subarray(12, 16)) !== 'IHDR') return null;
   return { type: 'image/png', width: dv.getUint32(16), height: dv.getUint32(20) };
 }
 
 function jpegHeader(b: Uint8Array): ImageHeader | null {
-  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return null;
-  let i = 2;
-  while (i + 9 < b.length) {
-    if (b[i] !== 0xff) return null;
-    const marker = b[i + 1]!;
-    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
-      i += 2;
-      continue;
-    }
-    const len = (b[i + 2]! << 8) | b[i + 3]!;
-    // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC) carry the frame size.
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      return { type: 'image/jpeg', height: (b[i + 5]! << 8) | b[i + 6]!, width: (b[i + 7]! << 8) | b[i + 8]! };
-    }
-    i += 2 + len;
-  }
-  return null;
+  const size = readJpegFrameSize(b);
+  return size && { type: 'image/jpeg', ...size };
 }
 
-export function probeImage(bytes: Uint8Array, maxPixels: number): ImageHeader {
+export function probeImage(bytes: Uint8Array, limits: ImageLimits): ImageHeader {
   const h = pngHeader(bytes) ?? jpegHeader(bytes);
   if (!h) throw new UnsupportedMediaType('the upload is not a PNG or JPEG image');
-  if (h.width < 1 || h.height < 1) throw new UnprocessableImage('the image has no pixels');
-  if (h.width * h.height > maxPixels) {
-    throw new TooLarge(`the image has ${h.width}x${h.height} pixels; at most ${maxPixels} are accepted`);
-  }
+  if (h.width < 1 || h.height < 1) throw new UnprocessableImage('the image has no pixels (its header gives a width or height of 0)');
+  checkImageSize(h.width, h.height, limits, `the ${h.type === 'image/png' ? 'PNG' : 'JPEG'} image`);
   return h;
 }

@@ -4,6 +4,7 @@ import type { FetchedFrame } from '../dicom/image-source.js';
 import type { Voi } from '../dicom/image-ref.js';
 import type { EncodedMask } from '../api/responses.js';
 import type { ErrorKind } from '../errors.js';
+import type { ImageLimits } from '../images/limits.js';
 
 export interface ModelToLoad {
   id: string;
@@ -60,13 +61,14 @@ export interface DecodeResult {
 }
 
 export type WorkerRequest =
-  | { type: 'load'; models: ModelToLoad[]; device: 'auto' | 'cuda' | 'cpu'; threads: number }
+  /** Load the sessions and warm them; `limits` bound every image this worker decodes; `guard` is native-guard.ts's shared word. */
+  | { type: 'load'; models: ModelToLoad[]; device: 'auto' | 'cuda' | 'cpu'; threads: number; limits: ImageLimits; guard: Int32Array }
   | { type: 'job'; id: number; job: Job }
   /** Load one more model (an adapter version) next to the others; answered by model-loaded. */
   | { type: 'load-model'; model: ModelToLoad }
   /** Release one model's sessions (no job uses it any more). */
   | { type: 'unload-model'; id: string }
-  /** Release the sessions and end the thread (terminating a thread that holds onnxruntime sessions aborts the process). */
+  /** Release the sessions and end the thread (a graceful end; a worker whose job overran is terminated instead). */
   | { type: 'close' };
 
 export type WorkerResponse =

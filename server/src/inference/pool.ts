@@ -1,11 +1,20 @@
 /**
  * A pool of inference worker threads with a bounded, two-level queue: interactive jobs (clicks)
  * go before background ones (embedding warm-up). A full queue is refused at once (503 with
- * Retry-After) rather than left waiting; a job that overruns its time gets its worker replaced.
+ * Retry-After) rather than left waiting.
+ *
+ * Bad or huge inputs cost one worker, briefly: each worker runs under V8 heap limits
+ * (`resourceLimits`), a job that overruns its time has its worker terminated (its computation
+ * stops and its sessions' memory is freed) and a replacement that loads and warms its sessions
+ * before it takes work; a job whose caller gave up while it was queued is dropped. With two or
+ * more workers, encodes (seconds) may occupy all workers but one, so a click on an image whose
+ * embedding is cached (milliseconds) never waits behind a slow image.
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { Busy, DomainError, ERROR_KINDS, InternalFailure } from '../errors.js';
+import { Busy, DomainError, ERROR_KINDS, InternalFailure, TooLarge } from '../errors.js';
+import type { ImageLimits } from '../images/limits.js';
+import { newGuardWord, terminateWhenSafe } from './native-guard.js';
 import type { DecodeJob, DecodeResult, EncodeJob, EncodeResult, Job, ModelToLoad, WorkerRequest, WorkerResponse } from './messages.js';
 
 export type Priority = 'interactive' | 'background';
@@ -17,6 +26,9 @@ interface Pending {
   resolve: (r: EncodeResult | DecodeResult) => void;
   reject: (e: Error) => void;
   enqueuedAt: number;
+  /** Set while queued: drops the job if the caller gives up before it starts. */
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
 }
 
 interface Slot {
@@ -28,6 +40,17 @@ interface Slot {
   retiring: boolean;
   /** Models being loaded by loadModel: id -> called with the error, or undefined on success. */
   loading: Map<string, (error?: string) => void>;
+  /** Shared with the worker: whether it is inside an onnxruntime call (see native-guard.ts). */
+  guard: Int32Array;
+  /** The error the thread died of, if any (ERR_WORKER_OUT_OF_MEMORY when it hit its heap limit). */
+  error: (Error & { code?: string }) | null;
+}
+
+/** The caller gave up (its client disconnected) before the job started. */
+export class Cancelled extends DomainError {
+  constructor() {
+    super('busy', 'the request was cancelled before it started', { retryAfterSeconds: 1 });
+  }
 }
 
 export interface PoolOptions {
@@ -37,6 +60,10 @@ export interface PoolOptions {
   models: ModelToLoad[];
   queueLimit: number;
   jobTimeoutMs: number;
+  /** Bounds every image a worker decodes. */
+  limits: ImageLimits;
+  /** V8 old-generation heap of each worker, in MB. */
+  workerHeapMb: number;
   log: Logger;
   /** Called with the job and the milliseconds it waited in the queue when it starts. */
   onStart?: (job: Job, waitedMs: number) => void;
@@ -50,6 +77,8 @@ export class InferencePool {
   /** What each model loaded on (from the first worker). */
   providers: { id: string; provider: 'cuda' | 'cpu'; fallback?: string }[] = [];
   private readonly workerUrl = new URL('./worker.js', import.meta.url);
+  /** Workers terminated because a job overran its time (each was replaced). */
+  terminatedWorkers = 0;
 
   constructor(private readonly o: PoolOptions) {}
 
@@ -59,8 +88,8 @@ export class InferencePool {
 
   private spawn(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const worker = new Worker(this.workerUrl);
-      const slot: Slot = { worker, busy: null, timer: null, ready: false, retiring: false, loading: new Map() };
+      const worker = new Worker(this.workerUrl, { resourceLimits: { maxOldGenerationSizeMb: this.o.workerHeapMb } });
+      const slot: Slot = { worker, busy: null, timer: null, ready: false, retiring: false, guard: newGuardWord(), error: null, loading: new Map() };
       this.slots.push(slot);
       worker.on('message', (msg: WorkerResponse) => {
         if (msg.type === 'ready') {
@@ -82,10 +111,11 @@ export class InferencePool {
       });
       worker.on('error', (err) => {
         this.o.log.error({ err }, 'inference worker crashed');
+        slot.error = err;
         if (!slot.ready) reject(err);
       });
       worker.on('exit', (code) => this.onExit(slot, code));
-      const load: WorkerRequest = { type: 'load', models: [...this.o.models], device: this.o.device, threads: this.o.threads };
+      const load: WorkerRequest = { type: 'load', models: [...this.o.models], device: this.o.device, threads: this.o.threads, limits: this.o.limits, guard: slot.guard };
       worker.postMessage(load);
     });
   }
@@ -93,7 +123,13 @@ export class InferencePool {
   private onExit(slot: Slot, code: number): void {
     this.slots = this.slots.filter((s) => s !== slot);
     if (slot.timer) clearTimeout(slot.timer);
-    if (slot.busy) slot.busy.reject(new InternalFailure('the inference worker stopped while computing; please try again'));
+    if (slot.busy) {
+      slot.busy.reject(
+        slot.error?.code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? new TooLarge(`the image needed more memory than an inference worker may use (${this.o.workerHeapMb} MB)`)
+          : new InternalFailure('the inference worker stopped while computing; please try again'),
+      );
+    }
     if (!this.closed && slot.ready && !slot.retiring) {
       this.o.log.warn({ code }, 'restarting an inference worker');
       this.spawn().catch((err: unknown) => this.o.log.error({ err }, 'could not restart an inference worker'));
@@ -120,24 +156,50 @@ export class InferencePool {
     this.dispatch();
   }
 
+  /** How many workers encodes may occupy at once: all but one when there are two or more. */
+  private get encodeCap(): number {
+    return Math.max(1, this.o.count - 1);
+  }
+
+  /** The next job a free worker may take: FIFO within priority, encodes only below their cap. */
+  private takeNext(): Pending | undefined {
+    const encoding = this.slots.filter((s) => s.busy?.job.kind === 'encode').length;
+    for (const q of [this.queues.interactive, this.queues.background]) {
+      const i = q.findIndex((p) => p.job.kind !== 'encode' || encoding < this.encodeCap);
+      if (i >= 0) return q.splice(i, 1)[0];
+    }
+    return undefined;
+  }
+
   private dispatch(): void {
     for (const slot of this.slots) {
       if (!slot.ready || slot.busy || slot.retiring) continue;
-      const next = this.queues.interactive.shift() ?? this.queues.background.shift();
+      const next = this.takeNext();
       if (!next) return;
+      if (next.onAbort) next.signal?.removeEventListener('abort', next.onAbort);
       slot.busy = next;
       this.o.onStart?.(next.job, performance.now() - next.enqueuedAt);
-      slot.timer = setTimeout(() => {
-        this.o.log.error({ kind: next.job.kind, ms: this.o.jobTimeoutMs }, 'inference job timed out; replacing its worker');
-        slot.busy = null;
-        next.reject(new Busy(`the model took longer than ${Math.round(this.o.jobTimeoutMs / 1000)} s; try again later`, 10));
-        // The old worker closes once its run returns; a new one takes its place now.
-        void this.retire(slot);
-        this.spawn().catch((err: unknown) => this.o.log.error({ err }, 'could not start a replacement inference worker'));
-      }, this.o.jobTimeoutMs);
+      slot.timer = setTimeout(() => this.overran(slot, next), this.o.jobTimeoutMs);
       const msg: WorkerRequest = { type: 'job', id: next.id, job: next.job };
       slot.worker.postMessage(msg, next.transfer);
     }
+  }
+
+  /**
+   * A job ran past its time: its worker is terminated, which stops the computation and frees the
+   * thread's memory, sessions included. Decoding and preprocessing (JavaScript) stop at once; an
+   * onnxruntime call in flight is let return first (terminating inside one aborts the process),
+   * and no new one starts. A replacement loads and warms its sessions before it takes work.
+   */
+  private overran(slot: Slot, job: Pending): void {
+    this.o.log.error({ kind: job.job.kind, ms: this.o.jobTimeoutMs }, 'inference job timed out; terminating its worker');
+    slot.busy = null;
+    slot.timer = null;
+    slot.retiring = true;
+    job.reject(new Busy(`the model took longer than ${seconds(this.o.jobTimeoutMs)}; try again later`, 10));
+    this.terminatedWorkers++;
+    terminateWhenSafe(slot.guard, () => void slot.worker.terminate());
+    this.spawn().catch((err: unknown) => this.o.log.error({ err }, 'could not start a replacement inference worker'));
   }
 
   get queueDepth(): number {
@@ -150,6 +212,11 @@ export class InferencePool {
 
   get readyWorkers(): number {
     return this.slots.filter((s) => s.ready && !s.retiring).length;
+  }
+
+  /** The thread ids of the live workers (a replaced worker's id disappears). */
+  get workerThreadIds(): number[] {
+    return this.slots.map((s) => s.worker.threadId);
   }
 
   /**
@@ -165,32 +232,47 @@ export class InferencePool {
     clearTimeout(timer);
   }
 
-  private submit<T extends EncodeResult | DecodeResult>(job: Job, priority: Priority, transfer: ArrayBuffer[] = []): Promise<T> {
+  private submit<T extends EncodeResult | DecodeResult>(job: Job, priority: Priority, signal?: AbortSignal): Promise<T> {
     if (this.closed) return Promise.reject(new Busy('the server is shutting down', 5));
+    if (signal?.aborted) return Promise.reject(new Cancelled());
     if (this.queueDepth >= this.o.queueLimit) {
       return Promise.reject(
         new Busy(`the segmentation queue is full (${this.o.queueLimit} waiting); try again in a moment`, 2),
       );
     }
     return new Promise<T>((resolve, reject) => {
-      this.queues[priority].push({
+      const queue = this.queues[priority];
+      const pending: Pending = {
         id: this.nextId++,
         job,
-        transfer,
+        transfer: [],
         resolve: resolve as (r: EncodeResult | DecodeResult) => void,
         reject,
         enqueuedAt: performance.now(),
-      });
+        signal,
+        onAbort: undefined,
+      };
+      if (signal) {
+        pending.onAbort = () => {
+          const i = queue.indexOf(pending);
+          if (i < 0) return; // already started: it runs to completion (an encode's result is cached)
+          queue.splice(i, 1);
+          reject(new Cancelled());
+        };
+        signal.addEventListener('abort', pending.onAbort, { once: true });
+      }
+      queue.push(pending);
       this.dispatch();
     });
   }
 
-  encode(job: EncodeJob, priority: Priority): Promise<EncodeResult> {
-    return this.submit<EncodeResult>(job, priority);
+  /** Runs an encode; `signal` drops it if the caller gives up while it is still queued. */
+  encode(job: EncodeJob, priority: Priority, signal?: AbortSignal): Promise<EncodeResult> {
+    return this.submit<EncodeResult>(job, priority, signal);
   }
 
-  decode(job: DecodeJob): Promise<DecodeResult> {
-    return this.submit<DecodeResult>(job, 'interactive');
+  decode(job: DecodeJob, signal?: AbortSignal): Promise<DecodeResult> {
+    return this.submit<DecodeResult>(job, 'interactive', signal);
   }
 
   /**
@@ -238,3 +320,6 @@ export class InferencePool {
     await Promise.all(this.slots.map((s) => this.retire(s)));
   }
 }
+
+/** A duration for a sentence: '120 s', or '200 ms' under a second. */
+const seconds = (ms: number): string => (ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`);

@@ -4,15 +4,21 @@
  * mask encoding), so the HTTP thread never blocks.
  */
 import { parentPort } from 'node:worker_threads';
-import { SamPredictor, summarizeLogits } from '@glmedsa/models';
+import { SamPredictor, decodePng, encodePng, summarizeLogits } from '@glmedsa/models';
 import { loadCodecFor } from '../dicom/codecs/index.js';
 import { NotFound, isDomainError } from '../errors.js';
+import type { ImageLimits } from '../images/limits.js';
 import { renderSource } from '../images/render.js';
+import { guardedNative } from './native-guard.js';
 import type { DecodeJob, DecodeResult, EncodeJob, EncodeResult, WorkerRequest, WorkerResponse } from './messages.js';
 
 const port = parentPort;
 if (!port) throw new Error('worker.ts must run in a worker thread');
 const predictors = new Map<string, SamPredictor>();
+let limits: ImageLimits | null = null;
+/** Marks this thread's onnxruntime calls, so the pool terminates it only outside them (native-guard.ts). */
+let guard: Int32Array | null = null;
+const native = <T>(call: () => Promise<T>): Promise<T> => guardedNative(guard!, call);
 /** The device and threads of the first load, for models loaded later (adapter versions). */
 let lastDevice: 'auto' | 'cuda' | 'cpu' = 'auto';
 let lastThreads = 0;
@@ -32,9 +38,9 @@ async function encode(job: EncodeJob): Promise<EncodeResult> {
   const t0 = performance.now();
   // Compressed frames the PACS would not transcode are decoded here; their WASM codec loads on first use.
   if (job.source.type === 'dicom') await loadCodecFor(job.source.frame.raw.transferSyntaxUID);
-  const image = renderSource(job.source);
+  const image = renderSource(job.source, limits!);
   const t1 = performance.now();
-  const emb = await predictor.encode(image);
+  const emb = await native(() => predictor.encode(image));
   return {
     embeddings: emb.embeddings.data,
     originalSize: [image.height, image.width],
@@ -51,11 +57,11 @@ async function decode(job: DecodeJob): Promise<DecodeResult> {
     preprocessMs: 0,
     encodeMs: 0,
   };
-  const pred = await predictor.decode(
+  const pred = await native(() => predictor.decode(
     emb,
     { points: job.prompts.points, labels: job.prompts.labels, box: job.prompts.box },
     { multimask: job.multimask, maskInput: job.maskInput ? { dtype: 'float32', shape: [1, 1, L, L], data: job.maskInput } : null },
-  );
+  ));
   const t0 = performance.now();
   const [H, W] = job.originalSize;
   let best = 0;
@@ -77,6 +83,7 @@ async function warmUp(p: SamPredictor): Promise<void> {
   const [, c, e] = p.geometry.embeddingShape;
   const embeddings = { dtype: 'float32' as const, shape: [...p.geometry.embeddingShape], data: new Float32Array(c * e * e) };
   await p.decode({ embeddings, originalSize: [64, 64], preprocessMs: 0, encodeMs: 0 }, { points: [[32, 32]], labels: [1] }, { multimask: true });
+  decodePng(encodePng({ width: 8, height: 8, data: new Uint8Array(8 * 8 * 3) })); // the image decoder's code paths too
 }
 
 port.on('message', (msg: WorkerRequest) => {
@@ -85,6 +92,8 @@ port.on('message', (msg: WorkerRequest) => {
     return;
   }
   if (msg.type === 'load') {
+    limits = msg.limits;
+    guard = msg.guard;
     lastDevice = msg.device;
     lastThreads = msg.threads;
     (async () => {
@@ -106,9 +115,12 @@ port.on('message', (msg: WorkerRequest) => {
   }
   if (msg.type === 'load-model') {
     const m = msg.model;
-    SamPredictor.open(m.dir, { device: lastDevice, ...(lastThreads ? { threads: lastThreads } : {}) })
-      .then(async (p) => {
-        await warmUp(p);
+    native(async () => {
+      const p = await SamPredictor.open(m.dir, { device: lastDevice, ...(lastThreads ? { threads: lastThreads } : {}) });
+      await warmUp(p);
+      return p;
+    })
+      .then((p) => {
         predictors.set(m.id, p);
         post({ type: 'model-loaded', id: m.id });
       })
@@ -118,7 +130,7 @@ port.on('message', (msg: WorkerRequest) => {
   if (msg.type === 'unload-model') {
     const p = predictors.get(msg.id);
     predictors.delete(msg.id);
-    void p?.release();
+    if (p) void native(() => p.release()).catch(() => undefined);
     return;
   }
   const { id, job } = msg;

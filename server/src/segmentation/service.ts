@@ -1,7 +1,11 @@
 /**
- * Segmentation requests end to end: resolve the image (PACS instance or upload), get its
- * embedding from the cache or the encoder (one computation per key however many ask), decode
- * the prompts, remember the low-res logits for refinement, and account the time of each stage.
+ * Segmentation requests end to end: resolve the image (PACS instance or upload), check its size
+ * against the limits before anything is fetched or decoded, get its embedding from the cache or
+ * the encoder (one computation per key however many ask), decode the prompts, remember the
+ * low-res logits for refinement, and account the time of each stage.
+ *
+ * Cancellation: a request whose client went away is dropped from the inference queue if it has
+ * not started; an encode shared by several requests is dropped only when all of them are gone.
  */
 import { Lru } from '../cache/lru.js';
 import { imageKey } from '../dicom/image-key.js';
@@ -9,6 +13,7 @@ import type { FetchedFrame } from '../dicom/image-source.js';
 import type { ImageRef } from '../dicom/image-ref.js';
 import { type EmbeddingResponse, type ImageSpec, MASK_ENCODING, type ModelInfo, type ModelsResponse, type ModelVariant, type SegmentRequest, type SegmentResponse } from '../api/index.js';
 import { InvalidRequest, NotFound, UnprocessableImage } from '../errors.js';
+import { type ImageLimits, checkImageSize, checkSamResize } from '../images/limits.js';
 import type { EncodeResult, ImageSource } from '../inference/messages.js';
 import type { InferencePool, Priority } from '../inference/pool.js';
 import type { Metrics } from '../metrics.js';
@@ -40,6 +45,8 @@ interface ResolvedImage {
 
 export class SegmentationService {
   private readonly embeddings: Lru<Embedding>;
+  /** Per embedding being computed: how many requests still wait for it, and how to drop it. */
+  private readonly waiting = new Map<string, { count: number; controller: AbortController }>();
 
   constructor(
     private readonly o: {
@@ -53,6 +60,7 @@ export class SegmentationService {
       adapters?: (modelId: string) => unknown[];
       defaultModel: string;
       cacheBytes: number;
+      limits: ImageLimits;
     },
   ) {
     this.embeddings = new Lru<Embedding>({ maxSize: o.cacheBytes, sizeOf: (e) => e.embeddings.byteLength + 64 });
@@ -81,6 +89,7 @@ export class SegmentationService {
     if (spec.frame > info.frames) {
       throw new UnprocessableImage(`frame ${spec.frame} does not exist: the instance has ${info.frames} frame${info.frames > 1 ? 's' : ''}`);
     }
+    checkImageSize(info.width, info.height, this.o.limits, 'the DICOM frame');
     const describeMs = performance.now() - t0;
     return {
       key: `dicom:${imageKey(spec, spec.frame, spec.voi)}`,
@@ -102,23 +111,49 @@ export class SegmentationService {
     return `${model.id}@${model.manifest.weights_sha256.slice(0, 16)}#${model.adapterVersion ?? 'base'}|${imageKey}`;
   }
 
-  private async embedding(model: ServedModel, image: ResolvedImage, priority: Priority) {
+  /**
+   * Registers a request waiting for the embedding `key`; the returned signal aborts when every
+   * request waiting for it has been cancelled. Call `done` when this request stops waiting.
+   */
+  private wait(key: string, signal: AbortSignal | undefined): { shared: AbortSignal; done: () => void } {
+    let entry = this.waiting.get(key);
+    if (!entry) this.waiting.set(key, (entry = { count: 0, controller: new AbortController() }));
+    const e = entry;
+    e.count++;
+    let left = false;
+    const leave = (cancelled: boolean) => {
+      if (left) return;
+      left = true;
+      signal?.removeEventListener('abort', onAbort);
+      if (--e.count > 0) return;
+      if (this.waiting.get(key) === e) this.waiting.delete(key);
+      if (cancelled) e.controller.abort();
+    };
+    const onAbort = () => leave(true);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    return { shared: e.controller.signal, done: () => leave(false) };
+  }
+
+  private async embedding(model: ServedModel, image: ResolvedImage, priority: Priority, signal?: AbortSignal) {
     // Filled in only when this request computes the embedding itself.
     let fetchMs = image.fetchMs;
     let embedMs = 0;
     const key = this.cacheKey(model, image.key);
+    checkSamResize(image.width, image.height, model.manifest.input_size);
+    const w = this.wait(key, signal);
     const { value, cached } = await this.embeddings.getOrLoad(key, async () => {
       const { source, fetchMs: f } = await image.load();
       fetchMs = f;
       this.o.metrics.observeStage('fetch', model.id, f);
       const t0 = performance.now();
-      const r = await this.o.pool.encode({ kind: 'encode', model: model.runtimeId, source }, priority);
+      const r = await this.o.pool.encode({ kind: 'encode', model: model.runtimeId, source }, priority, w.shared);
       embedMs = performance.now() - t0;
       this.o.metrics.observeStage('render', model.id, r.timings.render);
       this.o.metrics.observeStage('preprocess', model.id, r.timings.preprocess);
       this.o.metrics.observeStage('encode', model.id, r.timings.encode);
       return r;
-    });
+    }).finally(w.done);
     this.o.metrics.cache.inc({ result: cached ? 'hit' : 'miss' });
     this.o.metrics.cacheBytes.set(this.embeddings.size);
     return { key, embedding: value, cached, fetchMs, embedMs };
@@ -145,14 +180,14 @@ export class SegmentationService {
   }
 
   /** POST /v1/embeddings: computes (or finds) the embedding of an image ahead of the clicks. */
-  async warm(spec: ImageSpec, modelId?: string): Promise<EmbeddingResponse> {
+  async warm(spec: ImageSpec, modelId?: string, signal?: AbortSignal): Promise<EmbeddingResponse> {
     const model = this.model(modelId);
     const image = await this.resolve(spec);
-    const r = await this.embedding(model, image, 'background');
+    const r = await this.embedding(model, image, 'background', signal);
     return { model: model.id, cached: r.cached, image: { width: image.width, height: image.height }, timings: { fetchMs: r.fetchMs, embedMs: r.embedMs } };
   }
 
-  async segment(req: SegmentRequest): Promise<SegmentResponse> {
+  async segment(req: SegmentRequest, signal?: AbortSignal): Promise<SegmentResponse> {
     const t0 = performance.now();
     const model = this.model(req.model);
     const image = await this.resolve(req.image);
@@ -167,7 +202,7 @@ export class SegmentationService {
     }
     // A maskId of another image is refused before its frame is fetched and encoded.
     const maskInput = req.maskId ? this.o.masks.take(req.maskId, this.cacheKey(model, image.key)) : null;
-    const { key, embedding, cached, fetchMs, embedMs } = await this.embedding(model, image, 'interactive');
+    const { key, embedding, cached, fetchMs, embedMs } = await this.embedding(model, image, 'interactive', signal);
     const multimask = req.multimask ?? (req.points.length <= 1 && !req.box && !maskInput);
     const r = await this.o.pool.decode({
       kind: 'decode',
@@ -181,7 +216,7 @@ export class SegmentationService {
       },
       maskInput,
       multimask,
-    });
+    }, signal);
     this.o.metrics.observeStage('decode', model.id, r.timings.decode);
     const maskId = this.o.masks.put(key, r.lowRes);
     const totalMs = performance.now() - t0;
