@@ -1,17 +1,20 @@
 /**
- * npm run bench [-- suite ...]: 'server', 'gpu', 'soak' and 'e2e' (the browser, from test/) run here;
- * other suites (model, table1, synth) are the models package's benchmarks, run in their own process.
+ * npm run bench [-- suite ...]: 'server', 'jobs', 'gpu', 'soak' and 'e2e' (the browser, from test/) run
+ * here; other suites (model, table1, synth) are the models package's benchmarks, run in their own process.
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { gpuBench } from './gpu-bench.js';
+import { jobsBench } from './jobs-bench.js';
 import { serverBench } from './server-bench.js';
 import { soakBench } from './soak.js';
 
 const [suite = 'model', ...args] = process.argv.slice(2);
 if (suite === 'server') {
   await serverBench(args);
+} else if (suite === 'jobs') {
+  await jobsBench(args);
 } else if (suite === 'gpu') {
   await gpuBench(args);
 } else if (suite === 'soak') {

@@ -12,7 +12,9 @@ import { checkExposure } from './config/load.js';
 import type { ServerConfig } from './config/schema.js';
 import { assertPortFree, listenHttp } from './http/listen.js';
 import { InferencePool } from './inference/pool.js';
-import { type DatasetProvider, FolderDatasetProvider } from './jobs/dataset-provider.js';
+import { type DatasetProvider, DatasetSources, FolderDatasetProvider } from './jobs/dataset-provider.js';
+import { PacsDatasetProvider } from './jobs/pacs-dataset-provider.js';
+import { DicomWebClient } from './dicom/dicomweb-client.js';
 import { JobRunner } from './jobs/job-runner.js';
 import { SqliteJobStore } from './jobs/sqlite-job-store.js';
 import { Metrics } from './metrics.js';
@@ -34,7 +36,7 @@ export interface StartOptions {
   /** Where exported models and other state live (default: .data under the working directory). */
   dataDir?: string;
   log?: Logger;
-  /** Where fine-tuning jobs get their data (default: prepared folders under jobs.datasetRoot). */
+  /** Where fine-tuning jobs get their data (default: prepared folders under jobs.datasetRoot, and the PACS's SEGs). */
   datasets?: DatasetProvider;
 }
 
@@ -75,7 +77,12 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
   const store = new SqliteJobStore(path.join(dataDir, 'jobs.sqlite'));
   const jobs = new JobRunner({
     store,
-    datasets: o.datasets ?? new FolderDatasetProvider(path.resolve(config.jobs.datasetRoot ?? path.join(dataDir, 'datasets'))),
+    datasets:
+      o.datasets ??
+      new DatasetSources({
+        folder: new FolderDatasetProvider(path.resolve(config.jobs.datasetRoot ?? path.join(dataDir, 'datasets'))),
+        pacs: new PacsDatasetProvider(pacsDatasetClient(config.pacs)),
+      }),
     registry,
     catalog,
     root: path.join(dataDir, 'jobs'),
@@ -134,4 +141,14 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
       await pool.close();
     },
   };
+}
+
+/** The DICOMweb client fine-tuning jobs read SEGs and images with (whole instances, so the frame size limit is raised). */
+function pacsDatasetClient(c: ServerConfig['pacs']): DicomWebClient {
+  return new DicomWebClient({
+    baseUrl: c.url,
+    timeoutMs: c.timeoutMs,
+    maxResponseBytes: Math.max(c.maxFrameBytes, 512 * 1024 * 1024),
+    auth: c.token ? { bearerToken: c.token } : c.username ? { username: c.username, password: c.password ?? '' } : undefined,
+  });
 }

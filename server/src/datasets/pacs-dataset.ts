@@ -89,7 +89,10 @@ export async function findSegSeries(client: DicomWebClient, filter: DatasetFilte
   const query: Record<string, string> = { Modality: 'SEG' };
   const dates = studyDateQuery(filter);
   if (dates !== '') query['StudyDate'] = dates;
-  if (filter.seriesDescription !== undefined) query['SeriesDescription'] = filter.seriesDescription;
+  // Orthanc's QIDO does not percent-decode match values, so a description with a space (sent as
+  // '+') or any other escaped character matches nothing: each run of such characters goes as '*',
+  // and the exact pattern is applied to the answers below.
+  if (filter.seriesDescription !== undefined) query['SeriesDescription'] = filter.seriesDescription.replace(/[^A-Za-z0-9*._-]+/g, '*');
   const found: DicomJsonDataset[] = [];
   if (filter.studyInstanceUIDs === undefined) found.push(...(await client.search('series', query, options)));
   else for (const study of filter.studyInstanceUIDs) found.push(...(await client.search('series', { ...query, StudyInstanceUID: study }, options)));

@@ -1,7 +1,8 @@
 /**
  * Where a job's training data comes from: a dataset filter -> a `glmedsa-dataset` v1 folder for
- * training, one for validation, and a summary. The PACS provider (SEG series found over QIDO)
- * implements the same interface; until then the folder provider serves prepared folders.
+ * training, one for validation, and a summary. Two sources: prepared folders (`{ "folder": "site-b" }`)
+ * and the site's PACS (`{ "source": "pacs", ...filter }`, SEG series found over QIDO);
+ * {@link DatasetSources} picks one by the `source` key.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -67,5 +68,33 @@ export class FolderDatasetProvider implements DatasetProvider {
     const f = this.folders(filter);
     const [trainCount, validationCount] = await Promise.all([countItems(f.train), countItems(f.validation)]);
     return { train: f.train, validation: f.validation, summary: { source: 'folder', name: f.name, train: trainCount, validation: validationCount } };
+  }
+}
+
+/** The dataset sources a job may name; `source` picks one ('folder' when absent and `folder` is given, else 'pacs'). */
+export type DatasetSourceName = 'folder' | 'pacs';
+
+/** Picks the provider by the filter's `source`; a source the server has no provider for is a 400. */
+export class DatasetSources implements DatasetProvider {
+  constructor(private readonly providers: Partial<Record<DatasetSourceName, DatasetProvider>>) {}
+
+  private pick(filter: Record<string, unknown>): { provider: DatasetProvider; filter: Record<string, unknown> } {
+    const { source, ...rest } = filter;
+    const name = source ?? ('folder' in filter ? 'folder' : 'pacs');
+    if (name !== 'folder' && name !== 'pacs') throw new InvalidRequest(`the dataset source must be 'folder' or 'pacs', not ${JSON.stringify(name)}`, { 'dataset.source': 'unknown source' });
+    const provider = this.providers[name];
+    if (!provider) throw new InvalidRequest(`this server has no '${name}' dataset source configured`, { 'dataset.source': 'not configured' });
+    // The folder provider's filter is strict; the PACS provider reads its own `source`.
+    return { provider, filter: name === 'folder' ? rest : filter };
+  }
+
+  check(filter: Record<string, unknown>): Promise<void> {
+    const p = this.pick(filter);
+    return p.provider.check(p.filter);
+  }
+
+  prepare(filter: Record<string, unknown>, workDir: string): Promise<PreparedDataset> {
+    const p = this.pick(filter);
+    return p.provider.prepare(p.filter, workDir);
   }
 }

@@ -28,7 +28,10 @@ export const JobRequestSchema = z
   .object({
     model: z.string().min(1).max(64).optional(),
     variant: z.enum(VARIANTS, { error: `variant must be one of ${VARIANTS.join(', ')}` }).default('glmedsa'),
-    /** Which annotations to train on; its shape belongs to the dataset provider. */
+    /**
+     * Which annotations to train on; its shape belongs to the dataset provider: `{ folder }` for
+     * prepared folders, `{ source: 'pacs', ...filter, validationFraction? }` for the PACS's SEGs.
+     */
     dataset: z.record(z.string(), z.unknown(), { error: 'dataset must be an object (the filter of the annotations to train on)' }),
     hyperparameters: HyperparametersSchema.default({ steps: 300 }),
   })
