@@ -141,7 +141,7 @@ export const ServerConfigSchema = z
       .default({ enabled: true, proxyPacs: true }),
     jobs: z
       .object({
-        /** Folder of prepared dataset folders (default DATA/datasets); the PACS provider replaces it. */
+        /** Folder of prepared dataset folders (default DATA/datasets), for jobs whose dataset is {"folder": ...}; PACS datasets need none. */
         datasetRoot: z.string().optional(),
         /** onnxruntime threads of a job's child processes (bounded, so clicks stay fast). */
         threads: z.number().int().min(1).max(256).default(1),
