@@ -42,6 +42,10 @@ async function leftovers(telemetrySwitch: string | undefined): Promise<{ home: s
     process.stdout.write(String(process.pid));`;
   const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
   delete env['ORT_DISABLE_TELEMETRY']; // this test process set it when it imported the package
+  // onnxruntime also stays silent on CI machines (it checks CI and GITHUB_ACTIONS), which would make
+  // the control case below pass for the wrong reason or fail: the child sees neither.
+  delete env['CI'];
+  delete env['GITHUB_ACTIONS'];
   if (telemetrySwitch !== undefined) env['ORT_DISABLE_TELEMETRY'] = telemetrySwitch;
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { env });
   const pid = Number(stdout.trim());
