@@ -5,17 +5,11 @@
  */
 import type { PixelModule } from '../pixel-module.js';
 import { type CodecFrameInfo, type EmbindObject, fullFrameInfo, WasmModule } from './emscripten.js';
-import { checkFrameInfo, checkHeaderAgainstModule, type DecodeLimits } from './frame-limits.js';
-import { toNativeFrame, type NativeFrame } from './frame-layout.js';
-import { decompositionLevels, j2kCodestream, readJ2kHeader } from './j2k-header.js';
+import type { DecodeLimits } from './frame-limits.js';
+import type { NativeFrame } from './frame-layout.js';
+import { decodeJ2kFamily, type J2kFamilyDecoder } from './j2k-decode.js';
+import { decompositionLevels } from './j2k-header.js';
 import { runCodec } from './run-codec.js';
-
-interface HTJ2KDecoder extends EmbindObject {
-  getEncodedBuffer(length: number): Uint8Array;
-  decode(): void;
-  getFrameInfo(): CodecFrameInfo;
-  getDecodedBuffer(): Uint8Array;
-}
 
 interface HTJ2KEncoder extends EmbindObject {
   getDecodedBuffer(info: CodecFrameInfo): Uint8Array;
@@ -26,7 +20,7 @@ interface HTJ2KEncoder extends EmbindObject {
 }
 
 interface OpenJph {
-  HTJ2KDecoder: new () => HTJ2KDecoder;
+  HTJ2KDecoder: new () => J2kFamilyDecoder;
   HTJ2KEncoder: new () => HTJ2KEncoder;
 }
 
@@ -41,21 +35,7 @@ export const openJph = new WasmModule<OpenJph>('OpenJPH', '@cornerstonejs/codec-
  * @throws CorruptImage, UnsupportedImage
  */
 export function decodeHtj2k(bytes: Uint8Array, module: PixelModule, limits: DecodeLimits = {}): NativeFrame {
-  const codestream = j2kCodestream(bytes, WHAT);
-  const header = readJ2kHeader(codestream, WHAT);
-  checkHeaderAgainstModule(header, module, WHAT, limits);
-  const decoded = runCodec(
-    openJph,
-    WHAT,
-    (m) => new m.HTJ2KDecoder(),
-    (decoder) => {
-      decoder.getEncodedBuffer(codestream.length).set(codestream);
-      decoder.decode();
-      checkFrameInfo(decoder.getFrameInfo(), header, WHAT);
-      return decoder.getDecodedBuffer().slice();
-    },
-  );
-  return toNativeFrame(decoded, header, module, false, WHAT);
+  return decodeJ2kFamily(openJph, WHAT, (m) => new m.HTJ2KDecoder(), bytes, module, limits);
 }
 
 /** Options of {@link encodeHtj2k}. */

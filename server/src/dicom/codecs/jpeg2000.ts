@@ -5,17 +5,11 @@
  */
 import type { PixelModule } from '../pixel-module.js';
 import { type CodecFrameInfo, type EmbindObject, fullFrameInfo, WasmModule } from './emscripten.js';
-import { checkFrameInfo, checkHeaderAgainstModule, type DecodeLimits } from './frame-limits.js';
-import { toNativeFrame, type NativeFrame } from './frame-layout.js';
-import { decompositionLevels, j2kCodestream, readJ2kHeader } from './j2k-header.js';
+import type { DecodeLimits } from './frame-limits.js';
+import type { NativeFrame } from './frame-layout.js';
+import { decodeJ2kFamily, type J2kFamilyDecoder } from './j2k-decode.js';
+import { decompositionLevels } from './j2k-header.js';
 import { runCodec } from './run-codec.js';
-
-interface J2KDecoder extends EmbindObject {
-  getEncodedBuffer(length: number): Uint8Array;
-  decode(): void;
-  getFrameInfo(): CodecFrameInfo;
-  getDecodedBuffer(): Uint8Array;
-}
 
 interface J2KEncoder extends EmbindObject {
   getDecodedBuffer(info: CodecFrameInfo): Uint8Array;
@@ -26,7 +20,7 @@ interface J2KEncoder extends EmbindObject {
 }
 
 interface OpenJpeg {
-  J2KDecoder: new () => J2KDecoder;
+  J2KDecoder: new () => J2kFamilyDecoder;
   J2KEncoder: new () => J2KEncoder;
 }
 
@@ -41,21 +35,7 @@ export const openJpeg = new WasmModule<OpenJpeg>('OpenJPEG', '@cornerstonejs/cod
  * @throws CorruptImage, UnsupportedImage
  */
 export function decodeJpeg2000(bytes: Uint8Array, module: PixelModule, limits: DecodeLimits = {}): NativeFrame {
-  const codestream = j2kCodestream(bytes, WHAT);
-  const header = readJ2kHeader(codestream, WHAT);
-  checkHeaderAgainstModule(header, module, WHAT, limits);
-  const decoded = runCodec(
-    openJpeg,
-    WHAT,
-    (m) => new m.J2KDecoder(),
-    (decoder) => {
-      decoder.getEncodedBuffer(codestream.length).set(codestream);
-      decoder.decode();
-      checkFrameInfo(decoder.getFrameInfo(), header, WHAT);
-      return decoder.getDecodedBuffer().slice();
-    },
-  );
-  return toNativeFrame(decoded, header, module, false, WHAT);
+  return decodeJ2kFamily(openJpeg, WHAT, (m) => new m.J2KDecoder(), bytes, module, limits);
 }
 
 /** Options of {@link encodeJpeg2000}. */
