@@ -7,21 +7,9 @@ import { CANCELLED_EXIT } from '../../src/cli/train-command.js';
 import { writeJsonAtomic } from '../../src/util/atomic-file.js';
 import { runCli } from '../cli/run-cli.js';
 import { CLI, tempDir } from '../helpers/paths.js';
+import { tinyTrainConfig } from './tiny-config.js';
 
-const TINY = {
-  variant: 'sam',
-  img_size: 64,
-  patch_size: 16,
-  embed_dim: 32,
-  depth: 2,
-  heads: 2,
-  window: 2,
-  global_attn_indexes: [1],
-  prompt_dim: 32,
-  decoder_heads: 2,
-  decoder_mlp_dim: 64,
-  iou_head_hidden_dim: 32,
-};
+const TINY = tinyTrainConfig('sam');
 const STEPS = 20;
 
 interface RunEvent {

@@ -12,21 +12,9 @@ import { type TrainOptions, TrainingCancelled, train } from '../../src/train/tra
 import type { TrainProgress } from '../../src/train/training-progress.js';
 import { validate } from '../../src/train/validation.js';
 import { tempDir } from '../helpers/paths.js';
+import { tinyTrainConfig } from './tiny-config.js';
 
-const TINY = parseModelConfig({
-  variant: 'glmedsa',
-  img_size: 64,
-  patch_size: 16,
-  embed_dim: 32,
-  depth: 2,
-  heads: 2,
-  window: 2,
-  global_attn_indexes: [1],
-  prompt_dim: 32,
-  decoder_heads: 2,
-  decoder_mlp_dim: 64,
-  iou_head_hidden_dim: 32,
-});
+const TINY = parseModelConfig(tinyTrainConfig('glmedsa'));
 const STEPS = 8;
 
 describe('training hooks: progress, validation, cancellation', () => {

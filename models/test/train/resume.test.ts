@@ -6,21 +6,9 @@ import { readSafetensors } from '../../src/checkpoint/index.js';
 import { CLI, tempDir } from '../helpers/paths.js';
 import { runCli } from '../cli/run-cli.js';
 import { writeJsonAtomic } from '../../src/util/atomic-file.js';
+import { tinyTrainConfig } from './tiny-config.js';
 
-const TINY = {
-  variant: 'sam',
-  img_size: 64,
-  patch_size: 16,
-  embed_dim: 32,
-  depth: 2,
-  heads: 2,
-  window: 2,
-  global_attn_indexes: [1],
-  prompt_dim: 32,
-  decoder_heads: 2,
-  decoder_mlp_dim: 64,
-  iou_head_hidden_dim: 32,
-};
+const TINY = tinyTrainConfig('sam');
 
 /** Starts a training run and kills it (SIGKILL, no chance to clean up) once `marker` is printed. */
 function trainAndKill(args: string[], marker: RegExp): Promise<void> {
