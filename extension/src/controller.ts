@@ -300,6 +300,46 @@ export class Controller {
     this.status.set({ prompts: 0, candidates: null, busy: false });
   }
 
+  /**
+   * N, as in OHIF's marker-guided labelmap tool: keeps the proposal on this slice (accepted), goes
+   * to the next image of the stack and sends the same prompts for it, markers kept.
+   */
+  async nextSlice(): Promise<boolean> {
+    const session = this.session;
+    const viewport = this.viewport as (StackViewport & { setImageIdIndex?(index: number): Promise<unknown> }) | null;
+    if (!session || !viewport || session.prompts.length === 0) {
+      this.status.set({ notice: 'Click on the image first: N carries the prompts to the next slice.' });
+      return false;
+    }
+    const next = viewport.getCurrentImageIdIndex() + 1;
+    if (next >= viewport.getImageIds().length || !viewport.setImageIdIndex) {
+      this.status.set({ notice: 'This is the last image of the stack.' });
+      return false;
+    }
+    const accepted = this.accept();
+    let info: ImageInfo;
+    try {
+      await viewport.setImageIdIndex(next);
+      info = this.imageInfo(viewport);
+    } catch (err) {
+      this.fail(err);
+      return false;
+    }
+    const model = this.status.get().model ?? undefined;
+    const carried = PromptSession.carrying(session, `${info.imageId}|${model ?? ''}`, info.ref);
+    this.viewport = viewport;
+    this.session = carried;
+    this.markers.attach(viewport);
+    this.markers.set(info.imageId, carried.prompts);
+    this.status.set({ notice: `${accepted ? 'Mask accepted; the' : 'The'} same prompts on image ${next + 1} of ${viewport.getImageIds().length}.` });
+    const ticket = carried.resend();
+    const entry: { promptAt: number; drawnAt: number | null; server: unknown } = { promptAt: performance.now(), drawnAt: null, server: null };
+    this.timeline.push(entry);
+    if (this.timeline.length > 200) this.timeline.shift();
+    await this.send(viewport, info, carried, ticket, carried.request(info.voi, model), entry);
+    return true;
+  }
+
   /** Removes the last prompt and shows the answer before it. */
   async undoPrompt(): Promise<void> {
     const session = this.session;

@@ -154,6 +154,7 @@ const extension = {
     const actions = {
       glmedsaUndoPrompt: () => void need().undoPrompt(),
       glmedsaCycleCandidates: () => void need().cycleCandidates(),
+      glmedsaNextSlice: () => void need().nextSlice(),
       glmedsaAccept: () => need().accept(),
       glmedsaReject: () => need().reject(),
       glmedsaSaveSegmentation: () => saveSeg(),

@@ -25,6 +25,17 @@ export class PromptSession {
 
   constructor(readonly imageKey: string, readonly image: Omit<ImageRef, 'voi'>) {}
 
+  /**
+   * A session on another image with the same prompts and no answers yet (N: the next slice keeps
+   * the markers). Send `request()` with the ticket `resend()` gives.
+   */
+  static carrying(from: PromptSession, imageKey: string, image: Omit<ImageRef, 'voi'>): PromptSession {
+    const next = new PromptSession(imageKey, image);
+    next.prompts.push(...from.prompts);
+    next.answers.length = next.prompts.length;
+    return next;
+  }
+
   get points(): PromptPoint[] {
     return this.prompts.flatMap((p) => (p.kind === 'point' ? [p.point] : []));
   }

@@ -118,3 +118,26 @@ test('undo onto an unanswered prompt needs a resend, whose ticket is the current
   assert.equal(s.accept(t, answer('again', [0.4])), true);
   assert.equal(s.current()?.mask.score, 0.4);
 });
+
+test('carrying the prompts to another image keeps them all, but no answer nor mask id of the old image', () => {
+  const s = new PromptSession('slice-1', image);
+  const a = s.add({ kind: 'point', point: { x: 1, y: 1, label: 1 } });
+  s.accept(a.ticket, answer('mask-on-slice-1', [0.9]));
+  s.add({ kind: 'box', box: { x1: 0, y1: 0, x2: 3, y2: 1 } });
+  const nextImage = { ...image, sopInstanceUID: '1.2.3.4.6' };
+  const n = PromptSession.carrying(s, 'slice-2', nextImage);
+  assert.equal(n.imageKey, 'slice-2');
+  assert.deepEqual(n.prompts, s.prompts);
+  assert.notEqual(n.prompts, s.prompts, 'the sessions do not share their prompt list');
+  assert.equal(n.hasAnswer(), false);
+  assert.equal(n.current(), null);
+  const t = n.resend();
+  const req = n.request();
+  assert.deepEqual(req.image, nextImage);
+  assert.deepEqual(req.points, [{ x: 1, y: 1, label: 1 }]);
+  assert.deepEqual(req.box, { x1: 0, y1: 0, x2: 3, y2: 1 });
+  assert.equal(req.maskId, undefined);
+  assert.equal(n.accept(t, answer('mask-on-slice-2', [0.7])), true);
+  n.add({ kind: 'point', point: { x: 2, y: 0, label: 0 } });
+  assert.equal(s.prompts.length, 2, 'the old session is untouched');
+});

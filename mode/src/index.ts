@@ -23,6 +23,7 @@ interface ModeContext {
 export const hotkeys = [
   { commandName: 'glmedsaUndoPrompt', label: 'GLMed-SA: remove last prompt', keys: ['u'] },
   { commandName: 'glmedsaCycleCandidates', label: 'GLMed-SA: next candidate mask', keys: ['c'] },
+  { commandName: 'glmedsaNextSlice', label: 'GLMed-SA: next slice, same prompts', keys: ['n'] },
 ];
 
 function toolButton() {
