@@ -44,7 +44,7 @@ function aimAt(image: { studyInstanceUID: string; seriesInstanceUID: string; sop
   return (route: Route) => {
     const body = JSON.parse(route.request().postData() ?? '{}') as Record<string, unknown>;
     delete body['maskId'];
-    body['image'] = { ...image, frame: 1 };
+    body['image'] = { studyInstanceUID: image.studyInstanceUID, seriesInstanceUID: image.seriesInstanceUID, sopInstanceUID: image.sopInstanceUID, frame: 1 };
     return route.continue({ postData: JSON.stringify(body), headers: { ...route.request().headers(), 'content-type': 'application/json' } });
   };
 }
