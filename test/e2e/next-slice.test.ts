@@ -1,0 +1,75 @@
+/**
+ * The N key in headless Chromium against the real stack, as in OHIF's marker-guided labelmap
+ * tool: a click on a CT slice, N: the proposal on that slice is accepted, the viewport shows the
+ * next slice, the same prompt is sent for it and its proposal drawn there, markers kept.
+ * Screenshots go to artifacts/next-slice-*.png.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { consoleOf, launchChromium, openPage, screenshot } from '../helpers/browser.js';
+import { type Stack, startStack } from '../helpers/stack.js';
+import { area, clickImage, labelmap, status, waitForViewer } from './viewer-steps.js';
+
+describe('N: next slice with the same prompts (OHIF 3.13.2 + GLMed-SA, headless Chromium)', { timeout: 600_000 }, () => {
+  let stack: Stack;
+  let browser: Browser;
+  let page: Page;
+
+  before(async () => {
+    stack = await startStack();
+    browser = await launchChromium();
+    page = await openPage(browser, { width: 1280, height: 800 });
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => undefined);
+    await stack?.stop();
+  });
+
+  test('a click on slice 1, N: slice 1 keeps its mask, slice 2 gets the same prompt and a proposal', async () => {
+    try {
+      const ct = stack.demo.ct.instances;
+      assert.ok(ct.length >= 2, 'the demo CT series has at least two slices');
+      await page.goto(stack.modeUrl(stack.demo.ct));
+      await waitForViewer(page);
+      assert.equal((await page.evaluate(() => window.glmedsa!.image()))?.ref.sopInstanceUID, ct[0]!.sopInstanceUID);
+      await clickImage(page, ct[0]!.lesion.x, ct[0]!.lesion.y);
+      const first = await labelmap(page);
+      assert.ok(area(first) > 0, 'the click draws a mask on slice 1');
+      await screenshot(page, 'next-slice-1-clicked');
+
+      const n = (await page.evaluate(() => window.glmedsa!.timeline().length)) as number;
+      await page.keyboard.press('n');
+      await page.waitForFunction(
+        ([k, sop]) => {
+          const t = window.glmedsa!.timeline();
+          const s = window.glmedsa!.status();
+          return window.glmedsa!.image()?.ref.sopInstanceUID === sop && ((t.length > k! && t[t.length - 1]!.drawnAt !== null && !s.busy) || (!!s.error && !s.busy));
+        },
+        [n, ct[1]!.sopInstanceUID] as const,
+        { timeout: 90_000, polling: 100 },
+      );
+      const s = await status(page);
+      assert.equal(s.error, null, `no error after N (${s.error})`);
+      assert.equal(s.prompts, 1, 'the prompt is carried to the next slice');
+      const markers = await page.locator('[data-glmedsa=markers] circle, [data-glmedsa=markers] *').count();
+      assert.ok(markers > 0, 'the marker is drawn on the next slice');
+      const second = await labelmap(page);
+      assert.ok(area(second) > 0, 'the carried prompt draws a proposal on slice 2');
+      await screenshot(page, 'next-slice-2-after-n');
+
+      // Back to slice 1 with OHIF's own previous-image key: the mask accepted there is unchanged.
+      await page.keyboard.press('Escape');
+      await page.waitForFunction(() => window.glmedsa!.status().prompts === 0, null, { timeout: 10_000 });
+      await page.keyboard.press('ArrowUp');
+      await page.waitForFunction((sop) => window.glmedsa!.image()?.ref.sopInstanceUID === sop, ct[0]!.sopInstanceUID, { timeout: 20_000, polling: 100 });
+      assert.deepEqual(await labelmap(page), first, 'the mask of slice 1 was accepted by N and stays');
+      await screenshot(page, 'next-slice-3-back-on-slice-1');
+    } catch (err) {
+      await screenshot(page, 'next-slice-failed').catch(() => undefined);
+      process.stdout.write(`# ${consoleOf(page).filter((l) => !l.startsWith('[log]')).slice(-20).join('\n# ')}\n`);
+      throw err;
+    }
+  });
+});
