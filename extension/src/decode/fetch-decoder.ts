@@ -45,7 +45,11 @@ async function get(o: FetchOptions, url: string, what: string): Promise<Response
   } catch (e) {
     throw new DecodeUnavailable(`the ${what} could not be fetched: ${(e as Error).message}`);
   }
-  if (!res.ok) throw new DecodeUnavailable(`the ${what} could not be fetched: the server answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`);
+  if (!res.ok) {
+    // A problem+json body says why; keep its detail for the panel.
+    const detail = await res.json().then((b: { detail?: unknown }) => (typeof b?.detail === 'string' ? `: ${b.detail}` : ''), () => '');
+    throw new DecodeUnavailable(`the ${what} could not be fetched: the server answered ${res.status}${detail}`);
+  }
   return res;
 }
 
