@@ -160,6 +160,24 @@ describe('the embedding and decoder downloads', () => {
   });
 });
 
+describe('what the browser needs from the viewer origin', () => {
+  test('the viewer page is cross-origin isolated (COOP + COEP), and so are its files', async () => {
+    for (const url of [stack.viewerUrl, `${base}/app-config.js`]) {
+      const res = await fetch(url);
+      assert.equal(res.status, 200, url);
+      assert.equal(res.headers.get('cross-origin-opener-policy'), 'same-origin', url);
+      assert.equal(res.headers.get('cross-origin-embedder-policy'), 'require-corp', url);
+    }
+  });
+
+  test("onnxruntime-web's wasm runtime is served under /ext/ort/ (after the webpack build)", async () => {
+    const res = await fetch(`${base}/ext/ort/ort-wasm-simd-threaded.wasm`);
+    assert.equal(res.status, 200, 'run npm run build:ext first');
+    assert.match(res.headers.get('content-type') ?? '', /application\/wasm/);
+    assert.equal(res.headers.get('cross-origin-embedder-policy'), 'require-corp');
+  });
+});
+
 describe('failures are reasons, for the fallback to the server', () => {
   test('a decoder that is not there (404)', async () => {
     await assert.rejects(loadDecoder(opts(), 'no-such-model', createSession), (e: unknown) => e instanceof DecodeUnavailable && /404/.test(e.reason));

@@ -43,7 +43,8 @@ async function get(o: FetchOptions, url: string, what: string): Promise<Response
   try {
     res = await o.fetch(`${o.baseUrl}${url}`, { headers: o.headers ?? {} });
   } catch (e) {
-    throw new DecodeUnavailable(`the ${what} could not be fetched: ${(e as Error).message}`);
+    const cause = (e as { cause?: { message?: string } }).cause?.message;
+    throw new DecodeUnavailable(`the ${what} could not be fetched: ${(e as Error).message}${cause ? ` (${cause})` : ''}`);
   }
   if (!res.ok) {
     // A problem+json body says why; keep its detail for the panel.
