@@ -9,3 +9,4 @@ export * from './responses.js';
 export * from './problem.js';
 export * from './mask.js';
 export * from './validation.js';
+export * from './embedding-transfer.js';

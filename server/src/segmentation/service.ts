@@ -159,6 +159,30 @@ export class SegmentationService {
     return { key, embedding: value, cached, fetchMs, embedMs };
   }
 
+  /**
+   * GET /v1/embeddings/:model: where an image's embedding would be cached (its key, for an ETag
+   * checked before anything is encoded) and a way to get it (from the cache or the encoder).
+   */
+  async exportEmbedding(spec: ImageSpec, modelId: string | undefined): Promise<{
+    model: ServedModel;
+    key: string;
+    image: { width: number; height: number };
+    load: (signal?: AbortSignal) => Promise<{ embeddings: Float32Array; originalSize: [number, number]; cached: boolean }>;
+  }> {
+    const model = this.model(modelId);
+    const image = await this.resolve(spec);
+    checkSamResize(image.width, image.height, model.manifest.input_size);
+    return {
+      model,
+      key: this.cacheKey(model, image.key),
+      image: { width: image.width, height: image.height },
+      load: async (signal) => {
+        const r = await this.embedding(model, image, 'interactive', signal);
+        return { embeddings: r.embedding.embeddings, originalSize: r.embedding.originalSize, cached: r.cached };
+      },
+    };
+  }
+
   /** GET /v1/models: the served models, the default first-class, with where each runs. */
   describeModels(): ModelsResponse {
     const providers = new Map(this.o.pool.providers.map((p) => [p.id, p.provider]));

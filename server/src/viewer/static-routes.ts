@@ -20,6 +20,17 @@ export interface ViewerStaticOptions {
 }
 
 const JS = 'text/javascript; charset=utf-8';
+
+/**
+ * Makes the viewer's pages cross-origin isolated, so onnxruntime-web may use wasm threads
+ * (SharedArrayBuffer). Everything the viewer loads comes from this origin (the DICOMweb proxy
+ * included); the headers go on every viewer file too, because a worker's own script must carry
+ * the embedder policy for a worker to start in an isolated page.
+ */
+function isolate(res: express.Response): void {
+  res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+  res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+}
 const HASHED = /\.[0-9a-f]{16,}\.(js|css|wasm)$|^[0-9a-f]{16,}\.(wasm|woff2)$/;
 
 /** A cross-origin request (its Origin is not this server's own) from an origin not configured: refused. */
@@ -39,6 +50,7 @@ export function viewerStatic(o: ViewerStaticOptions): Router {
   router.get('/app-config.js', (_req, res) => {
     res.setHeader('Content-Type', JS);
     res.setHeader('Cache-Control', 'no-cache');
+    isolate(res);
     res.send(o.appConfigJs);
   });
 
@@ -52,6 +64,7 @@ export function viewerStatic(o: ViewerStaticOptions): Router {
         if (/\.(m?js)$/.test(file)) res.setHeader('Content-Type', JS);
         res.setHeader('Cache-Control', 'no-cache');
         res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
+        isolate(res);
       },
     }),
   );
@@ -69,6 +82,7 @@ export function viewerStatic(o: ViewerStaticOptions): Router {
       return sendProblem(res, 503, 'Viewer not set up', 'the OHIF viewer is not installed on this server yet: run npm run setup:viewer (or npm start) once');
     }
     res.setHeader('Cache-Control', 'no-cache');
+    isolate(res);
     res.sendFile('index.html', { root: o.ohifDir });
   });
   router.use(
@@ -77,6 +91,7 @@ export function viewerStatic(o: ViewerStaticOptions): Router {
       setHeaders(res, file) {
         res.setHeader('Cache-Control', HASHED.test(path.basename(file)) ? 'public, max-age=31536000, immutable' : 'no-cache');
         if (file.endsWith('.mjs')) res.setHeader('Content-Type', JS);
+        isolate(res);
       },
     }),
   );

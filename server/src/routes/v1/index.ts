@@ -1,6 +1,7 @@
 /** The v1 JSON API, one router per resource (jobs and adapters join here). */
 import { Router } from 'express';
 import { adapterRoutes } from './adapters.js';
+import { browserDecodeRoutes } from './browser-decode.js';
 import type { V1Context } from './context.js';
 import { embeddingRoutes } from './embeddings.js';
 import { imageRoutes } from './images.js';
@@ -12,6 +13,6 @@ export type { V1Context } from './context.js';
 
 export function v1Routes(c: V1Context): Router {
   const r = Router();
-  for (const routes of [modelRoutes, adapterRoutes, imageRoutes, embeddingRoutes, segmentRoutes, jobRoutes]) r.use(routes(c));
+  for (const routes of [modelRoutes, adapterRoutes, imageRoutes, embeddingRoutes, segmentRoutes, jobRoutes, browserDecodeRoutes]) r.use(routes(c));
   return r;
 }
