@@ -19,19 +19,25 @@ export class ServerError extends Error {
   }
 }
 
+/** The server's own explanation, as a sentence of its own after ours (ending with a full stop). */
+function explanation(detail: string): string {
+  const text = detail.trim();
+  return text ? ` ${text}${/[.!?]$/.test(text) ? '' : '.'}` : '';
+}
+
 /** Which sentence a failed answer deserves. */
 export function describeFailure(status: number, problem: Problem | null, retryAfter: string | null): ServerError {
-  const detail = problem?.detail ? ` (${problem.detail})` : '';
+  const detail = problem?.detail ? explanation(problem.detail) : '';
   const retry = retryAfter && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined;
-  if (status === 401) return new ServerError('unauthorised', `The segmentation server did not accept your credentials: you are not authorised to use it${detail}.`, status);
-  if (status === 403) return new ServerError('unauthorised', `You are signed in but not authorised for this action on the segmentation server${detail}.`, status);
+  if (status === 401) return new ServerError('unauthorised', `The segmentation server did not accept your credentials: you are not authorised to use it.${detail}`, status);
+  if (status === 403) return new ServerError('unauthorised', `You are signed in but not authorised for this action on the segmentation server.${detail}`, status);
   if (status === 503 || status === 429) {
     return new ServerError('busy', `The segmentation server is busy; retrying${retry ? ` in ${retry} s` : ''}.`, status, retry ?? 1);
   }
-  if (status === 422 || status === 415) return new ServerError('unsupported', `This image is not supported by the model${detail}.`, status);
-  if (status === 502 || status === 504) return new ServerError('pacs', `The PACS is unavailable, so the server cannot read this image${detail}.`, status);
-  if (status === 400 || status === 404 || status === 413) return new ServerError('bad-request', `The server refused the request${detail}.`, status);
-  return new ServerError('server', `The segmentation server failed (HTTP ${status})${detail}.`, status);
+  if (status === 422 || status === 415) return new ServerError('unsupported', `This image is not supported by the model.${detail}`, status);
+  if (status === 502 || status === 504) return new ServerError('pacs', `The PACS is unavailable, so the server cannot read this image.${detail}`, status);
+  if (status === 400 || status === 404 || status === 413) return new ServerError('bad-request', `The server refused the request.${detail}`, status);
+  return new ServerError('server', `The segmentation server failed (HTTP ${status}).${detail}`, status);
 }
 
 export interface ClientOptions {

@@ -86,7 +86,7 @@ export function makePanel(controller: Controller, actions: { saveSeg(): void }) 
           </button>
         </div>
         <div style={{ marginTop: '8px', fontSize: '11px', color: '#71717a' }}>
-          Click: include. Shift+click: exclude. Drag: box. Enter: accept, Esc: reject, U: undo prompt, C: next candidate mask.
+          Click: include. Shift+click: exclude. Drag: box. Enter: accept, Esc: reject, U: undo prompt, C: next candidate mask, N: accept and go to the next slice with the same prompts.
         </div>
       </div>
     );

@@ -154,7 +154,7 @@ test('a request that outlives the time limit is unreachable', async () => {
 test('describeFailure: every status class gets its own sentence', () => {
   const p = problem(400, 'invalid-request', 'points.0.x must be a number');
   const cases: [number, string, RegExp][] = [
-    [400, 'bad-request', /refused the request \(points\.0\.x must be a number\)/],
+    [400, 'bad-request', /refused the request\. points\.0\.x must be a number\./],
     [404, 'bad-request', /refused/],
     [413, 'bad-request', /refused/],
     [415, 'unsupported', /not supported/],
