@@ -45,9 +45,7 @@ function baseConfig(o: AppConfigOptions): Record<string, unknown> {
               friendlyName: 'PACS (through the GLMed-SA server)',
               name: 'glmedsa-pacs',
               // wadoUriRoot, qidoRoot, wadoRoot: set from the origin below.
-              // Orthanc's QIDO answers leave StudyDescription out unless includefield asks for it
-              // (the study list then says "No Description"); Orthanc supports includefield.
-              qidoSupportsIncludeField: true,
+              qidoSupportsIncludeField: false,
               supportsReject: false,
               imageRendering: 'wadors',
               thumbnailRendering: 'wadors',
