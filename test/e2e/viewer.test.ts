@@ -6,15 +6,14 @@
  * showing the SEG; the same on a CT slice; the server stopped; a wrong viewer key. Screenshots of
  * each step go to artifacts/.
  *
- * Dice thresholds: the starter model's measured one-click Dice on held-out site-A dermoscopy
- * phantoms is 0.984 (README); the demo photographs are site-A phantoms, so a click at the
- * lesion's centre must give at least 0.90 (a wide margin for the single image, the viewer's
- * rounding of the click point, and the labelmap round trip). The starter was trained on
- * dermoscopy photographs only: on the demo CT slice its masks have Dice 0.01-0.09 with the
- * lesion (measured here for all three candidates, and for a box), so no Dice bar can be justified
- * for CT until a CT-trained model ships; the CT case checks the rest of the path (16-bit pixels
- * with the viewport's window/level, a slice of a series, the labelmap, the negative click, SEG
- * save and reload) and prints the Dice it measured.
+ * Dice thresholds, each a margin below the starter's measured one-click Dice (README, "Starter
+ * model"): on 200 held-out site-A dermoscopy phantoms it is 0.974, and the demo photographs are
+ * site-A phantoms, so a click at the lesion's centre must give at least 0.90 (a wide margin for
+ * the single image, the viewer's rounding of the click point, and the labelmap round trip). On 200
+ * held-out site-A CT phantoms (the demo CT's generator and window, other seeds) it is 0.726 on
+ * average (a mean over lesions of very different sizes, so single images spread widely around it),
+ * so the single demo CT slice must give at least 0.50; a click at the lesion centre of each of the 8
+ * demo slices gives 0.934 on average outside the viewer.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -26,6 +25,7 @@ import { area, boundsOf, clickImage, dragBox, falsePositivePoint, labelmap, pane
 
 const VIEWER_KEY = 'e2e-annotator-key-0123456789';
 const DERM_DICE = 0.9;
+const CT_DICE = 0.5;
 
 async function dicomJson(stack: Stack, path: string): Promise<any[]> {
   const headers: Record<string, string> = { accept: 'application/dicom+json' };
@@ -88,6 +88,10 @@ describe('the viewer, end to end (OHIF 3.13.2 + GLMed-SA, headless Chromium)', {
     await page.goto(stack.viewerUrl);
     const row = page.getByText(kind === 'dermoscopy' ? 'Demo, Dermoscopy' : 'Demo, Abdomen').first();
     await row.waitFor({ timeout: 60_000 });
+    const [studyJson] = await dicomJson(stack, `/studies?StudyInstanceUID=${studyUid}&includefield=00081030`);
+    const description = studyJson?.['00081030']?.Value?.[0] as string | undefined;
+    assert.ok(description, 'the demo study has a StudyDescription in the PACS');
+    await page.getByText(description).first().waitFor({ timeout: 20_000 });
     await screenshot(page, `${kind}-1-study-list`);
     await row.click();
     const modeButton = page.getByRole('button', { name: /GLMed-SA Segmentation/ }).first();
@@ -105,8 +109,7 @@ describe('the viewer, end to end (OHIF 3.13.2 + GLMed-SA, headless Chromium)', {
     const d1 = overlap(first, truth).dice;
     log(`${kind}: first prompt Dice ${d1.toFixed(3)}, area ${area(first)} (truth ${area(truth)})`);
     await screenshot(page, `${kind}-3-first-prompt`);
-    if (kind === 'dermoscopy') assert.ok(d1 > DERM_DICE, `Dice ${d1.toFixed(3)} with the lesion`);
-    else assert.ok(area(first) > 0, 'the click draws a mask on the CT slice');
+    assert.ok(d1 > (kind === 'dermoscopy' ? DERM_DICE : CT_DICE), `Dice ${d1.toFixed(3)} with the lesion`);
     const s1 = await status(page);
     assert.equal(s1.server, 'up');
     assert.ok(s1.last && s1.last.totalMs > 0, 'the panel shows the click latency');

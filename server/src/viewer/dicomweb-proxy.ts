@@ -112,6 +112,19 @@ export function dicomWebProxy(o: DicomWebProxyOptions): Router {
     else req.pipe(upstream);
   };
 
+  /**
+   * OHIF's DICOMweb client sends includefield=00081030%2C00080060; Orthanc's DICOMweb plugin
+   * splits includefield on literal commas only, so it ignored the list and left StudyDescription
+   * out (the study list said "No Description"). Forward the list with plain commas.
+   */
+  const commaSeparatedIncludeFields = (target: URL): void => {
+    const fields = target.searchParams.getAll('includefield');
+    if (!fields.some((f) => f.includes(','))) return;
+    const rest = [...target.searchParams].filter(([k]) => k !== 'includefield').map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`);
+    const lists = fields.map((f) => `includefield=${f.split(',').map(encodeURIComponent).join(',')}`);
+    target.search = [...rest, ...lists].join('&');
+  };
+
   const router = Router();
   router.use((req, res, next) => {
     // Checked on the URL as the PACS will see it (dot segments resolved, %2e included), so
@@ -122,6 +135,7 @@ export function dicomWebProxy(o: DicomWebProxyOptions): Router {
     if (!ALLOWED_PATH.test(inside) || /[%\\]/.test(inside)) {
       return sendProblem(res, 404, 'Not found', `the DICOMweb proxy serves /studies, /series and /instances only, not ${req.path}`);
     }
+    commaSeparatedIncludeFields(target);
     res.locals['pacsTarget'] = target;
     if (req.method === 'GET' || req.method === 'HEAD') return o.auth.require('viewer')(req, res, next);
     if (req.method === 'POST' && STOW_PATH.test(inside)) return o.auth.require('annotator')(req, res, next);

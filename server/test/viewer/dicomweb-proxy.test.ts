@@ -70,6 +70,15 @@ describe('the DICOMweb proxy', () => {
   });
 
   describe('reading through the proxy', () => {
+    test('an includefield list with escaped commas (as OHIF sends it) brings the StudyDescription', async () => {
+      const res = await fetch(`${server.url}/dicom-web/studies?includefield=00081030%2C00080060`, { headers: { 'x-api-key': VIEWER_KEY, accept: 'application/dicom+json' } });
+      assert.equal(res.status, 200);
+      const studies = (await res.json()) as Record<string, { Value?: string[] }>[];
+      assert.equal(studies.length, 1);
+      assert.ok(studies[0]!['00081030']?.Value?.[0], `StudyDescription in ${JSON.stringify(studies[0])}`);
+      assert.ok(studies[0]!['00080061']?.Value?.length, 'ModalitiesInStudy');
+    });
+
     test('QIDO answers with the PACS studies, using the server credentials, never the caller key', async () => {
       const res = await fetch(`${server.url}/dicom-web/studies`, { headers: { 'x-api-key': VIEWER_KEY, accept: 'application/dicom+json' } });
       assert.equal(res.status, 200);
