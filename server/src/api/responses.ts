@@ -78,6 +78,11 @@ export const MASK_ENCODING = 'rle-row-major' as const;
 export const SegmentResponseSchema = z.object({
   /** Send it back as `maskId` to refine this mask with more clicks. */
   maskId: z.string(),
+  /**
+   * Present when the request's maskId was made under another adapter version of the model: that
+   * mask was dropped and the prompts alone were segmented.
+   */
+  maskDropped: z.literal('adapter version changed').optional(),
   model: z.string(),
   image: Size,
   masks: z.array(EncodedMaskSchema).min(1),

@@ -1,15 +1,33 @@
 /**
  * Low-res logits of earlier answers, kept server-side under the maskId the response returned, so a
  * later click can refine that mask (SAM's demo feeds them back as the mask prompt).
+ *
+ * Each mask remembers the image, the model and the adapter version (with the weights it ran on)
+ * that produced it. A mask only refines its own image on its own model; one made by another
+ * adapter version of the same model is stale (the logits came from other embeddings), so it is
+ * dropped and the request segments from its prompts alone.
  */
 import { randomUUID } from 'node:crypto';
 import { Lru } from '../cache/lru.js';
 import { Conflict, NotFound } from '../errors.js';
 
+/** Where a mask was made: what a refinement must match. */
+export interface MaskOrigin {
+  /** The image (PACS frame with its VOI, or upload). */
+  image: string;
+  /** The served model's id. */
+  model: string;
+  /** The adapter version served (and the weights it ran on): another one makes the mask stale. */
+  version: string;
+}
+
 interface StoredMask {
-  imageKey: string;
+  origin: MaskOrigin;
   logits: Float32Array;
 }
+
+/** What `take` found: the logits to refine, or why there are none. */
+export type TakenMask = { logits: Float32Array; dropped: null } | { logits: null; dropped: 'adapter version changed' };
 
 export class MaskStore {
   private readonly lru: Lru<StoredMask>;
@@ -18,19 +36,26 @@ export class MaskStore {
     this.lru = new Lru<StoredMask>({ maxSize: maxEntries, ttlMs });
   }
 
-  put(imageKey: string, logits: Float32Array): string {
+  put(origin: MaskOrigin, logits: Float32Array): string {
     const id = randomUUID();
-    this.lru.set(id, { imageKey, logits });
+    this.lru.set(id, { origin: { ...origin }, logits });
     return id;
   }
 
-  /** The logits of `id`, which must belong to the same image (and model). */
-  take(id: string, imageKey: string): Float32Array {
+  /**
+   * The logits of `id` for a request on `origin`: refused (409) when the mask belongs to another
+   * image or model, dropped when only the adapter version differs.
+   */
+  take(id: string, origin: MaskOrigin): TakenMask {
     const m = this.lru.get(id);
     if (!m) throw new NotFound(`maskId ${id} is unknown or has expired; segment again without it`);
-    if (m.imageKey !== imageKey) {
-      throw new Conflict(`maskId ${id} belongs to another image or model; it can only refine its own image`);
+    if (m.origin.image !== origin.image) {
+      throw new Conflict(`maskId ${id} belongs to another image; it can only refine its own image`);
     }
-    return m.logits;
+    if (m.origin.model !== origin.model) {
+      throw new Conflict(`maskId ${id} was made by model ${m.origin.model}; it cannot be used with model ${origin.model}`);
+    }
+    if (m.origin.version !== origin.version) return { logits: null, dropped: 'adapter version changed' };
+    return { logits: m.logits, dropped: null };
   }
 }

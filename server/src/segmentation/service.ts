@@ -107,8 +107,13 @@ export class SegmentationService {
     };
   }
 
+  /** The served weights of a model: its base weights and adapter version. */
+  private version(model: ServedModel): string {
+    return `${model.manifest.weights_sha256.slice(0, 16)}#${model.adapterVersion ?? 'base'}`;
+  }
+
   private cacheKey(model: ServedModel, imageKey: string): string {
-    return `${model.id}@${model.manifest.weights_sha256.slice(0, 16)}#${model.adapterVersion ?? 'base'}|${imageKey}`;
+    return `${model.id}@${this.version(model)}|${imageKey}`;
   }
 
   /**
@@ -224,9 +229,12 @@ export class SegmentationService {
     if (req.box && (req.box.x2 < 0 || req.box.y2 < 0 || req.box.x1 >= W || req.box.y1 >= H)) {
       throw new InvalidRequest(`the box does not overlap the ${W}x${H} image`, { box: 'outside the image' });
     }
-    // A maskId of another image is refused before its frame is fetched and encoded.
-    const maskInput = req.maskId ? this.o.masks.take(req.maskId, this.cacheKey(model, image.key)) : null;
-    const { key, embedding, cached, fetchMs, embedMs } = await this.embedding(model, image, 'interactive', signal);
+    // A maskId of another image or model is refused before its frame is fetched and encoded; one
+    // made under another adapter version is dropped, and the prompts alone are segmented.
+    const origin = { image: image.key, model: model.id, version: this.version(model) };
+    const taken = req.maskId ? this.o.masks.take(req.maskId, origin) : null;
+    const maskInput = taken?.logits ?? null;
+    const { embedding, cached, fetchMs, embedMs } = await this.embedding(model, image, 'interactive', signal);
     const multimask = req.multimask ?? (req.points.length <= 1 && !req.box && !maskInput);
     const r = await this.o.pool.decode({
       kind: 'decode',
@@ -242,10 +250,11 @@ export class SegmentationService {
       multimask,
     }, signal);
     this.o.metrics.observeStage('decode', model.id, r.timings.decode);
-    const maskId = this.o.masks.put(key, r.lowRes);
+    const maskId = this.o.masks.put(origin, r.lowRes);
     const totalMs = performance.now() - t0;
     return {
       maskId,
+      ...(taken?.dropped ? { maskDropped: taken.dropped } : {}),
       model: model.id,
       image: { width: W, height: H },
       masks: r.masks,

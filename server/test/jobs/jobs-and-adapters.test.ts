@@ -20,14 +20,19 @@ describe('fine-tuning jobs and adapter versions', () => {
   let server: RunningServer;
   let dataDir: string;
   let imageId: string;
+  /** A second validation image, uploaded but never segmented. */
+  let otherImageId: string;
   let click: { x: number; y: number };
   let published: Record<string, any>;
 
   const segment = async () => {
     const r = await post(`${server.url}/v1/segment`, { image: { imageId }, points: [{ ...click, label: 1 }], multimask: false }, VIEWER);
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    return r.body as { masks: { counts: number[]; area: number }[]; best: number };
+    return r.body as { maskId: string; maskDropped?: string; masks: { counts: number[]; area: number }[]; best: number };
   };
+  /** The same click sent with an earlier answer's maskId (a refinement). */
+  const refine = (maskId: string, image = imageId) =>
+    post(`${server.url}/v1/segment`, { image: { imageId: image }, points: [{ ...click, label: 1 }], multimask: false, maskId }, VIEWER);
   const maskOf = (r: { masks: { counts: number[] }[]; best: number }) => JSON.stringify(r.masks[r.best]!.counts);
 
   before(async () => {
@@ -46,10 +51,15 @@ describe('fine-tuning jobs and adapter versions', () => {
     });
     server = await startServer(config, { dataDir, log: pino({ level: process.env['GLMEDSA_TEST_LOG'] ?? 'silent' }) });
     const validation = path.join(dataDir, 'datasets', 'site-b', 'validation');
-    const item = (JSON.parse(await fs.readFile(path.join(validation, 'manifest.json'), 'utf8')) as { items: { image: string; mask: string }[] }).items[0]!;
-    const png = await fs.readFile(path.join(validation, item.image));
-    const up = await fetch(`${server.url}/v1/images`, { method: 'POST', headers: { 'content-type': 'image/png', ...VIEWER }, body: png });
-    imageId = ((await up.json()) as { imageId: string }).imageId;
+    const items = (JSON.parse(await fs.readFile(path.join(validation, 'manifest.json'), 'utf8')) as { items: { image: string; mask: string }[] }).items;
+    const upload = async (file: string) => {
+      const png = await fs.readFile(path.join(validation, file));
+      const up = await fetch(`${server.url}/v1/images`, { method: 'POST', headers: { 'content-type': 'image/png', ...VIEWER }, body: png });
+      return ((await up.json()) as { imageId: string }).imageId;
+    };
+    const item = items[0]!;
+    imageId = await upload(item.image);
+    otherImageId = await upload(items[1]!.image);
     const mask = await readPng(path.join(validation, item.mask));
     const bin = new Uint8Array(mask.width * mask.height).map((_, i) => (mask.data[i * 3]! > 0 ? 1 : 0));
     click = regionCentre(bin, mask.width, mask.height)!;
@@ -159,6 +169,44 @@ describe('fine-tuning jobs and adapter versions', () => {
     // Rolling forward again reuses the exported merged model.
     assert.equal((await post(`${server.url}/v1/models/starter/adapters/1/activate`, {}, ADMIN)).status, 200);
     assert.equal(maskOf(await segment()), maskOf(tuned));
+  });
+
+  test('a maskId made under another adapter version is dropped (200, maskDropped) and the prompts alone are segmented; one of another image is still 409, before anything is encoded', async () => {
+    // Version 1 is active (the previous test ends there).
+    assert.equal((await post(`${server.url}/v1/models/starter/adapters/deactivate`, {}, ADMIN)).status, 200);
+    const base = await segment();
+    assert.equal(base.maskDropped, undefined);
+    assert.equal((await post(`${server.url}/v1/models/starter/adapters/1/activate`, {}, ADMIN)).status, 200);
+    const tuned = await segment();
+
+    const across = await refine(base.maskId);
+    assert.equal(across.status, 200, JSON.stringify(across.body));
+    assert.equal(across.body['maskDropped'], 'adapter version changed');
+    assert.equal(maskOf(across.body as never), maskOf(tuned), 'the same click without the stale mask, on version 1');
+    assert.notEqual(across.body['maskId'], base.maskId);
+
+    // The answer's own maskId refines on version 1 as any other does.
+    const same = await refine(String(across.body['maskId']));
+    assert.equal(same.status, 200, JSON.stringify(same.body));
+    assert.equal('maskDropped' in same.body, false);
+
+    // A maskId of another image stays 409, also across versions, and nothing was encoded for it.
+    for (const maskId of [base.maskId, tuned.maskId]) {
+      const r = await refine(maskId, otherImageId);
+      assert.equal(r.status, 409, JSON.stringify(r.body));
+      assert.match(String(r.body['detail']), /another image/);
+    }
+    const warm = await post(`${server.url}/v1/embeddings`, { image: { imageId: otherImageId } }, VIEWER);
+    assert.equal(warm.status, 200, JSON.stringify(warm.body));
+    assert.equal(warm.body['cached'], false, 'the refused requests encoded nothing');
+
+    // Back to the base model: version 1's masks are stale there too.
+    assert.equal((await post(`${server.url}/v1/models/starter/adapters/deactivate`, {}, ADMIN)).status, 200);
+    const back = await refine(tuned.maskId);
+    assert.equal(back.status, 200, JSON.stringify(back.body));
+    assert.equal(back.body['maskDropped'], 'adapter version changed');
+    assert.equal(maskOf(back.body as never), maskOf(base));
+    assert.equal((await post(`${server.url}/v1/models/starter/adapters/1/activate`, {}, ADMIN)).status, 200);
   });
 
   test('a version trained on another base model is refused (409), and unknown versions are 404', async () => {

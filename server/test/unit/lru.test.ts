@@ -40,10 +40,15 @@ test('entries expire after their time to live', async () => {
   assert.equal(lru.get('k'), undefined);
 });
 
-test('a stored mask refines only its own image', () => {
+test('a stored mask refines only its own image on its own model; another adapter version drops it', () => {
   const store = new MaskStore(10, 60_000);
-  const id = store.put('image-a', new Float32Array(4));
-  assert.equal(store.take(id, 'image-a').length, 4);
-  assert.throws(() => store.take(id, 'image-b'), /belongs to another image/);
-  assert.throws(() => store.take('00000000-0000-0000-0000-000000000000', 'image-a'), /unknown or has expired/);
+  const origin = { image: 'image-a', model: 'starter', version: 'abc#base' };
+  const id = store.put(origin, new Float32Array(4));
+  assert.equal(store.take(id, origin).logits?.length, 4);
+  assert.equal(store.take(id, { ...origin }).dropped, null);
+  assert.throws(() => store.take(id, { ...origin, image: 'image-b' }), /belongs to another image/);
+  assert.throws(() => store.take(id, { ...origin, image: 'image-b', version: 'abc#1' }), /belongs to another image/, 'the image is checked first');
+  assert.throws(() => store.take(id, { ...origin, model: 'vit-b' }), /was made by model starter; it cannot be used with model vit-b/);
+  assert.deepEqual(store.take(id, { ...origin, version: 'abc#1' }), { logits: null, dropped: 'adapter version changed' });
+  assert.throws(() => store.take('00000000-0000-0000-0000-000000000000', origin), /unknown or has expired/);
 });
