@@ -21,6 +21,7 @@ import { overlap } from '@glmedsa/models';
 import type { Browser, Page } from 'playwright-core';
 import { consoleOf, launchChromium, openPage, screenshot } from '../helpers/browser.js';
 import { type Stack, startStack } from '../helpers/stack.js';
+import { keepOhifSeg } from './keep-ohif-seg.js';
 import { area, boundsOf, clickImage, dragBox, falsePositivePoint, labelmap, panelError, saveSeg, status, waitForViewer } from './viewer-steps.js';
 
 const VIEWER_KEY = 'e2e-annotator-key-0123456789';
@@ -140,6 +141,7 @@ describe('the viewer, end to end (OHIF 3.13.2 + GLMed-SA, headless Chromium)', {
     assert.ok(segUid, 'a new SEG series is in Orthanc');
     const meta = JSON.stringify(await dicomJson(stack, `/studies/${studyUid}/series/${segUid}/metadata`));
     assert.ok(meta.includes(inst.sopInstanceUID), 'the SEG references the source image');
+    await keepOhifSeg(stack, { kind, studyInstanceUID: studyUid, segSeriesInstanceUID: segUid, image: { sopInstanceUID: inst.sopInstanceUID, width, height }, accepted, step: 'a click on the lesion centre, a Shift+click in the largest false-positive region, Enter (accept), then Save as SEG' });
     await screenshot(page, `${kind}-6-saved`);
 
     await page.reload();
