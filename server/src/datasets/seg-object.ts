@@ -133,7 +133,8 @@ export function readSegObject(file: Uint8Array): SegObject {
   for (const series of list(ds['ReferencedSeriesSequence'])) {
     const uid = text(series['SeriesInstanceUID']);
     const instances = list(series['ReferencedInstanceSequence']).map((i) => text(i['ReferencedSOPInstanceUID'])).filter((u) => u !== '');
-    if (uid !== '') referencedSeries.set(uid, [...(referencedSeries.get(uid) ?? []), ...instances]);
+    // Each instance once: OHIF 3.13's export lists its source image twice.
+    if (uid !== '') referencedSeries.set(uid, [...new Set([...(referencedSeries.get(uid) ?? []), ...instances])]);
   }
   const allReferenced = [...referencedSeries.values()].flat();
   const fallback: SourceFrame | undefined = allReferenced.length === 1 ? { sopInstanceUID: allReferenced[0]!, frame: 1 } : undefined;
