@@ -13,6 +13,7 @@ import { datasetSource } from '../train/dataset-source.js';
 import { LOSS_KINDS } from '../train/loss.js';
 import { TRAINABLE_SETS, trainableNames } from '../train/trainable.js';
 import { TrainingCancelled, type TrainResult, train } from '../train/trainer.js';
+import { validate } from '../train/validation.js';
 import { consoleProgress } from '../util/progress.js';
 import { UsageError, parseChoice, parseFloatArg, parseInteger, requireString } from './args.js';
 
@@ -22,7 +23,7 @@ export const CANCELLED_EXIT = 3;
 export const trainHelp = `glmedsa train --base MODEL --variant sam|medsa|gmedsa|glmedsa --trainable adapters|decoder|all
               --data DIR --steps N --batch B --lr X --out DIR [--resume] [--seed K] [--clicks K] [--loss sam|medsa]
               [--weight-decay X] [--warmup N] [--checkpoint-every N] [--no-augment] [--device auto|cpu|cuda]
-              [--threads N] [--events]
+              [--threads N] [--events] [--validation-data DIR [--validate-every N]]
 
 Fine-tunes a base model folder (from 'glmedsa export') on a dataset folder (from 'glmedsa synth'
 or exported annotations). 'adapters' trains the variant's adapters and the mask decoder (Med-SA's
@@ -36,7 +37,13 @@ status ${CANCELLED_EXIT} (a second signal exits at once); --resume continues it.
 one JSON object per line to stdout (for a job runner): {"type":"progress",...} after every step
 (step, steps, loss, smoothedLoss, trainDice, trainIou, lr, elapsedSeconds, etaSeconds,
 imagesPerSecond, checkpointed), then {"type":"done",...} with the result, or
-{"type":"cancelled","step":N}. --threads caps onnxruntime's threads per session.`;
+{"type":"cancelled","step":N}. --threads caps onnxruntime's threads per session.
+
+--validation-data DIR evaluates the weights on that dataset folder with --clicks simulated clicks
+every --validate-every steps (default: a quarter of the steps, so four times) and after the last
+step; those steps' progress events carry "validation":{"dice","iou","n"}, and so does the result.
+Validation reads the weights and draws no random numbers: the trained weights are the same with it
+or without it.`;
 
 export async function trainCommand(argv: string[]): Promise<number | void> {
   const { values } = parseArgs({
@@ -63,6 +70,8 @@ export async function trainCommand(argv: string[]): Promise<number | void> {
       name: { type: 'string' },
       threads: { type: 'string' },
       events: { type: 'boolean' },
+      'validation-data': { type: 'string' },
+      'validate-every': { type: 'string' },
     },
     strict: true,
   });
@@ -98,6 +107,9 @@ export async function trainCommand(argv: string[]): Promise<number | void> {
     return;
   }
   const threads = values.threads === undefined ? undefined : parseInteger(values.threads, '--threads', 1, 1, 256);
+  if (values['validate-every'] !== undefined && values['validation-data'] === undefined) throw new UsageError('--validate-every needs --validation-data');
+  const validationData = values['validation-data'] === undefined ? undefined : await datasetSource(values['validation-data']);
+  const validateEvery = parseInteger(values['validate-every'], '--validate-every', Math.max(1, Math.ceil(steps / 4)), 1);
   const events = !!values.events;
   const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
   const controller = new AbortController();
@@ -132,6 +144,14 @@ export async function trainCommand(argv: string[]): Promise<number | void> {
       baseFingerprint: base.fingerprint,
       device,
       ...(threads ? { threads } : {}),
+      ...(validationData
+        ? {
+            validation: {
+              every: validateEvery,
+              evaluate: () => validate({ config, weights, inputSize: base.folder.manifest.input_size, data: validationData, clicks, device, ...(threads ? { threads } : {}) }),
+            },
+          }
+        : {}),
       progress: consoleProgress(),
       ...(events ? { onProgress: (p) => emit({ type: 'progress', ...p }) } : {}),
       log: (line) => process.stderr.write(`${line}\n`),
@@ -168,7 +188,10 @@ export async function trainCommand(argv: string[]): Promise<number | void> {
       final_loss: Number.isFinite(result.finalLoss) ? result.finalLoss : null,
       images_per_second: result.imagesPerSecond,
     },
-    metrics: { train: { dice: result.trainDice, iou: result.trainIou } },
+    metrics: {
+      train: { dice: result.trainDice, iou: result.trainIou },
+      ...(result.validation ? { validation: { ...result.validation, clicks } } : {}),
+    },
     created_at: new Date().toISOString(),
   });
   await rm(path.join(out, CHECKPOINT_FILE), { force: true });

@@ -16,7 +16,7 @@ import type { ModelCatalog } from '../segmentation/models.js';
 import { type CliRun, VALIDATE_SCRIPT, lastError, runCli } from './cli-process.js';
 import type { DatasetProvider, PreparedDataset } from './dataset-provider.js';
 import type { JobStore } from './job-store.js';
-import { DEFAULT_HYPERPARAMETERS, FINISHED_STATES, type JobRecord, type JobRequest } from './job-types.js';
+import { DEFAULT_HYPERPARAMETERS, FINISHED_STATES, type JobRecord, type JobRequest, type JobValidation, defaultValidateEvery } from './job-types.js';
 
 /** glmedsa train's exit status after a SIGTERM (checkpoint written). */
 const CANCELLED_EXIT = 3;
@@ -50,6 +50,15 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The validation record after a validation at `step`: `now` is its Dice, and it replaces any
+ * entry of the history at or after that step (a resumed run repeats the steps after its checkpoint).
+ */
+function validatedAt(v: JobValidation, step: number, dice: number, images: number | null): JobValidation {
+  const history = [...(v.history ?? []).filter((h) => h.step < step), { step, dice }];
+  return { ...v, now: dice, step, images: images ?? v.images, history };
 }
 
 export class JobRunner {
@@ -112,11 +121,11 @@ export class JobRunner {
       model,
       variant: req.variant,
       dataset: req.dataset,
-      hyperparameters: { ...DEFAULT_HYPERPARAMETERS, ...req.hyperparameters },
+      hyperparameters: { ...DEFAULT_HYPERPARAMETERS, validateEvery: defaultValidateEvery(req.hyperparameters.steps), ...req.hyperparameters },
       state: 'queued',
       phase: 'waiting',
       progress: { step: 0, steps: req.hyperparameters.steps, loss: null, etaSeconds: null, imagesPerSecond: null },
-      validation: { before: null, now: null, images: null },
+      validation: { before: null, now: null, images: null, step: null, history: [] },
       data: null,
       adapterVersion: null,
       reason: null,
@@ -210,16 +219,19 @@ export class JobRunner {
       if (job.validation.before === null) {
         this.update(id, { phase: 'validating-base' });
         const before = await this.validate(base.dir, null, data, hp.clicks);
-        job = this.update(id, { validation: { before: before.dice, now: before.dice, images: before.n } });
+        job = this.update(id, { validation: { before: before.dice, now: before.dice, images: before.n, step: 0, history: [{ step: 0, dice: before.dice }] } });
       }
       this.update(id, { phase: 'training' });
       const args = ['train', '--base', base.dir, '--variant', job.variant, '--trainable', 'adapters', '--data', data.train, '--out', out];
       args.push('--steps', String(hp.steps), '--batch', String(hp.batch), '--lr', String(hp.lr), '--clicks', String(hp.clicks), '--seed', String(hp.seed));
       args.push('--checkpoint-every', String(this.o.checkpointEvery), '--threads', String(this.o.threads), '--device', this.o.device, '--events', '--name', `job-${id}`);
+      // Jobs stored before validateEvery existed get the default.
+      args.push('--validation-data', data.validation, '--validate-every', String(hp.validateEvery ?? defaultValidateEvery(hp.steps)));
       if (existsSync(out)) args.push('--resume');
       await this.child(args, undefined, (v) => {
-        const e = v as { type?: string; step?: number; steps?: number; smoothedLoss?: number; loss?: number; etaSeconds?: number; imagesPerSecond?: number };
+        const e = v as { type?: string; step?: number; steps?: number; smoothedLoss?: number; loss?: number; etaSeconds?: number; imagesPerSecond?: number; validation?: { dice?: unknown; n?: unknown } };
         if (e.type !== 'progress' || typeof e.step !== 'number') return;
+        const dice = e.validation?.dice;
         this.update(
           id,
           {
@@ -230,13 +242,15 @@ export class JobRunner {
               etaSeconds: e.etaSeconds ?? null,
               imagesPerSecond: e.imagesPerSecond ?? null,
             },
+            ...(typeof dice === 'number' ? { validation: validatedAt(this.get(id).validation, e.step, dice, typeof e.validation?.n === 'number' ? e.validation.n : null) } : {}),
           },
           'progress',
         );
       });
       this.update(id, { phase: 'validating-adapter' });
       const after = await this.validate(base.dir, out, data, hp.clicks);
-      job = this.update(id, { validation: { before: this.get(id).validation.before, now: after.dice, images: after.n } });
+      // The published figure is the adapter's as written to disk, measured by its own process.
+      job = this.update(id, { validation: validatedAt(this.get(id).validation, hp.steps, after.dice, after.n) });
       this.update(id, { phase: 'publishing' });
       const published = await this.o.registry.publish({
         model: job.model,

@@ -20,9 +20,29 @@ export const HyperparametersSchema = z
     lr: z.number({ error: 'lr must be a number' }).gt(0, 'lr must be above 0').max(0.1, 'lr above 0.1 diverges; fine-tuning uses about 1e-4 to 1e-3'),
     clicks: z.number({ error: 'clicks must be a whole number' }).int('clicks must be a whole number').min(1, 'clicks must be at least 1').max(20, 'clicks above 20 are refused (SAM is trained with up to about 10)'),
     seed: z.number({ error: 'seed must be a whole number' }).int('seed must be a whole number').min(0, 'seed must not be negative').max(2 ** 31 - 1, 'seed must be below 2^31'),
+    validateEvery: z.number({ error: 'validateEvery must be a whole number of steps' }).int('validateEvery must be a whole number of steps').min(1, 'validateEvery must be at least 1'),
   })
   .strict()
-  .partial({ batch: true, lr: true, clicks: true, seed: true });
+  .partial({ batch: true, lr: true, clicks: true, seed: true, validateEvery: true })
+  .superRefine((hp, ctx) => {
+    if (hp.validateEvery === undefined) return;
+    const runs = Math.ceil(hp.steps / hp.validateEvery);
+    if (runs > MAX_VALIDATIONS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['validateEvery'],
+        message: `validateEvery ${hp.validateEvery} would validate ${runs} times in ${hp.steps} steps; at most ${MAX_VALIDATIONS} validations are run (validateEvery at least ${Math.ceil(hp.steps / MAX_VALIDATIONS)})`,
+      });
+    }
+  });
+
+/** Validations during a job at most: each costs a pass over the validation images. */
+export const MAX_VALIDATIONS = 20;
+
+/** By default a job validates after every quarter of its steps (four times, the last one after the last step). */
+export function defaultValidateEvery(steps: number): number {
+  return Math.max(1, Math.ceil(steps / 4));
+}
 
 export const JobRequestSchema = z
   .object({
@@ -44,9 +64,11 @@ export interface Hyperparameters {
   lr: number;
   clicks: number;
   seed: number;
+  /** Validation Dice is measured every this many steps and after the last one (absent in jobs stored before it existed: the default). */
+  validateEvery?: number;
 }
 
-export const DEFAULT_HYPERPARAMETERS: Omit<Hyperparameters, 'steps'> = { batch: 4, lr: 1e-4, clicks: 1, seed: 0 };
+export const DEFAULT_HYPERPARAMETERS: Omit<Hyperparameters, 'steps' | 'validateEvery'> = { batch: 4, lr: 1e-4, clicks: 1, seed: 0 };
 
 export interface JobProgress {
   step: number;
@@ -54,6 +76,16 @@ export interface JobProgress {
   loss: number | null;
   etaSeconds: number | null;
   imagesPerSecond: number | null;
+}
+
+export interface JobValidation {
+  before: number | null;
+  now: number | null;
+  images: number | null;
+  /** The step after which `now` was measured (null until measured; absent in jobs stored before it existed). */
+  step?: number | null;
+  /** Each validation: the step it followed and its Dice. */
+  history?: { step: number; dice: number }[];
 }
 
 export interface JobRecord {
@@ -65,8 +97,11 @@ export interface JobRecord {
   state: JobState;
   phase: JobPhase;
   progress: JobProgress;
-  /** Validation Dice of the base model and of the job's adapter (null until measured). */
-  validation: { before: number | null; now: number | null; images: number | null };
+  /**
+   * Validation Dice of the base model (`before`) and of the weights at the latest validation
+   * (`now`, measured after step `step`; 0 is the base model), and every validation so far.
+   */
+  validation: JobValidation;
   /** Summary of the data the job trains on (from the dataset provider). */
   data: Record<string, unknown> | null;
   /** The adapter version the job published. */

@@ -86,6 +86,8 @@ describe('fine-tuning jobs and adapter versions', () => {
       [{ dataset: { folder: 'site-b' }, hyperparameters: { steps: 2.5 } }, /whole number/],
       [{ dataset: { folder: 'site-b' }, hyperparameters: { steps: 10, clicks: 500 } }, /clicks above 20/],
       [{ dataset: { folder: 'site-b' }, hyperparameters: { steps: 10, momentum: 0.9 } }, /momentum/],
+      [{ dataset: { folder: 'site-b' }, hyperparameters: { steps: 300, validateEvery: 1 } }, /validateEvery 1 would validate 300 times in 300 steps; at most 20 validations/],
+      [{ dataset: { folder: 'site-b' }, hyperparameters: { steps: 10, validateEvery: 0 } }, /validateEvery must be at least 1/],
       [{ dataset: { folder: 'site-b' }, variant: 'bigger' }, /variant must be one of/],
       [{ dataset: { folder: '../etc' } }, /dataset name/],
       [{ dataset: { folder: 'no-such-site' } }, /no training data/],
@@ -129,6 +131,27 @@ describe('fine-tuning jobs and adapter versions', () => {
     assert.equal(published['active'], false);
     assert.equal(published['compatible'], true);
     assert.deepEqual(published['metrics'].validation, { before: diceBefore, after: diceNow, images: 6 });
+
+    // Validation along the way: by default after every quarter of the steps (6, 12, 18, 24).
+    assert.equal(job['hyperparameters'].validateEvery, HP.steps / 4);
+    const validatedSteps = [0, 6, 12, 18, 24];
+    assert.deepEqual(job['validation'].history.map((h: { step: number }) => h.step), validatedSteps);
+    assert.equal(job['validation'].step, HP.steps);
+    assert.equal(job['validation'].history[0].dice, diceBefore);
+    const during = events
+      .filter((e) => e.event === 'progress')
+      .map((e) => e.data as Record<string, any>)
+      .filter((j) => j['validation'].step === j['progress'].step && j['progress'].step > 0);
+    assert.deepEqual(during.map((j) => j['progress'].step), validatedSteps.slice(1), 'the progress events of the validated steps carry their Dice');
+    for (const j of during) {
+      const { now, before: b } = j['validation'];
+      assert.ok(now >= 0 && now <= 1, JSON.stringify(j['validation']));
+      assert.equal(b, diceBefore, 'the before figure stays');
+    }
+    assert.ok(new Set(during.map((j) => j['validation'].now)).size > 1, `the Dice moves during training: ${during.map((j) => j['validation'].now).join(', ')}`);
+    // The training process's last validation (in memory, after the last step) is the published after-figure
+    // (measured again by a separate process from the adapter as written).
+    assert.equal(during.at(-1)!['validation'].now, published['metrics'].validation.after);
     assert.equal(published['variant'], 'glmedsa');
     assert.equal(published['data'].train, 16);
     const dir = path.join(dataDir, 'adapters', 'starter', '1');
