@@ -165,8 +165,27 @@ export async function buildPacsDataset(client: DicomWebClient, filterInput: unkn
     }
     options.onProgress?.(++done, series.length);
   }
+  // The PACS answers searches in an order of its own (Orthanc's follows its hashed ids), and the
+  // trainer draws batches by item index: without a canonical order, the same annotations and seed
+  // would train on other batches.
+  samples.sort(compareSamples);
   const split = splitByPatient(samples, (x) => x.patientKey, options);
   return { filter, samples, ...split, skipped, seriesExamined: series.length };
+}
+
+/**
+ * The canonical order of samples: by patient, study, image series, image, frame (then SEG), so a
+ * data set depends on what is in the PACS and not on the order the PACS listed it in.
+ */
+function compareSamples(a: PacsSample, b: PacsSample): number {
+  const keys = (s: PacsSample): (string | number)[] => [s.patientKey, s.studyInstanceUID, s.image.seriesInstanceUID, s.image.sopInstanceUID, s.image.frame, s.seg.sopInstanceUID];
+  const ka = keys(a);
+  const kb = keys(b);
+  for (let i = 0; i < ka.length; i++) {
+    if (ka[i]! < kb[i]!) return -1;
+    if (ka[i]! > kb[i]!) return 1;
+  }
+  return 0;
 }
 
 async function collectSeries(

@@ -47,6 +47,8 @@ export interface CommonOptions {
   readonly study?: StudyContext | undefined;
   /** Puts the instance in this series (a new one otherwise). */
   readonly seriesInstanceUID?: string | undefined;
+  /** The instance's own UID (a new one otherwise). */
+  readonly sopInstanceUID?: string | undefined;
   readonly seriesDescription?: string | undefined;
   readonly instanceNumber?: number | undefined;
 }
@@ -68,7 +70,7 @@ export function baseDataset(sopClassUID: string, modality: string, options: Comm
   const ref: InstanceRef = {
     studyInstanceUID: study.StudyInstanceUID,
     seriesInstanceUID: options.seriesInstanceUID ?? newUid(),
-    sopInstanceUID: newUid(),
+    sopInstanceUID: options.sopInstanceUID ?? newUid(),
   };
   const dataset: data.NaturalizedDataset = {
     SOPClassUID: sopClassUID,
