@@ -4,7 +4,8 @@
  * half Label Map) in the stack's Orthanc; an admin-key page checks the form with the API's schema,
  * starts a short job on those SEGs from the panel, watches it reach 'succeeded' live, activates
  * the published version and sees it served, starts a second one, rolls back to the first and goes
- * back to the base model; a viewer-key page sees which version is active and no admin control.
+ * back to the base model, then cancels a running job; a viewer-key page sees which version is
+ * active and no admin control.
  * Screenshots of each step go to artifacts/.
  */
 import assert from 'node:assert/strict';
@@ -200,6 +201,27 @@ describe('the fine-tuning panel, end to end (OHIF 3.13.2 + GLMed-SA, headless Ch
       assert.equal(await page.locator('[data-glmedsa-admin=error]').count(), 0, 'no error on the way');
     }));
 
+  test('an admin cancels a running job from the panel; nothing is published', () =>
+    failWithConsole(() => page, 'cancel', async () => {
+      const versionsBefore = (await serverAdapters(stack)).adapters.length;
+      const before = await page.locator('[data-glmedsa-admin=job]').count();
+      await page.fill('[data-glmedsa-admin=field-steps]', '5000');
+      await page.click('[data-glmedsa-admin=start]');
+      await page.waitForFunction((n) => document.querySelectorAll('[data-glmedsa-admin=job]').length > n, before, { timeout: 30_000 });
+      const row = page.locator('[data-glmedsa-admin=job]').first();
+      const id = (await row.getAttribute('data-id'))!;
+      // Cancel once it trains (a child process that has to be stopped, not a queued record).
+      await page.waitForFunction((jobId) => /step [1-9]\d*\//.test(document.querySelector(`[data-glmedsa-admin=job][data-id="${jobId}"]`)?.textContent ?? ''), id, { timeout: JOB_TIMEOUT_MS, polling: 250 });
+      await row.locator('[data-glmedsa-admin=cancel]').click();
+      await page.locator(`[data-glmedsa-admin=job][data-id="${id}"][data-state=cancelled]`).waitFor({ timeout: 120_000 });
+      const reason = (await row.locator('[data-glmedsa-admin=job-reason]').textContent()) ?? '';
+      log(`cancelled job ${id.slice(0, 8)}: ${reason}`);
+      assert.match(reason, /cancelled while running/);
+      assert.equal(await row.locator('[data-glmedsa-admin=cancel]').count(), 0, 'a finished job has no Cancel button');
+      assert.equal((await serverAdapters(stack)).adapters.length, versionsBefore, 'no version published');
+      await screenshot(page, 'admin-9-cancelled');
+    }));
+
   test('a viewer-key page sees the version in use and no admin control', async () => {
     // The viewer's own PACS access keeps the configured key; the extension's API calls carry the viewer's.
     const viewerPage = await openPage(browser, { width: 1280, height: 900 });
@@ -217,7 +239,7 @@ describe('the fine-tuning panel, end to end (OHIF 3.13.2 + GLMed-SA, headless Ch
         assert.equal(await viewerPage.locator(`[data-glmedsa-admin=${control}]`).count(), 0, `no ${control} for a viewer`);
       }
       assert.equal(await viewerPage.locator('[data-glmedsa-admin=error]').count(), 0, 'no error for a viewer');
-      await screenshot(viewerPage, 'admin-9-viewer-page');
+      await screenshot(viewerPage, 'admin-10-viewer-page');
     });
     await viewerPage.context().close();
   });
