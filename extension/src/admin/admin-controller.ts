@@ -111,16 +111,21 @@ export class AdminController {
     }
   }
 
-  private upsert(job: JobRecord): void {
-    const jobs = this.state.jobs.some((j) => j.id === job.id) ? this.state.jobs.map((j) => (j.id === job.id ? job : j)) : [job, ...this.state.jobs];
-    this.set({ jobs });
+  private withJob(job: JobRecord): JobRecord[] {
+    return this.state.jobs.some((j) => j.id === job.id) ? this.state.jobs.map((j) => (j.id === job.id ? job : j)) : [job, ...this.state.jobs];
   }
 
-  private stopFollowing(id: string): void {
-    this.watchers.get(id)?.abort();
-    this.watchers.delete(id);
-    const { [id]: _gone, ...rest } = this.state.following;
-    this.set({ following: rest });
+  private upsert(job: JobRecord): void {
+    if (FINISHED_STATES.includes(job.state) && this.watchers.has(job.id)) return this.stopFollowing(job);
+    this.set({ jobs: this.withJob(job) });
+  }
+
+  /** Stops following a finished job; its final record and the end of following show up together. */
+  private stopFollowing(job: JobRecord): void {
+    this.watchers.get(job.id)?.abort();
+    this.watchers.delete(job.id);
+    const { [job.id]: _gone, ...rest } = this.state.following;
+    this.set({ jobs: this.withJob(job), following: rest });
   }
 
   /** Follows a job through its events stream until it ends; polls when the stream is refused or breaks. */
@@ -129,9 +134,9 @@ export class AdminController {
     const abort = new AbortController();
     this.watchers.set(id, abort);
     const finished = async (job: JobRecord) => {
+      if (abort.signal.aborted) return true;
       this.upsert(job);
       if (!FINISHED_STATES.includes(job.state)) return false;
-      this.stopFollowing(id);
       // A succeeded job has published a version: show it.
       if (job.state === 'succeeded') await this.refreshVersions();
       return true;
