@@ -3,6 +3,7 @@
  * (loaded by the viewer at run time from `window.config.extensions`; configured by
  * `window.config.glmedsa`, see GlmedsaConfig).
  */
+import { ADMIN_PANEL_NAME, type AdminController, createAdmin, makeAdminPanel } from './admin/index.js';
 import { CLICK_TOOL_NAME, createClickTool } from './click-tool.js';
 import { Controller, type GlmedsaConfig } from './controller.js';
 import { loadPeers } from './peers.js';
@@ -11,9 +12,11 @@ import type { CommandsManager, ExtensionManager, ServicesManager, StackViewport 
 
 export const EXTENSION_ID = '@glmedsa/ohif-extension';
 export const PANEL_ID = `${EXTENSION_ID}.panelModule.glmedsa`;
+export const ADMIN_PANEL_ID = `${EXTENSION_ID}.panelModule.${ADMIN_PANEL_NAME}`;
 export { CLICK_TOOL_NAME };
 
 let controller: Controller | null = null;
+let admin: AdminController | null = null;
 let commands: CommandsManager | null = null;
 let services: ServicesManager['services'] | null = null;
 let unsubscribe: (() => void)[] = [];
@@ -108,6 +111,8 @@ const extension = {
     commands = commandsManager;
     const config = appConfig.glmedsa ?? {};
     controller = new Controller(config, servicesManager.services, peers);
+    const c = controller;
+    admin = createAdmin(config, () => c.authorization(), () => void c.refreshServer());
     lendKeyToViewer(servicesManager.services, config);
     peers.cornerstoneTools.addTool(createClickTool(controller));
     (globalThis as unknown as Record<string, unknown>)['glmedsa'] = diagnostics();
@@ -136,6 +141,7 @@ const extension = {
     unsubscribe.forEach((u) => u());
     unsubscribe = [];
     controller?.stop();
+    admin?.stop();
   },
 
   getPanelModule() {
@@ -146,6 +152,13 @@ const extension = {
         iconLabel: 'GLMed-SA',
         label: 'GLMed-SA',
         component: makePanel(need(), { saveSeg }),
+      },
+      {
+        name: ADMIN_PANEL_NAME,
+        iconName: 'tab-roi-threshold',
+        iconLabel: 'Fine-tuning',
+        label: 'GLMed-SA fine-tuning',
+        component: makeAdminPanel(admin!),
       },
     ];
   },

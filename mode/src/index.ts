@@ -1,13 +1,15 @@
 /**
  * @glmedsa/ohif-mode: "GLMed-SA Segmentation", route `glmedsa`. Built on the viewer's own
  * segmentation mode (its tool groups, toolbar packs, layout and SOP class handlers, taken at run
- * time through the mode factory's loadModules), with the GLMed-SA panel first on the right, the
- * GLMed-SA click tool active on the primary button, and its hotkeys.
+ * time through the mode factory's loadModules), with the GLMed-SA panel first on the right and
+ * the GLMed-SA fine-tuning panel last, the GLMed-SA click tool active on the primary button, and
+ * its hotkeys.
  */
 
 export const MODE_ID = '@glmedsa/ohif-mode';
 const EXTENSION_ID = '@glmedsa/ohif-extension';
 const PANEL_ID = `${EXTENSION_ID}.panelModule.glmedsa`;
+const ADMIN_PANEL_ID = `${EXTENSION_ID}.panelModule.glmedsa-admin`;
 const TOOL = 'GLMedSAClick';
 /** The extension is keyed by its URL (next to this module), which is how the viewer imports it. */
 const EXTENSION_URL = new URL('./glmedsa-extension.mjs', import.meta.url).href;
@@ -48,7 +50,7 @@ async function modeFactory(this: unknown, { loadModules }: { modeConfiguration?:
   const props = segRoute.layoutInstance.props;
   const layoutInstance = {
     ...segRoute.layoutInstance,
-    props: { ...props, rightPanels: [PANEL_ID, ...props.rightPanels], rightPanelClosed: false },
+    props: { ...props, rightPanels: [PANEL_ID, ...props.rightPanels, ADMIN_PANEL_ID], rightPanelClosed: false },
   };
   return {
     ...seg,

@@ -11,6 +11,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ADAPTER_MANIFEST, ADAPTER_TENSORS, AdapterManifestSchema, writeJsonAtomic } from '@glmedsa/models';
 import { z } from 'zod';
+import { AdapterMetricsSchema } from '../api/adapters.js';
 
 export const VERSION_MANIFEST = 'version.json';
 const ACTIVE_FILE = 'active.json';
@@ -24,10 +25,7 @@ export const AdapterVersionSchema = z.object({
   variant: z.string(),
   parameters: z.number().int().nonnegative(),
   data: z.record(z.string(), z.unknown()),
-  metrics: z.object({
-    validation: z.object({ before: z.number().nullable(), after: z.number().nullable(), images: z.number().int().nullable() }),
-    train: z.object({ dice: z.number(), iou: z.number() }).partial().optional(),
-  }),
+  metrics: AdapterMetricsSchema,
   training: z.record(z.string(), z.unknown()),
   job: z.string(),
   created_at: z.string(),

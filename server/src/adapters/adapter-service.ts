@@ -10,25 +10,14 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { openModelFolder } from '@glmedsa/models';
 import type { Logger } from 'pino';
+import type { AdapterInfo } from '../api/adapters.js';
 import { Conflict, NotFound } from '../errors.js';
 import type { InferencePool } from '../inference/pool.js';
 import { lastError, runCli } from '../jobs/cli-process.js';
 import type { ModelCatalog, ServedModel } from '../segmentation/models.js';
 import type { AdapterRegistry, AdapterVersion } from './adapter-registry.js';
 
-export interface AdapterInfo {
-  version: number;
-  active: boolean;
-  variant: string;
-  baseWeightsSha256: string;
-  compatible: boolean;
-  parameters: number;
-  data: Record<string, unknown>;
-  metrics: AdapterVersion['metrics'];
-  training: Record<string, unknown>;
-  job: string;
-  createdAt: string;
-}
+export type { AdapterInfo } from '../api/adapters.js';
 
 export interface AdapterServiceOptions {
   registry: AdapterRegistry;

@@ -10,3 +10,6 @@ export * from './problem.js';
 export * from './mask.js';
 export * from './validation.js';
 export * from './embedding-transfer.js';
+export * from './jobs.js';
+export * from './adapters.js';
+export * from './whoami.js';

@@ -4,10 +4,11 @@
  */
 import { PRESETS, VARIANTS } from '@glmedsa/models';
 import { z } from 'zod';
+import { RoleSchema } from '../api/whoami.js';
 
 const PRESET_NAMES = Object.keys(PRESETS) as [keyof typeof PRESETS, ...(keyof typeof PRESETS)[]];
 
-const Role = z.enum(['viewer', 'annotator', 'admin']);
+const Role = RoleSchema;
 export type Role = z.infer<typeof Role>;
 
 const ApiKey = z.object({

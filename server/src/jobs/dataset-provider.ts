@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
+import { FolderDatasetSchema } from '../api/jobs.js';
 import { InvalidRequest } from '../errors.js';
 
 export interface PreparedDataset {
@@ -26,9 +26,7 @@ export interface DatasetProvider {
   prepare(filter: Record<string, unknown>, workDir: string): Promise<PreparedDataset>;
 }
 
-const FolderFilter = z
-  .object({ folder: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'folder must be a dataset name under the configured dataset root (letters, digits, . _ -)') })
-  .strict();
+const FolderFilter = FolderDatasetSchema.omit({ source: true });
 
 async function countItems(dir: string): Promise<number> {
   const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as { count?: unknown; items?: unknown[] };

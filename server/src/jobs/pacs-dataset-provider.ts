@@ -7,19 +7,11 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
+import { PacsDatasetKeysSchema as PacsJobKeys } from '../api/jobs.js';
 import type { DicomWebClient } from '../dicom/dicomweb-client.js';
 import { buildPacsDataset, DATASET_SUMMARY, parseDatasetFilter, writePacsDatasetFolder, type DatasetSummary, type Skipped } from '../datasets/index.js';
 import { InvalidRequest } from '../errors.js';
 import type { DatasetProvider, PreparedDataset } from './dataset-provider.js';
-
-/** The job-level keys next to the filter: the discriminator and the split. */
-const PacsJobKeys = z
-  .object({
-    source: z.literal('pacs').optional(),
-    validationFraction: z.number({ error: 'validationFraction must be a number' }).gt(0, 'validationFraction must be above 0').lt(1, 'validationFraction must be below 1').optional(),
-  })
-  .passthrough();
 
 /** The folder name under the job's work folder. */
 export const PACS_DATASET_DIR = 'dataset';

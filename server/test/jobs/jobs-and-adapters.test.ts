@@ -9,6 +9,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readPng, regionCentre } from '@glmedsa/models';
 import pino from 'pino';
+import { AdapterListResponseSchema, JobEventSchema, JobListResponseSchema, JobRecordSchema } from '../../src/api/index.js';
 import { loadConfig } from '../../src/config/load.js';
 import { type RunningServer, startServer } from '../../src/server.js';
 import { STARTER_MODEL, get, post } from '../helpers/server.js';
@@ -114,7 +115,11 @@ describe('fine-tuning jobs and adapter versions', () => {
     assert.equal(progress.at(-1), HP.steps);
     assert.ok(progress.every((s, i) => i === 0 || s >= progress[i - 1]!), 'steps only go forward');
     assert.equal(events.at(-1)!.event, 'end');
+    // The answers are what the API module (and so the admin panel) says they are.
+    for (const e of events) JobEventSchema.parse({ type: e.event, job: e.data });
     const job = (await get(`${server.url}/v1/jobs/${id}`, ADMIN)).body as Record<string, any>;
+    JobRecordSchema.parse(job);
+    assert.deepEqual(JobListResponseSchema.parse((await get(`${server.url}/v1/jobs`, ADMIN)).body).jobs.map((j) => j.id), [id]);
     assert.equal(job['state'], 'succeeded', String(job['reason']));
     assert.equal(job['adapterVersion'], 1);
     const { before: diceBefore, now: diceNow, images } = job['validation'];
@@ -123,6 +128,7 @@ describe('fine-tuning jobs and adapter versions', () => {
     assert.notEqual(diceNow, diceBefore, 'the adapter changes the validation result');
     const list = await get(`${server.url}/v1/models/starter/adapters`, VIEWER);
     assert.equal(list.status, 200);
+    assert.equal(AdapterListResponseSchema.parse(list.body).active, null);
     const versions = list.body['adapters'] as Record<string, any>[];
     assert.equal(versions.length, 1);
     published = versions[0]!;

@@ -8,11 +8,12 @@ import { imageRoutes } from './images.js';
 import { jobRoutes } from './jobs.js';
 import { modelRoutes } from './models.js';
 import { segmentRoutes } from './segment.js';
+import { whoamiRoutes } from './whoami.js';
 
 export type { V1Context } from './context.js';
 
 export function v1Routes(c: V1Context): Router {
   const r = Router();
-  for (const routes of [modelRoutes, adapterRoutes, imageRoutes, embeddingRoutes, segmentRoutes, jobRoutes, browserDecodeRoutes]) r.use(routes(c));
+  for (const routes of [modelRoutes, adapterRoutes, imageRoutes, embeddingRoutes, segmentRoutes, jobRoutes, browserDecodeRoutes, whoamiRoutes]) r.use(routes(c));
   return r;
 }

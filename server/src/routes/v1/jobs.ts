@@ -4,6 +4,7 @@
  */
 import { Router } from 'express';
 import { InvalidRequest } from '../../errors.js';
+import type { JobEventType, JobListResponse } from '../../api/index.js';
 import { FINISHED_STATES, type JobRecord, JobRequestSchema } from '../../jobs/job-types.js';
 import type { V1Context } from './context.js';
 import { jsonBody } from './json-body.js';
@@ -26,7 +27,7 @@ export function jobRoutes(c: V1Context): Router {
     res.status(202).location(`${req.baseUrl}/jobs/${job.id}`).json(job);
   });
   r.get('/jobs', admin, (_req, res) => {
-    res.json({ jobs: c.jobs.list() });
+    res.json({ jobs: c.jobs.list() } satisfies JobListResponse);
   });
   r.get('/jobs/:id', admin, (req, res) => {
     res.json(c.jobs.get(jobId(req.params['id'])));
@@ -38,7 +39,7 @@ export function jobRoutes(c: V1Context): Router {
     const id = jobId(req.params['id']);
     const first = c.jobs.get(id);
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
-    const send = (type: string, job: JobRecord) => res.write(`event: ${type}\ndata: ${JSON.stringify(job)}\n\n`);
+    const send = (type: JobEventType, job: JobRecord) => res.write(`event: ${type}\ndata: ${JSON.stringify(job)}\n\n`);
     let ended = false;
     const end = () => {
       if (ended) return;

@@ -1,0 +1,12 @@
+/** The fine-tuning panel's parts, put together for the extension (same server, same authorisation as the click tool). */
+import { AdminClient } from './admin-client.js';
+import { AdminController } from './admin-controller.js';
+
+export { makeAdminPanel } from './admin-panel.js';
+export { AdminController } from './admin-controller.js';
+
+export const ADMIN_PANEL_NAME = 'glmedsa-admin';
+
+export function createAdmin(config: { serverUrl?: string; model?: string }, authorization: () => string | null, onSwitched?: () => void): AdminController {
+  return new AdminController(new AdminClient({ baseUrl: config.serverUrl ?? '', authorization }), () => config.model ?? null, onSwitched);
+}
