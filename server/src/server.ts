@@ -51,6 +51,7 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
   const pool = new InferencePool({
     count: config.workers.count,
     threads: config.workers.threads,
+    cpuMemArena: config.workers.cpuMemArena,
     device: config.device,
     models: models.map((m) => ({ id: m.id, dir: m.dir })),
     queueLimit: config.workers.queueLimit,

@@ -29,6 +29,14 @@ function int(name: string, v: string): number {
   return n;
 }
 
+/** on/off switches: on, true, 1 or off, false, 0. */
+function onOff(name: string, v: string): boolean {
+  const s = v.trim().toLowerCase();
+  if (['on', 'true', '1'].includes(s)) return true;
+  if (['off', 'false', '0'].includes(s)) return false;
+  throw new ConfigError(`${name} must be on or off (or true/false, 1/0), got '${v}'`);
+}
+
 const ROLES = new Set(['viewer', 'annotator', 'admin']);
 
 /**
@@ -66,6 +74,7 @@ export const ENV_VARS: Record<string, { path: string[]; parse?: (name: string, v
   GLMEDSA_DEVICE: { path: ['device'], help: 'auto | cuda | cpu' },
   GLMEDSA_WORKERS: { path: ['workers', 'count'], parse: int, help: 'inference worker threads' },
   GLMEDSA_THREADS: { path: ['workers', 'threads'], parse: int, help: 'onnxruntime threads per worker (0 = one per core)' },
+  GLMEDSA_ORT_MEM_ARENA: { path: ['workers', 'cpuMemArena'], parse: onOff, help: "onnxruntime's CPU memory arena in each session: on | off (default on)" },
   GLMEDSA_QUEUE_LIMIT: { path: ['workers', 'queueLimit'], parse: int, help: 'queued inference jobs before 503' },
   GLMEDSA_CACHE_BYTES: { path: ['cache', 'embeddingBytes'], parse: int, help: 'embedding cache size in bytes' },
   GLMEDSA_AUTH: { path: ['auth', 'mode'], help: 'off | required' },

@@ -61,8 +61,10 @@ export const ServerConfigSchema = z
         threads: z.number().int().min(0).max(256).default(0),
         queueLimit: z.number().int().min(1).max(10_000).default(32),
         jobTimeoutMs: z.number().int().min(1000).default(120_000),
+        /** onnxruntime's CPU memory arena in each session (see the README's memory section). */
+        cpuMemArena: z.boolean().default(true),
       })
-      .default({ count: 1, threads: 0, queueLimit: 32, jobTimeoutMs: 120_000 }),
+      .default({ count: 1, threads: 0, queueLimit: 32, jobTimeoutMs: 120_000, cpuMemArena: true }),
     cache: z
       .object({
         embeddingBytes: z.number().int().min(0).default(1024 * 1024 * 1024),

@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { Busy, DomainError, ERROR_KINDS, InternalFailure, TooLarge } from '../errors.js';
 import type { ImageLimits } from '../images/limits.js';
 import { newGuardWord, terminateWhenSafe } from './native-guard.js';
-import type { DecodeJob, DecodeResult, EncodeJob, EncodeResult, Job, ModelToLoad, WorkerRequest, WorkerResponse } from './messages.js';
+import type { DecodeJob, DecodeResult, EncodeJob, EncodeResult, Job, ModelToLoad, ThreadMemory, WorkerRequest, WorkerResponse } from './messages.js';
 
 export type Priority = 'interactive' | 'background';
 
@@ -44,6 +44,17 @@ interface Slot {
   guard: Int32Array;
   /** The error the thread died of, if any (ERR_WORKER_OUT_OF_MEMORY when it hit its heap limit). */
   error: (Error & { code?: string }) | null;
+  /** Memory reports asked for and not answered yet: request id -> resolve. */
+  memoryWaiters: Map<number, (m: ThreadMemory) => void>;
+  /** The worker's last memory report (kept for when it is too busy to answer in time). */
+  lastMemory: ThreadMemory | null;
+}
+
+/** One worker's memory, as the pool reports it. */
+export interface WorkerMemory extends ThreadMemory {
+  threadId: number;
+  /** False when the worker did not answer in time and this is its previous report. */
+  fresh: boolean;
 }
 
 /** The caller gave up (its client disconnected) before the job started. */
@@ -57,6 +68,8 @@ export interface PoolOptions {
   count: number;
   threads: number;
   device: 'auto' | 'cuda' | 'cpu';
+  /** onnxruntime's CPU memory arena in each session (see config workers.cpuMemArena). */
+  cpuMemArena: boolean;
   models: ModelToLoad[];
   queueLimit: number;
   jobTimeoutMs: number;
@@ -89,7 +102,7 @@ export class InferencePool {
   private spawn(): Promise<void> {
     return new Promise((resolve, reject) => {
       const worker = new Worker(this.workerUrl, { resourceLimits: { maxOldGenerationSizeMb: this.o.workerHeapMb } });
-      const slot: Slot = { worker, busy: null, timer: null, ready: false, retiring: false, guard: newGuardWord(), error: null, loading: new Map() };
+      const slot: Slot = { worker, busy: null, timer: null, ready: false, retiring: false, guard: newGuardWord(), error: null, loading: new Map(), memoryWaiters: new Map(), lastMemory: null };
       this.slots.push(slot);
       worker.on('message', (msg: WorkerResponse) => {
         if (msg.type === 'ready') {
@@ -102,6 +115,10 @@ export class InferencePool {
         } else if (msg.type === 'model-loaded') {
           slot.loading.get(msg.id)?.(msg.error);
           slot.loading.delete(msg.id);
+        } else if (msg.type === 'memory') {
+          slot.lastMemory = msg.usage;
+          slot.memoryWaiters.get(msg.id)?.(msg.usage);
+          slot.memoryWaiters.delete(msg.id);
         } else if (msg.type === 'load-failed') {
           reject(new Error(`a worker could not load the models: ${msg.message}`));
           void this.retire(slot);
@@ -115,7 +132,7 @@ export class InferencePool {
         if (!slot.ready) reject(err);
       });
       worker.on('exit', (code) => this.onExit(slot, code));
-      const load: WorkerRequest = { type: 'load', models: [...this.o.models], device: this.o.device, threads: this.o.threads, limits: this.o.limits, guard: slot.guard };
+      const load: WorkerRequest = { type: 'load', models: [...this.o.models], device: this.o.device, threads: this.o.threads, cpuMemArena: this.o.cpuMemArena, limits: this.o.limits, guard: slot.guard };
       worker.postMessage(load);
     });
   }
@@ -217,6 +234,32 @@ export class InferencePool {
   /** The thread ids of the live workers (a replaced worker's id disappears). */
   get workerThreadIds(): number[] {
     return this.slots.map((s) => s.worker.threadId);
+  }
+
+  /**
+   * Each live worker's V8 memory (heap used, external, array buffers). A worker answers between
+   * its JavaScript tasks; one busy rendering an image past `waitMs` is reported with its previous
+   * answer (fresh: false), or left out if it never answered.
+   */
+  async memory(waitMs = 1000): Promise<WorkerMemory[]> {
+    const asked = this.slots.map(async (slot): Promise<WorkerMemory | null> => {
+      const id = this.nextId++;
+      const answer = new Promise<ThreadMemory | null>((resolve) => {
+        const timer = setTimeout(() => {
+          slot.memoryWaiters.delete(id);
+          resolve(null);
+        }, waitMs);
+        slot.memoryWaiters.set(id, (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        });
+      });
+      slot.worker.postMessage({ type: 'memory', id } satisfies WorkerRequest);
+      const m = await answer;
+      const usage = m ?? slot.lastMemory;
+      return usage ? { threadId: slot.worker.threadId, ...usage, fresh: m !== null } : null;
+    });
+    return (await Promise.all(asked)).filter((m): m is WorkerMemory => m !== null);
   }
 
   /**

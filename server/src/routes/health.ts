@@ -33,6 +33,12 @@ export function healthRoutes(o: {
   r.get('/metrics', o.requireProbeRole, async (_req, res) => {
     o.metrics.queueDepth.set(o.pool.queueDepth);
     o.metrics.busyWorkers.set(o.pool.busyWorkers);
+    const { heapUsed, external, arrayBuffers } = process.memoryUsage();
+    const workers = await o.pool.memory();
+    o.metrics.setThreadMemory([
+      { thread: 'main', usage: { heapUsed, external, arrayBuffers } },
+      ...workers.map((w) => ({ thread: `worker-${w.threadId}`, usage: w })),
+    ]);
     res.type(o.metrics.registry.contentType).send(await o.metrics.registry.metrics());
   });
   return r;
