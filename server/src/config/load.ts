@@ -98,6 +98,9 @@ export const ENV_VARS: Record<string, { path: string[]; parse?: (name: string, v
     help: "host names the server answers for without authentication (default: localhost, 127.0.0.1, [::1]; '*' = any)",
   },
   GLMEDSA_MAX_CONNECTIONS: { path: ['http', 'maxConnections'], parse: int, help: 'open HTTP connections at most (default 256)' },
+  GLMEDSA_MAX_IMAGE_SIDE: { path: ['limits', 'maxImageSide'], parse: int, help: 'largest width or height of any image, in pixels (default 16384)' },
+  GLMEDSA_MAX_IMAGE_PIXELS: { path: ['limits', 'maxImagePixels'], parse: int, help: 'largest width x height of any image (default 67108864, 8192 x 8192)' },
+  GLMEDSA_WORKER_HEAP_MB: { path: ['limits', 'workerHeapMb'], parse: int, help: 'V8 heap of each inference worker, in MB (default 2048)' },
   GLMEDSA_MODEL_DIR: {
     path: ['models'],
     parse: (_n, v) => [{ id: 'default', dir: v }],
@@ -121,15 +124,22 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv; ov
     }
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${file} must hold a JSON object`);
   }
+  /** 'a.b' -> the variable that set it, so a refusal names what the operator typed. */
+  const fromEnv = new Map<string, string>();
   for (const [name, spec] of Object.entries(ENV_VARS)) {
     const v = env[name];
     if (v === undefined || v === '') continue;
     set(raw, spec.path, spec.parse ? spec.parse(name, v) : v);
+    fromEnv.set(spec.path.join('.'), name);
   }
   for (const [k, v] of Object.entries(options.overrides ?? {})) raw[k] = v;
   const parsed = ServerConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
+    const lines = parsed.error.issues.map((i) => {
+      const where = i.path.join('.');
+      const name = fromEnv.get(where);
+      return `  - ${where || '(root)'}${name ? ` (set by ${name})` : ''}: ${i.message}`;
+    });
     throw new ConfigError(`the configuration is not valid:\n${lines.join('\n')}`);
   }
   return parsed.data;

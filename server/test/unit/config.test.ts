@@ -43,3 +43,26 @@ test('model entries take exactly the variants and presets the models package def
   assert.throws(() => entry({ variant: 'lora' }), (e: Error) => e instanceof ConfigError && /variant/.test(e.message));
   assert.throws(() => entry({ preset: 'vit_xl' }), (e: Error) => e instanceof ConfigError && /preset/.test(e.message));
 });
+
+test('the image limits and the worker heap come from GLMEDSA_* variables, and a bad value is refused naming the variable', () => {
+  const c = loadConfig({ env: { GLMEDSA_MAX_IMAGE_SIDE: '4096', GLMEDSA_MAX_IMAGE_PIXELS: '8000000', GLMEDSA_WORKER_HEAP_MB: '512' } });
+  assert.equal(c.limits.maxImageSide, 4096);
+  assert.equal(c.limits.maxImagePixels, 8_000_000);
+  assert.equal(c.limits.workerHeapMb, 512);
+  const d = loadConfig({ env: {} });
+  assert.deepEqual([d.limits.maxImageSide, d.limits.maxImagePixels, d.limits.workerHeapMb], [16_384, 64 * 1024 * 1024, 2048]);
+  assert.throws(() => loadConfig({ env: { GLMEDSA_MAX_IMAGE_SIDE: '16k' } }), /GLMEDSA_MAX_IMAGE_SIDE must be an integer, got '16k'/);
+  assert.throws(
+    () => loadConfig({ env: { GLMEDSA_MAX_IMAGE_PIXELS: '100', GLMEDSA_WORKER_HEAP_MB: '10' } }),
+    (e: Error) =>
+      e instanceof ConfigError &&
+      /limits\.maxImagePixels \(set by GLMEDSA_MAX_IMAGE_PIXELS\): .*4096/.test(e.message) &&
+      /limits\.workerHeapMb \(set by GLMEDSA_WORKER_HEAP_MB\): .*64/.test(e.message),
+  );
+});
+
+test("onnxruntime's CPU memory arena is switched with GLMEDSA_ORT_MEM_ARENA", () => {
+  assert.equal(loadConfig({ env: { GLMEDSA_ORT_MEM_ARENA: 'off' } }).workers.cpuMemArena, false);
+  assert.equal(loadConfig({ env: { GLMEDSA_ORT_MEM_ARENA: 'on' } }).workers.cpuMemArena, true);
+  assert.throws(() => loadConfig({ env: { GLMEDSA_ORT_MEM_ARENA: 'maybe' } }), /GLMEDSA_ORT_MEM_ARENA must be on or off/);
+});
