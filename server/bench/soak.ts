@@ -66,11 +66,13 @@ interface Sample {
   /** thread ('main', 'worker-N') -> kind (heapUsed, external, arrayBuffers) -> bytes */
   threads: Map<string, Map<string, number>>;
   cacheBytes: number;
+  uploadBytes: number;
 }
 
-async function scrape(url: string): Promise<Pick<Sample, 'threads' | 'cacheBytes'>> {
+async function scrape(url: string): Promise<Pick<Sample, 'threads' | 'cacheBytes' | 'uploadBytes'>> {
   const threads = new Map<string, Map<string, number>>();
   let cacheBytes = NaN;
+  let uploadBytes = NaN;
   const text = await fetch(`${url}/metrics`).then((r) => r.text(), () => '');
   for (const line of text.split('\n')) {
     const m = /^glmedsa_thread_memory_bytes\{thread="([^"]+)",kind="([^"]+)"\} (\S+)$/.exec(line);
@@ -80,8 +82,10 @@ async function scrape(url: string): Promise<Pick<Sample, 'threads' | 'cacheBytes
     }
     const c = /^glmedsa_embedding_cache_bytes (\S+)$/.exec(line);
     if (c) cacheBytes = Number(c[1]);
+    const u = /^glmedsa_upload_cache_bytes (\S+)$/.exec(line);
+    if (u) uploadBytes = Number(u[1]);
   }
-  return { threads, cacheBytes };
+  return { threads, cacheBytes, uploadBytes };
 }
 
 async function sample(url: string, pid: number, start: number): Promise<Sample> {
@@ -252,7 +256,7 @@ const MB = (b: number | undefined) => (b === undefined || Number.isNaN(b) ? '-' 
  * account for (RSS - heaps - main external; native: onnxruntime, malloc arenas, code).
  */
 function memoryTable(rss: Sample[]): string[] {
-  const lines = ['minute | RSS MB | main heap | main external | main arrayBuffers | worker heaps | worker external | cache MB | not V8 MB'];
+  const lines = ['minute | RSS MB | main heap | main external | main arrayBuffers | worker heaps | worker external | embedding cache MB | upload cache MB | not V8 MB'];
   const perMinute = new Map<number, Sample>();
   for (const x of rss) {
     const m = Math.floor(x.s / 60);
@@ -272,6 +276,7 @@ function memoryTable(rss: Sample[]): string[] {
         workers.map(([, k]) => MB(k.get('heapUsed'))).join('/') || '-',
         workers.map(([, k]) => MB(k.get('external'))).join('/') || '-',
         MB(x.cacheBytes),
+        MB(x.uploadBytes),
         x.threads.size ? (x.mb - v8 / 2 ** 20).toFixed(0) : '-',
       ].join(' | '),
     );

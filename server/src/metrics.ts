@@ -24,6 +24,7 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly cacheBytes = new Gauge({ name: 'glmedsa_embedding_cache_bytes', help: 'Bytes held by the embedding cache', registers: [this.registry] });
+  readonly uploadBytes = new Gauge({ name: 'glmedsa_upload_cache_bytes', help: 'Bytes held by the upload store (encoded images)', registers: [this.registry] });
   readonly queueDepth = new Gauge({ name: 'glmedsa_inference_queue_depth', help: 'Inference jobs waiting for a worker', registers: [this.registry] });
   readonly busyWorkers = new Gauge({ name: 'glmedsa_inference_workers_busy', help: 'Inference workers computing', registers: [this.registry] });
   readonly threadMemory = new Gauge({

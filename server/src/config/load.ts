@@ -77,6 +77,7 @@ export const ENV_VARS: Record<string, { path: string[]; parse?: (name: string, v
   GLMEDSA_ORT_MEM_ARENA: { path: ['workers', 'cpuMemArena'], parse: onOff, help: "onnxruntime's CPU memory arena in each session: on | off (default on)" },
   GLMEDSA_QUEUE_LIMIT: { path: ['workers', 'queueLimit'], parse: int, help: 'queued inference jobs before 503' },
   GLMEDSA_CACHE_BYTES: { path: ['cache', 'embeddingBytes'], parse: int, help: 'embedding cache size in bytes' },
+  GLMEDSA_UPLOAD_CACHE_BYTES: { path: ['cache', 'uploadBytes'], parse: int, help: 'bytes of uploaded images kept in memory (default 268435456)' },
   GLMEDSA_AUTH: { path: ['auth', 'mode'], help: 'off | required' },
   GLMEDSA_ALLOW_UNAUTHENTICATED_NETWORK: {
     path: ['auth', 'allowUnauthenticatedNetwork'],

@@ -9,6 +9,7 @@ import { type RequestHandler, Router } from 'express';
 import type { InferencePool } from '../inference/pool.js';
 import type { Metrics } from '../metrics.js';
 import type { PacsReadiness } from '../segmentation/pacs-access.js';
+import type { UploadStore } from '../segmentation/uploads.js';
 
 /** The role the probes need when authentication is required. */
 export const PROBE_ROLE = 'viewer';
@@ -16,6 +17,7 @@ export const PROBE_ROLE = 'viewer';
 export function healthRoutes(o: {
   pool: InferencePool;
   metrics: Metrics;
+  uploads: Pick<UploadStore, 'bytes'>;
   pacsCheck: () => Promise<PacsReadiness>;
   /** Authentication of /readyz and /metrics (a no-op when authentication is off). */
   requireProbeRole: RequestHandler;
@@ -33,6 +35,7 @@ export function healthRoutes(o: {
   r.get('/metrics', o.requireProbeRole, async (_req, res) => {
     o.metrics.queueDepth.set(o.pool.queueDepth);
     o.metrics.busyWorkers.set(o.pool.busyWorkers);
+    o.metrics.uploadBytes.set(o.uploads.bytes);
     const { heapUsed, external, arrayBuffers } = process.memoryUsage();
     const workers = await o.pool.memory();
     o.metrics.setThreadMemory([
