@@ -98,6 +98,7 @@ export const ENV_VARS: Record<string, { path: string[]; parse?: (name: string, v
     parse: (_n, v) => v.split(',').map((s) => s.trim()).filter(Boolean),
     help: "host names the server answers for without authentication (default: localhost, 127.0.0.1, [::1]; '*' = any)",
   },
+  GLMEDSA_SHUTDOWN_GRACE_MS: { path: ['http', 'shutdownGraceMs'], parse: int, help: 'on shutdown, how long requests in flight may take before their inference jobs get 503 (default 10000)' },
   GLMEDSA_MAX_CONNECTIONS: { path: ['http', 'maxConnections'], parse: int, help: 'open HTTP connections at most (default 256)' },
   GLMEDSA_MAX_IMAGE_SIDE: { path: ['limits', 'maxImageSide'], parse: int, help: 'largest width or height of any image, in pixels (default 16384)' },
   GLMEDSA_MAX_IMAGE_PIXELS: { path: ['limits', 'maxImagePixels'], parse: int, help: 'largest width x height of any image (default 67108864, 8192 x 8192)' },

@@ -110,8 +110,10 @@ export const ServerConfigSchema = z
         idleTimeoutMs: z.number().int().min(1000).max(3_600_000).default(300_000),
         /** Open connections at most; more are refused by the OS-level accept. */
         maxConnections: z.number().int().min(1).max(100_000).default(256),
+        /** On shutdown, how long requests in flight may take to finish; past it their inference jobs are answered 503. */
+        shutdownGraceMs: z.number().int().min(0).max(600_000).default(10_000),
       })
-      .default({ allowedHosts: [], headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 5_000, idleTimeoutMs: 300_000, maxConnections: 256 }),
+      .default({ allowedHosts: [], headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 5_000, idleTimeoutMs: 300_000, maxConnections: 256, shutdownGraceMs: 10_000 }),
     limits: z
       .object({
         jsonBytes: z.number().int().min(1024).default(256 * 1024),

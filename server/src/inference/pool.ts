@@ -263,14 +263,21 @@ export class InferencePool {
   }
 
   /**
-   * Ends a worker by asking it to release its sessions and exit: terminating a thread that holds
-   * onnxruntime sessions aborts the whole process. Terminated only if it does not exit in time.
+   * Ends a worker: an idle one is asked to release its sessions and exit, and terminated (outside
+   * onnxruntime calls, see native-guard.ts) if it has not within `graceMs`; one still computing
+   * (its job ran past the close grace) is terminated as soon as its onnxruntime call returns.
    */
-  private async retire(slot: Slot, graceMs = 30_000): Promise<void> {
+  private async retire(slot: Slot, graceMs = 5_000): Promise<void> {
     slot.retiring = true;
+    if (slot.worker.threadId < 0) return; // already exited
     const exited = new Promise<void>((resolve) => slot.worker.once('exit', () => resolve()));
-    slot.worker.postMessage({ type: 'close' } satisfies WorkerRequest);
-    const timer = setTimeout(() => void slot.worker.terminate(), graceMs);
+    const terminate = () => terminateWhenSafe(slot.guard, () => void slot.worker.terminate());
+    let timer: NodeJS.Timeout | undefined;
+    if (slot.busy) terminate();
+    else {
+      slot.worker.postMessage({ type: 'close' } satisfies WorkerRequest);
+      timer = setTimeout(terminate, graceMs);
+    }
     await exited;
     clearTimeout(timer);
   }
@@ -355,11 +362,28 @@ export class InferencePool {
     for (const slot of this.slots) slot.worker.postMessage({ type: 'unload-model', id } satisfies WorkerRequest);
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops taking jobs (new ones are answered 503) and answers the queued and running ones 503
+   * with a sentence at once; a worker still computing is left to retire(), which terminates it
+   * outside onnxruntime calls. The server calls this when its shutdown grace has passed.
+   */
+  abortJobs(): void {
     this.closed = true;
-    for (const q of Object.values(this.queues)) {
-      for (const p of q.splice(0)) p.reject(new Busy('the server is shutting down', 5));
+    const stopping = () => new Busy('the server is shutting down; try again in a moment', 5);
+    for (const q of Object.values(this.queues)) for (const p of q.splice(0)) p.reject(stopping());
+    for (const slot of this.slots) {
+      if (!slot.busy) continue;
+      if (slot.timer) clearTimeout(slot.timer);
+      slot.timer = null;
+      slot.busy.reject(stopping());
+      // The slot stays busy (its worker is still computing) until the worker answers or is terminated.
+      slot.busy = { ...slot.busy, resolve: () => undefined, reject: () => undefined };
     }
+  }
+
+  /** Answers what is still queued or running 503 (see abortJobs) and ends every worker. */
+  async close(): Promise<void> {
+    this.abortJobs();
     await Promise.all(this.slots.map((s) => this.retire(s)));
   }
 }

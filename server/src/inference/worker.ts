@@ -94,7 +94,8 @@ port.on('message', (msg: WorkerRequest) => {
     return;
   }
   if (msg.type === 'close') {
-    Promise.allSettled([...predictors.values()].map((p) => p.release())).finally(() => process.exit(0));
+    // Guarded like any onnxruntime call, so a pool that gives up waiting terminates between releases.
+    Promise.allSettled([...predictors.values()].map((p) => native(() => p.release()))).finally(() => process.exit(0));
     return;
   }
   if (msg.type === 'load') {
