@@ -72,7 +72,7 @@ export const ENV_VARS: Record<string, { path: string[]; parse?: (name: string, v
   GLMEDSA_PACS_TOKEN: { path: ['pacs', 'token'], help: 'PACS bearer token' },
   GLMEDSA_PACS_TIMEOUT_MS: { path: ['pacs', 'timeoutMs'], parse: int, help: 'timeout of each PACS request' },
   GLMEDSA_DEVICE: { path: ['device'], help: 'auto | cuda | cpu' },
-  GLMEDSA_WORKERS: { path: ['workers', 'count'], parse: int, help: 'inference worker threads' },
+  GLMEDSA_WORKERS: { path: ['workers', 'count'], parse: int, help: 'inference worker threads (default 2 with at least 2 cores and 4 GiB, else 1)' },
   GLMEDSA_THREADS: { path: ['workers', 'threads'], parse: int, help: 'onnxruntime threads per worker (0 = one per core)' },
   GLMEDSA_ORT_MEM_ARENA: { path: ['workers', 'cpuMemArena'], parse: onOff, help: "onnxruntime's CPU memory arena in each session: on | off (default on)" },
   GLMEDSA_QUEUE_LIMIT: { path: ['workers', 'queueLimit'], parse: int, help: 'queued inference jobs before 503' },

@@ -2,8 +2,22 @@
  * The server's configuration: one zod schema with defaults that run on this machine (loopback,
  * the starter model, a local Orthanc). Values come from a JSON file and GLMEDSA_* variables.
  */
+import os from 'node:os';
 import { PRESETS, VARIANTS } from '@glmedsa/models';
 import { z } from 'zod';
+
+/** Memory below which the server runs one inference worker: each worker holds its own sessions. */
+export const TWO_WORKERS_MIN_MEMORY = 4 * 1024 ** 3;
+
+/**
+ * The default number of inference workers: 2 on a machine with at least 2 cores and 4 GiB, so
+ * that a click on an image whose embedding is cached never waits behind an encode (the pool lets
+ * encodes occupy all workers but one), else 1. More workers add encode throughput, not fairness,
+ * and each holds a copy of every model's sessions: set workers.count (GLMEDSA_WORKERS) for that.
+ */
+export function defaultWorkerCount(cores = os.availableParallelism(), memory = os.totalmem()): number {
+  return cores >= 2 && memory >= TWO_WORKERS_MIN_MEMORY ? 2 : 1;
+}
 
 const PRESET_NAMES = Object.keys(PRESETS) as [keyof typeof PRESETS, ...(keyof typeof PRESETS)[]];
 
@@ -56,7 +70,8 @@ export const ServerConfigSchema = z
     device: z.enum(['auto', 'cuda', 'cpu']).default('auto'),
     workers: z
       .object({
-        count: z.number().int().min(1).max(64).default(1),
+        /** Default: {@link defaultWorkerCount} (2 with at least 2 cores and 4 GiB, else 1). */
+        count: z.number().int().min(1).max(64).default(() => defaultWorkerCount()),
         /** onnxruntime intra-op threads per worker (0 = one per core). */
         threads: z.number().int().min(0).max(256).default(0),
         queueLimit: z.number().int().min(1).max(10_000).default(32),
@@ -64,7 +79,7 @@ export const ServerConfigSchema = z
         /** onnxruntime's CPU memory arena in each session (see the README's memory section). */
         cpuMemArena: z.boolean().default(true),
       })
-      .default({ count: 1, threads: 0, queueLimit: 32, jobTimeoutMs: 120_000, cpuMemArena: true }),
+      .default(() => ({ count: defaultWorkerCount(), threads: 0, queueLimit: 32, jobTimeoutMs: 120_000, cpuMemArena: true })),
     cache: z
       .object({
         embeddingBytes: z.number().int().min(0).default(1024 * 1024 * 1024),

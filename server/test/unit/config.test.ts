@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PRESETS, VARIANTS } from '@glmedsa/models';
 import { ConfigError, checkExposure, loadConfig } from '../../src/config/load.js';
+import { TWO_WORKERS_MIN_MEMORY, defaultWorkerCount } from '../../src/config/schema.js';
 
 test('defaults run on this machine: loopback, the starter model, a local Orthanc, no auth', () => {
   const c = loadConfig({ env: {} });
@@ -65,4 +66,14 @@ test("onnxruntime's CPU memory arena is switched with GLMEDSA_ORT_MEM_ARENA", ()
   assert.equal(loadConfig({ env: { GLMEDSA_ORT_MEM_ARENA: 'off' } }).workers.cpuMemArena, false);
   assert.equal(loadConfig({ env: { GLMEDSA_ORT_MEM_ARENA: 'on' } }).workers.cpuMemArena, true);
   assert.throws(() => loadConfig({ env: { GLMEDSA_ORT_MEM_ARENA: 'maybe' } }), /GLMEDSA_ORT_MEM_ARENA must be on or off/);
+});
+
+test('two inference workers by default with at least 2 cores and 4 GiB, one otherwise, and GLMEDSA_WORKERS wins', () => {
+  assert.equal(defaultWorkerCount(2, TWO_WORKERS_MIN_MEMORY), 2);
+  assert.equal(defaultWorkerCount(64, 256 * 1024 ** 3), 2);
+  assert.equal(defaultWorkerCount(1, 64 * 1024 ** 3), 1);
+  assert.equal(defaultWorkerCount(8, TWO_WORKERS_MIN_MEMORY - 1), 1);
+  assert.equal(loadConfig({ env: {} }).workers.count, defaultWorkerCount());
+  assert.equal(loadConfig({ env: {}, overrides: { workers: { threads: 1 } } }).workers.count, defaultWorkerCount());
+  assert.equal(loadConfig({ env: { GLMEDSA_WORKERS: '1' } }).workers.count, 1);
 });
