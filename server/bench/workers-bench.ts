@@ -52,18 +52,19 @@ async function measure(workers: number, rounds: number, bigImages: Uint8Array[])
     const click = (dx: number) => postJson(`${url}/v1/segment`, { image: { imageId: small }, points: [{ x: 250 + dx, y: 250, label: 1 }] });
     if ((await click(0)) !== 200) throw new Error('the first click failed');
     for (let i = 0; i < 5; i++) await click(i); // warm
-    const ids = [];
-    for (const png of bigImages.slice(0, rounds)) ids.push(await upload(url, png));
     const clicks: number[] = [];
     const encodes: number[] = [];
-    for (const imageId of ids) {
+    for (const png of bigImages.slice(0, rounds)) {
+      // Uploaded just before its encode: ten of them would not fit in the upload store together.
+      const imageId = await upload(url, png);
       let done = false;
       const t0 = performance.now();
-      const encode = postJson(`${url}/v1/embeddings`, { image: { imageId } }).then((status) => {
-        if (status !== 200) throw new Error(`the encode answered ${status}`);
-        encodes.push(performance.now() - t0);
-        done = true;
-      });
+      const encode = postJson(`${url}/v1/embeddings`, { image: { imageId } })
+        .then((status) => {
+          if (status !== 200) throw new Error(`the encode answered ${status}`);
+          encodes.push(performance.now() - t0);
+        })
+        .finally(() => (done = true));
       await new Promise((r) => setTimeout(r, 20)); // the encode reaches a worker first
       for (let k = 0; !done; k++) {
         const c0 = performance.now();
