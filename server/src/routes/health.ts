@@ -11,6 +11,9 @@ import type { Metrics } from '../metrics.js';
 import type { PacsReadiness } from '../segmentation/pacs-access.js';
 import type { UploadStore } from '../segmentation/uploads.js';
 
+/** How long /metrics waits for each worker's memory report. */
+const METRICS_MEMORY_WAIT_MS = 50;
+
 /** The role the probes need when authentication is required. */
 export const PROBE_ROLE = 'viewer';
 
@@ -37,7 +40,9 @@ export function healthRoutes(o: {
     o.metrics.busyWorkers.set(o.pool.busyWorkers);
     o.metrics.uploadBytes.set(o.uploads.bytes);
     const { heapUsed, external, arrayBuffers } = process.memoryUsage();
-    const workers = await o.pool.memory();
+    // An idle worker answers within a millisecond; one busy rendering an image is reported with
+    // its previous answer rather than holding the scrape up.
+    const workers = await o.pool.memory(METRICS_MEMORY_WAIT_MS);
     o.metrics.setThreadMemory([
       { thread: 'main', usage: { heapUsed, external, arrayBuffers } },
       ...workers.map((w) => ({ thread: `worker-${w.threadId}`, usage: w })),
