@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- suite ...]: 'server', 'jobs', 'gpu', 'soak' and 'e2e' (the browser, from test/) run
+ * npm run bench [-- suite ...]: 'server', 'jobs', 'gpu', 'soak', 'workers' and 'e2e' (the browser, from test/) run
  * here; other suites (model, table1, synth) are the models package's benchmarks, run in their own process.
  */
 import { spawn } from 'node:child_process';
@@ -9,6 +9,7 @@ import { gpuBench } from './gpu-bench.js';
 import { jobsBench } from './jobs-bench.js';
 import { serverBench } from './server-bench.js';
 import { soakBench } from './soak.js';
+import { workersBench } from './workers-bench.js';
 
 const [suite = 'model', ...args] = process.argv.slice(2);
 if (suite === 'server') {
@@ -19,6 +20,8 @@ if (suite === 'server') {
   await gpuBench(args);
 } else if (suite === 'soak') {
   await soakBench(args);
+} else if (suite === 'workers') {
+  await workersBench(args);
 } else if (suite === 'e2e') {
   // The browser benchmark lives with the cross-package tests (it drives the real stack in Chromium).
   const { e2eBench } = (await import(new URL('../../../test/dist/bench/e2e-bench.js', import.meta.url).href)) as { e2eBench: (a: string[]) => Promise<void> };

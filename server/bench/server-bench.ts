@@ -46,10 +46,14 @@ export async function startServerProcess(
   modelDir: string,
   pacsUrl: string,
   env: Record<string, string> = {},
+  /** Variables of this process the server must not inherit. */
+  unset: string[] = [],
 ): Promise<{ url: string; child: ChildProcess }> {
   const port = await findFreePort();
+  const inherited = { ...process.env };
+  for (const k of unset) delete inherited[k];
   const child = spawn(process.execPath, [path.join(REPO, 'server', 'bin', 'glmedsa-server.js')], {
-    env: { ...process.env, GLMEDSA_PORT: String(port), GLMEDSA_PACS_URL: pacsUrl, GLMEDSA_MODEL_DIR: modelDir, GLMEDSA_DEVICE: 'cpu', GLMEDSA_LOG_LEVEL: 'warn', GLMEDSA_QUEUE_LIMIT: '64', ...env },
+    env: { ...inherited, GLMEDSA_PORT: String(port), GLMEDSA_PACS_URL: pacsUrl, GLMEDSA_MODEL_DIR: modelDir, GLMEDSA_DEVICE: 'cpu', GLMEDSA_LOG_LEVEL: 'warn', GLMEDSA_QUEUE_LIMIT: '64', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;

@@ -38,7 +38,7 @@ export function createApp(p: AppParts): Express {
   app.use(hostCheck({ allowedHosts: p.config.http.allowedHosts, listenHost: p.config.listen.host, authRequired: p.config.auth.mode === 'required' }));
   app.use(cors(p.config.cors.origins));
   const auth = new Authenticator(p.config.auth);
-  app.use(healthRoutes({ pool: p.pool, metrics: p.metrics, pacsCheck: p.pacsCheck, requireProbeRole: auth.require(PROBE_ROLE) }));
+  app.use(healthRoutes({ pool: p.pool, metrics: p.metrics, uploads: p.uploads, pacsCheck: p.pacsCheck, requireProbeRole: auth.require(PROBE_ROLE) }));
   app.use('/v1', v1Routes({ config: p.config, auth, service: p.service, uploads: p.uploads, jobs: p.jobs, adapters: p.adapters }));
   if (p.config.viewer.enabled) app.use(viewerRoutes({ config: p.config, auth, log: p.log }));
   app.use(notFoundHandler);

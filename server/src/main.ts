@@ -9,7 +9,10 @@ Serves GLMed-SA segmentation over HTTP for the OHIF viewer. Configuration: a JSO
 (--config or GLMEDSA_CONFIG) and these environment variables:
 ${Object.entries(ENV_VARS)
   .map(([k, v]) => `  ${k.padEnd(38)} ${v.help}`)
-  .join('\n')}`;
+  .join('\n')}
+
+Read by the launcher (on Linux it runs the server in a child with glibc's malloc arenas capped):
+  ${'GLMEDSA_MALLOC_ARENA_MAX'.padEnd(38)} the cap, default 2 ('glibc' = glibc's own default); MALLOC_ARENA_MAX, when set, wins`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

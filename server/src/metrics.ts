@@ -24,8 +24,15 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly cacheBytes = new Gauge({ name: 'glmedsa_embedding_cache_bytes', help: 'Bytes held by the embedding cache', registers: [this.registry] });
+  readonly uploadBytes = new Gauge({ name: 'glmedsa_upload_cache_bytes', help: 'Bytes held by the upload store (encoded images)', registers: [this.registry] });
   readonly queueDepth = new Gauge({ name: 'glmedsa_inference_queue_depth', help: 'Inference jobs waiting for a worker', registers: [this.registry] });
   readonly busyWorkers = new Gauge({ name: 'glmedsa_inference_workers_busy', help: 'Inference workers computing', registers: [this.registry] });
+  readonly threadMemory = new Gauge({
+    name: 'glmedsa_thread_memory_bytes',
+    help: "Each thread's V8 memory by kind (heapUsed, external, arrayBuffers): thread 'main' is the HTTP thread, 'worker-N' an inference worker (N its thread id)",
+    labelNames: ['thread', 'kind'],
+    registers: [this.registry],
+  });
   readonly rejected = new Counter({
     name: 'glmedsa_rejected_total',
     help: 'Requests refused by reason (queue_full, auth, validation)',
@@ -35,6 +42,14 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'glmedsa_' });
+  }
+
+  /** Replaces the thread memory gauge's series (a replaced worker's series disappear). */
+  setThreadMemory(threads: { thread: string; usage: { heapUsed: number; external: number; arrayBuffers: number } }[]): void {
+    this.threadMemory.reset();
+    for (const { thread, usage } of threads) {
+      for (const kind of ['heapUsed', 'external', 'arrayBuffers'] as const) this.threadMemory.set({ thread, kind }, usage[kind]);
+    }
   }
 
   observeStage(stage: string, model: string, ms: number): void {

@@ -51,6 +51,7 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
   const pool = new InferencePool({
     count: config.workers.count,
     threads: config.workers.threads,
+    cpuMemArena: config.workers.cpuMemArena,
     device: config.device,
     models: models.map((m) => ({ id: m.id, dir: m.dir })),
     queueLimit: config.workers.queueLimit,
@@ -127,13 +128,22 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
     config,
     log,
     async close() {
-      // Requests in flight get a few seconds to finish; a client that keeps a connection busy
-      // (a browser's keep-alive socket mid-request) cannot hold the shutdown open for ever.
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // No new connections; requests in flight get http.shutdownGraceMs to finish (a click whose
+      // image is being encoded gets its answer). Past it, their inference jobs are answered 503
+      // with a sentence and the answers get a second to be written: a client that keeps a
+      // connection busy (a browser's keep-alive socket mid-request) cannot hold the shutdown open.
+      let allClosed = false;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve())).then(() => (allClosed = true));
+      // Keep-alive connections are closed as soon as their request is answered.
       server.closeIdleConnections();
-      const force = setTimeout(() => server.closeAllConnections(), 5000);
-      await closed;
-      clearTimeout(force);
+      const idle = setInterval(() => server.closeIdleConnections(), 50);
+      const within = (ms: number) => Promise.race([closed, new Promise<void>((r) => setTimeout(r, ms).unref())]);
+      await within(config.http.shutdownGraceMs);
+      if (!allClosed) {
+        pool.abortJobs();
+        await within(1000);
+      }
+      clearInterval(idle);
       server.closeAllConnections();
       await jobs.close();
       store.close();

@@ -44,6 +44,8 @@ export interface PredictorOptions {
   device?: Device;
   threads?: number;
   onFallback?: (reason: string) => void;
+  /** onnxruntime's CPU memory arena (see SessionOptions.cpuMemArena). */
+  cpuMemArena?: boolean;
 }
 
 /** The consecutive tokens `first..first+count-1` of [1, M, ...rest], as a view [count, ...rest]. */
@@ -64,7 +66,12 @@ export interface PredictorGeometry {
 }
 
 function sessionOptions(o: PredictorOptions) {
-  return { device: o.device ?? 'auto', ...(o.threads ? { threads: o.threads } : {}), ...(o.onFallback ? { onFallback: o.onFallback } : {}) };
+  return {
+    device: o.device ?? 'auto',
+    ...(o.threads ? { threads: o.threads } : {}),
+    ...(o.onFallback ? { onFallback: o.onFallback } : {}),
+    ...(o.cpuMemArena === undefined ? {} : { cpuMemArena: o.cpuMemArena }),
+  };
 }
 
 export class SamPredictor {

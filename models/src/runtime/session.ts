@@ -32,6 +32,11 @@ export interface SessionOptions {
   onFallback?: (reason: string) => void;
   /** onnxruntime graph optimisation level (default 'all'). */
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * onnxruntime's CPU memory arena (default on, onnxruntime's default): tensors are carved out of
+   * large blocks the session keeps for its lifetime; off, each run allocates and frees its own.
+   */
+  cpuMemArena?: boolean;
 }
 
 export interface LoadedSession {
@@ -47,6 +52,7 @@ function baseOptions(o: SessionOptions): ort.InferenceSession.SessionOptions {
     ...(o.threads ? { intraOpNumThreads: o.threads } : {}),
     interOpNumThreads: 1,
     executionMode: 'sequential',
+    ...(o.cpuMemArena === false ? { enableCpuMemArena: false } : {}),
   };
 }
 

@@ -29,6 +29,14 @@ function int(name: string, v: string): number {
   return n;
 }
 
+/** on/off switches: on, true, 1 or off, false, 0. */
+function onOff(name: string, v: string): boolean {
+  const s = v.trim().toLowerCase();
+  if (['on', 'true', '1'].includes(s)) return true;
+  if (['off', 'false', '0'].includes(s)) return false;
+  throw new ConfigError(`${name} must be on or off (or true/false, 1/0), got '${v}'`);
+}
+
 const ROLES = new Set(['viewer', 'annotator', 'admin']);
 
 /**
@@ -64,10 +72,12 @@ export const ENV_VARS: Record<string, { path: string[]; parse?: (name: string, v
   GLMEDSA_PACS_TOKEN: { path: ['pacs', 'token'], help: 'PACS bearer token' },
   GLMEDSA_PACS_TIMEOUT_MS: { path: ['pacs', 'timeoutMs'], parse: int, help: 'timeout of each PACS request' },
   GLMEDSA_DEVICE: { path: ['device'], help: 'auto | cuda | cpu' },
-  GLMEDSA_WORKERS: { path: ['workers', 'count'], parse: int, help: 'inference worker threads' },
+  GLMEDSA_WORKERS: { path: ['workers', 'count'], parse: int, help: 'inference worker threads (default 2 with at least 2 cores and 4 GiB, else 1)' },
   GLMEDSA_THREADS: { path: ['workers', 'threads'], parse: int, help: 'onnxruntime threads per worker (0 = one per core)' },
+  GLMEDSA_ORT_MEM_ARENA: { path: ['workers', 'cpuMemArena'], parse: onOff, help: "onnxruntime's CPU memory arena in each session: on | off (default on)" },
   GLMEDSA_QUEUE_LIMIT: { path: ['workers', 'queueLimit'], parse: int, help: 'queued inference jobs before 503' },
   GLMEDSA_CACHE_BYTES: { path: ['cache', 'embeddingBytes'], parse: int, help: 'embedding cache size in bytes' },
+  GLMEDSA_UPLOAD_CACHE_BYTES: { path: ['cache', 'uploadBytes'], parse: int, help: 'bytes of uploaded images kept in memory (default 268435456)' },
   GLMEDSA_AUTH: { path: ['auth', 'mode'], help: 'off | required' },
   GLMEDSA_ALLOW_UNAUTHENTICATED_NETWORK: {
     path: ['auth', 'allowUnauthenticatedNetwork'],
@@ -88,7 +98,11 @@ export const ENV_VARS: Record<string, { path: string[]; parse?: (name: string, v
     parse: (_n, v) => v.split(',').map((s) => s.trim()).filter(Boolean),
     help: "host names the server answers for without authentication (default: localhost, 127.0.0.1, [::1]; '*' = any)",
   },
+  GLMEDSA_SHUTDOWN_GRACE_MS: { path: ['http', 'shutdownGraceMs'], parse: int, help: 'on shutdown, how long requests in flight may take before their inference jobs get 503 (default 10000)' },
   GLMEDSA_MAX_CONNECTIONS: { path: ['http', 'maxConnections'], parse: int, help: 'open HTTP connections at most (default 256)' },
+  GLMEDSA_MAX_IMAGE_SIDE: { path: ['limits', 'maxImageSide'], parse: int, help: 'largest width or height of any image, in pixels (default 16384)' },
+  GLMEDSA_MAX_IMAGE_PIXELS: { path: ['limits', 'maxImagePixels'], parse: int, help: 'largest width x height of any image (default 67108864, 8192 x 8192)' },
+  GLMEDSA_WORKER_HEAP_MB: { path: ['limits', 'workerHeapMb'], parse: int, help: 'V8 heap of each inference worker, in MB (default 2048)' },
   GLMEDSA_MODEL_DIR: {
     path: ['models'],
     parse: (_n, v) => [{ id: 'default', dir: v }],
@@ -112,15 +126,22 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv; ov
     }
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${file} must hold a JSON object`);
   }
+  /** 'a.b' -> the variable that set it, so a refusal names what the operator typed. */
+  const fromEnv = new Map<string, string>();
   for (const [name, spec] of Object.entries(ENV_VARS)) {
     const v = env[name];
     if (v === undefined || v === '') continue;
     set(raw, spec.path, spec.parse ? spec.parse(name, v) : v);
+    fromEnv.set(spec.path.join('.'), name);
   }
   for (const [k, v] of Object.entries(options.overrides ?? {})) raw[k] = v;
   const parsed = ServerConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
+    const lines = parsed.error.issues.map((i) => {
+      const where = i.path.join('.');
+      const name = fromEnv.get(where);
+      return `  - ${where || '(root)'}${name ? ` (set by ${name})` : ''}: ${i.message}`;
+    });
     throw new ConfigError(`the configuration is not valid:\n${lines.join('\n')}`);
   }
   return parsed.data;

@@ -2,9 +2,23 @@
  * The server's configuration: one zod schema with defaults that run on this machine (loopback,
  * the starter model, a local Orthanc). Values come from a JSON file and GLMEDSA_* variables.
  */
+import os from 'node:os';
 import { PRESETS, VARIANTS } from '@glmedsa/models';
 import { z } from 'zod';
 import { RoleSchema } from '../api/whoami.js';
+
+/** Memory below which the server runs one inference worker: each worker holds its own sessions. */
+export const TWO_WORKERS_MIN_MEMORY = 4 * 1024 ** 3;
+
+/**
+ * The default number of inference workers: 2 on a machine with at least 2 cores and 4 GiB, so
+ * that a click on an image whose embedding is cached never waits behind an encode (the pool lets
+ * encodes occupy all workers but one), else 1. More workers add encode throughput, not fairness,
+ * and each holds a copy of every model's sessions: set workers.count (GLMEDSA_WORKERS) for that.
+ */
+export function defaultWorkerCount(cores = os.availableParallelism(), memory = os.totalmem()): number {
+  return cores >= 2 && memory >= TWO_WORKERS_MIN_MEMORY ? 2 : 1;
+}
 
 const PRESET_NAMES = Object.keys(PRESETS) as [keyof typeof PRESETS, ...(keyof typeof PRESETS)[]];
 
@@ -57,13 +71,16 @@ export const ServerConfigSchema = z
     device: z.enum(['auto', 'cuda', 'cpu']).default('auto'),
     workers: z
       .object({
-        count: z.number().int().min(1).max(64).default(1),
+        /** Default: {@link defaultWorkerCount} (2 with at least 2 cores and 4 GiB, else 1). */
+        count: z.number().int().min(1).max(64).default(() => defaultWorkerCount()),
         /** onnxruntime intra-op threads per worker (0 = one per core). */
         threads: z.number().int().min(0).max(256).default(0),
         queueLimit: z.number().int().min(1).max(10_000).default(32),
         jobTimeoutMs: z.number().int().min(1000).default(120_000),
+        /** onnxruntime's CPU memory arena in each session (see the README's memory section). */
+        cpuMemArena: z.boolean().default(true),
       })
-      .default({ count: 1, threads: 0, queueLimit: 32, jobTimeoutMs: 120_000 }),
+      .default(() => ({ count: defaultWorkerCount(), threads: 0, queueLimit: 32, jobTimeoutMs: 120_000, cpuMemArena: true })),
     cache: z
       .object({
         embeddingBytes: z.number().int().min(0).default(1024 * 1024 * 1024),
@@ -109,8 +126,10 @@ export const ServerConfigSchema = z
         idleTimeoutMs: z.number().int().min(1000).max(3_600_000).default(300_000),
         /** Open connections at most; more are refused by the OS-level accept. */
         maxConnections: z.number().int().min(1).max(100_000).default(256),
+        /** On shutdown, how long requests in flight may take to finish; past it their inference jobs are answered 503. */
+        shutdownGraceMs: z.number().int().min(0).max(600_000).default(10_000),
       })
-      .default({ allowedHosts: [], headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 5_000, idleTimeoutMs: 300_000, maxConnections: 256 }),
+      .default({ allowedHosts: [], headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 5_000, idleTimeoutMs: 300_000, maxConnections: 256, shutdownGraceMs: 10_000 }),
     limits: z
       .object({
         jsonBytes: z.number().int().min(1024).default(256 * 1024),

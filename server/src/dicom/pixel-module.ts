@@ -7,8 +7,12 @@ import { hasAttribute, numberValue, stringValue, TAGS, type DicomJsonDataset } f
 import { NotAnImage, UnsupportedImage } from './errors.js';
 import type { Voi } from './image-ref.js';
 
-/** Photometric interpretations the decoder handles. */
-export type Photometric = 'MONOCHROME1' | 'MONOCHROME2' | 'RGB' | 'YBR_FULL' | 'YBR_FULL_422';
+/**
+ * Photometric interpretations the decoder handles. YBR_ICT and YBR_RCT describe JPEG 2000 colour
+ * whose codestream applies the irreversible or reversible component transform (PS3.3
+ * C.7.6.3.1.2): the JPEG 2000 decoder inverts it, so decoded frames are RGB.
+ */
+export type Photometric = 'MONOCHROME1' | 'MONOCHROME2' | 'RGB' | 'YBR_FULL' | 'YBR_FULL_422' | 'YBR_ICT' | 'YBR_RCT';
 
 /** VOI LUT functions of PS3.3 C.11.2.1.3. */
 export type VoiFunction = 'LINEAR' | 'LINEAR_EXACT' | 'SIGMOID';
@@ -94,7 +98,7 @@ export function readPixelModule(dataset: DicomJsonDataset): PixelModule {
   if (photometricRaw === 'PALETTE COLOR') {
     throw new UnsupportedImage('it uses a colour palette (PALETTE COLOR), which is not supported');
   }
-  const photometrics: readonly Photometric[] = ['MONOCHROME1', 'MONOCHROME2', 'RGB', 'YBR_FULL', 'YBR_FULL_422'];
+  const photometrics: readonly Photometric[] = ['MONOCHROME1', 'MONOCHROME2', 'RGB', 'YBR_FULL', 'YBR_FULL_422', 'YBR_ICT', 'YBR_RCT'];
   if (!(photometrics as readonly string[]).includes(photometricRaw)) {
     throw new UnsupportedImage(`its colour encoding ${photometricRaw} is not supported`);
   }

@@ -138,7 +138,8 @@ function decodeColour(module: PixelModule, bytes: Uint8Array, read: SampleReader
   const n = module.rows * module.columns;
   const rgb = new Uint8Array(n * 3);
   const base = { width: module.columns, height: module.rows, channels: 3 as const, rgb };
-  const isYbr = module.photometric !== 'RGB' && !ybrIsRgb;
+  // YBR_ICT / YBR_RCT frames are RGB once decompressed (the JPEG 2000 decoder inverts the transform).
+  const isYbr = (module.photometric === 'YBR_FULL' || module.photometric === 'YBR_FULL_422') && !ybrIsRgb;
   if (isYbr && module.bitsAllocated !== 8) {
     throw new UnsupportedImage(`${module.photometric} colour with ${module.bitsAllocated} bits per sample is not supported`);
   }

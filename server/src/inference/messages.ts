@@ -62,19 +62,38 @@ export interface DecodeResult {
 
 export type WorkerRequest =
   /** Load the sessions and warm them; `limits` bound every image this worker decodes; `guard` is native-guard.ts's shared word. */
-  | { type: 'load'; models: ModelToLoad[]; device: 'auto' | 'cuda' | 'cpu'; threads: number; limits: ImageLimits; guard: Int32Array }
+  | {
+      type: 'load';
+      models: ModelToLoad[];
+      device: 'auto' | 'cuda' | 'cpu';
+      threads: number;
+      /** onnxruntime's CPU memory arena on or off (config workers.cpuMemArena). */
+      cpuMemArena: boolean;
+      limits: ImageLimits;
+      guard: Int32Array;
+    }
   | { type: 'job'; id: number; job: Job }
   /** Load one more model (an adapter version) next to the others; answered by model-loaded. */
   | { type: 'load-model'; model: ModelToLoad }
   /** Release one model's sessions (no job uses it any more). */
   | { type: 'unload-model'; id: string }
+  /** Report this thread's memory; answered by `memory` with the same id. */
+  | { type: 'memory'; id: number }
   /** Release the sessions and end the thread (a graceful end; a worker whose job overran is terminated instead). */
   | { type: 'close' };
+
+/** One thread's V8 memory (process.memoryUsage() inside that thread; RSS is the process's). */
+export interface ThreadMemory {
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
 
 export type WorkerResponse =
   | { type: 'ready'; models: { id: string; provider: 'cuda' | 'cpu'; fallback?: string }[] }
   | { type: 'load-failed'; message: string }
   | { type: 'model-loaded'; id: string; error?: string }
+  | { type: 'memory'; id: number; usage: ThreadMemory }
   | { type: 'done'; id: number; result: EncodeResult | DecodeResult }
     /** `kind` is set for the domain errors the worker threw on purpose; their message is public. */
   | { type: 'failed'; id: number; message: string; kind?: ErrorKind; code?: string };

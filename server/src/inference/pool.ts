@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { Busy, DomainError, ERROR_KINDS, InternalFailure, TooLarge } from '../errors.js';
 import type { ImageLimits } from '../images/limits.js';
 import { newGuardWord, terminateWhenSafe } from './native-guard.js';
-import type { DecodeJob, DecodeResult, EncodeJob, EncodeResult, Job, ModelToLoad, WorkerRequest, WorkerResponse } from './messages.js';
+import type { DecodeJob, DecodeResult, EncodeJob, EncodeResult, Job, ModelToLoad, ThreadMemory, WorkerRequest, WorkerResponse } from './messages.js';
 
 export type Priority = 'interactive' | 'background';
 
@@ -44,6 +44,17 @@ interface Slot {
   guard: Int32Array;
   /** The error the thread died of, if any (ERR_WORKER_OUT_OF_MEMORY when it hit its heap limit). */
   error: (Error & { code?: string }) | null;
+  /** Memory reports asked for and not answered yet: request id -> resolve. */
+  memoryWaiters: Map<number, (m: ThreadMemory) => void>;
+  /** The worker's last memory report (kept for when it is too busy to answer in time). */
+  lastMemory: ThreadMemory | null;
+}
+
+/** One worker's memory, as the pool reports it. */
+export interface WorkerMemory extends ThreadMemory {
+  threadId: number;
+  /** False when the worker did not answer in time and this is its previous report. */
+  fresh: boolean;
 }
 
 /** The caller gave up (its client disconnected) before the job started. */
@@ -57,6 +68,8 @@ export interface PoolOptions {
   count: number;
   threads: number;
   device: 'auto' | 'cuda' | 'cpu';
+  /** onnxruntime's CPU memory arena in each session (see config workers.cpuMemArena). */
+  cpuMemArena: boolean;
   models: ModelToLoad[];
   queueLimit: number;
   jobTimeoutMs: number;
@@ -89,7 +102,7 @@ export class InferencePool {
   private spawn(): Promise<void> {
     return new Promise((resolve, reject) => {
       const worker = new Worker(this.workerUrl, { resourceLimits: { maxOldGenerationSizeMb: this.o.workerHeapMb } });
-      const slot: Slot = { worker, busy: null, timer: null, ready: false, retiring: false, guard: newGuardWord(), error: null, loading: new Map() };
+      const slot: Slot = { worker, busy: null, timer: null, ready: false, retiring: false, guard: newGuardWord(), error: null, loading: new Map(), memoryWaiters: new Map(), lastMemory: null };
       this.slots.push(slot);
       worker.on('message', (msg: WorkerResponse) => {
         if (msg.type === 'ready') {
@@ -102,6 +115,10 @@ export class InferencePool {
         } else if (msg.type === 'model-loaded') {
           slot.loading.get(msg.id)?.(msg.error);
           slot.loading.delete(msg.id);
+        } else if (msg.type === 'memory') {
+          slot.lastMemory = msg.usage;
+          slot.memoryWaiters.get(msg.id)?.(msg.usage);
+          slot.memoryWaiters.delete(msg.id);
         } else if (msg.type === 'load-failed') {
           reject(new Error(`a worker could not load the models: ${msg.message}`));
           void this.retire(slot);
@@ -115,7 +132,7 @@ export class InferencePool {
         if (!slot.ready) reject(err);
       });
       worker.on('exit', (code) => this.onExit(slot, code));
-      const load: WorkerRequest = { type: 'load', models: [...this.o.models], device: this.o.device, threads: this.o.threads, limits: this.o.limits, guard: slot.guard };
+      const load: WorkerRequest = { type: 'load', models: [...this.o.models], device: this.o.device, threads: this.o.threads, cpuMemArena: this.o.cpuMemArena, limits: this.o.limits, guard: slot.guard };
       worker.postMessage(load);
     });
   }
@@ -220,14 +237,47 @@ export class InferencePool {
   }
 
   /**
-   * Ends a worker by asking it to release its sessions and exit: terminating a thread that holds
-   * onnxruntime sessions aborts the whole process. Terminated only if it does not exit in time.
+   * Each live worker's V8 memory (heap used, external, array buffers). A worker answers between
+   * its JavaScript tasks; one busy rendering an image past `waitMs` is reported with its previous
+   * answer (fresh: false), or left out if it never answered.
    */
-  private async retire(slot: Slot, graceMs = 30_000): Promise<void> {
+  async memory(waitMs = 1000): Promise<WorkerMemory[]> {
+    const asked = this.slots.map(async (slot): Promise<WorkerMemory | null> => {
+      const id = this.nextId++;
+      const answer = new Promise<ThreadMemory | null>((resolve) => {
+        const timer = setTimeout(() => {
+          slot.memoryWaiters.delete(id);
+          resolve(null);
+        }, waitMs);
+        slot.memoryWaiters.set(id, (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        });
+      });
+      slot.worker.postMessage({ type: 'memory', id } satisfies WorkerRequest);
+      const m = await answer;
+      const usage = m ?? slot.lastMemory;
+      return usage ? { threadId: slot.worker.threadId, ...usage, fresh: m !== null } : null;
+    });
+    return (await Promise.all(asked)).filter((m): m is WorkerMemory => m !== null);
+  }
+
+  /**
+   * Ends a worker: an idle one is asked to release its sessions and exit, and terminated (outside
+   * onnxruntime calls, see native-guard.ts) if it has not within `graceMs`; one still computing
+   * (its job ran past the close grace) is terminated as soon as its onnxruntime call returns.
+   */
+  private async retire(slot: Slot, graceMs = 5_000): Promise<void> {
     slot.retiring = true;
+    if (slot.worker.threadId < 0) return; // already exited
     const exited = new Promise<void>((resolve) => slot.worker.once('exit', () => resolve()));
-    slot.worker.postMessage({ type: 'close' } satisfies WorkerRequest);
-    const timer = setTimeout(() => void slot.worker.terminate(), graceMs);
+    const terminate = () => terminateWhenSafe(slot.guard, () => void slot.worker.terminate());
+    let timer: NodeJS.Timeout | undefined;
+    if (slot.busy) terminate();
+    else {
+      slot.worker.postMessage({ type: 'close' } satisfies WorkerRequest);
+      timer = setTimeout(terminate, graceMs);
+    }
     await exited;
     clearTimeout(timer);
   }
@@ -312,11 +362,28 @@ export class InferencePool {
     for (const slot of this.slots) slot.worker.postMessage({ type: 'unload-model', id } satisfies WorkerRequest);
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops taking jobs (new ones are answered 503) and answers the queued and running ones 503
+   * with a sentence at once; a worker still computing is left to retire(), which terminates it
+   * outside onnxruntime calls. The server calls this when its shutdown grace has passed.
+   */
+  abortJobs(): void {
     this.closed = true;
-    for (const q of Object.values(this.queues)) {
-      for (const p of q.splice(0)) p.reject(new Busy('the server is shutting down', 5));
+    const stopping = () => new Busy('the server is shutting down; try again in a moment', 5);
+    for (const q of Object.values(this.queues)) for (const p of q.splice(0)) p.reject(stopping());
+    for (const slot of this.slots) {
+      if (!slot.busy) continue;
+      if (slot.timer) clearTimeout(slot.timer);
+      slot.timer = null;
+      slot.busy.reject(stopping());
+      // The slot stays busy (its worker is still computing) until the worker answers or is terminated.
+      slot.busy = { ...slot.busy, resolve: () => undefined, reject: () => undefined };
     }
+  }
+
+  /** Answers what is still queued or running 503 (see abortJobs) and ends every worker. */
+  async close(): Promise<void> {
+    this.abortJobs();
     await Promise.all(this.slots.map((s) => this.retire(s)));
   }
 }

@@ -22,6 +22,7 @@ const native = <T>(call: () => Promise<T>): Promise<T> => guardedNative(guard!, 
 /** The device and threads of the first load, for models loaded later (adapter versions). */
 let lastDevice: 'auto' | 'cuda' | 'cpu' = 'auto';
 let lastThreads = 0;
+let cpuMemArena = true;
 
 function post(msg: WorkerResponse, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(msg, transfer);
@@ -87,8 +88,14 @@ async function warmUp(p: SamPredictor): Promise<void> {
 }
 
 port.on('message', (msg: WorkerRequest) => {
+  if (msg.type === 'memory') {
+    const { heapUsed, external, arrayBuffers } = process.memoryUsage();
+    post({ type: 'memory', id: msg.id, usage: { heapUsed, external, arrayBuffers } });
+    return;
+  }
   if (msg.type === 'close') {
-    Promise.allSettled([...predictors.values()].map((p) => p.release())).finally(() => process.exit(0));
+    // Guarded like any onnxruntime call, so a pool that gives up waiting terminates between releases.
+    Promise.allSettled([...predictors.values()].map((p) => native(() => p.release()))).finally(() => process.exit(0));
     return;
   }
   if (msg.type === 'load') {
@@ -96,6 +103,7 @@ port.on('message', (msg: WorkerRequest) => {
     guard = msg.guard;
     lastDevice = msg.device;
     lastThreads = msg.threads;
+    cpuMemArena = msg.cpuMemArena;
     (async () => {
       const loaded: { id: string; provider: 'cuda' | 'cpu'; fallback?: string }[] = [];
       for (const m of msg.models) {
@@ -103,6 +111,7 @@ port.on('message', (msg: WorkerRequest) => {
         const p = await SamPredictor.open(m.dir, {
           device: msg.device,
           ...(msg.threads ? { threads: msg.threads } : {}),
+          cpuMemArena,
           onFallback: (reason) => (fallback = reason),
         });
         await warmUp(p);
@@ -116,7 +125,7 @@ port.on('message', (msg: WorkerRequest) => {
   if (msg.type === 'load-model') {
     const m = msg.model;
     native(async () => {
-      const p = await SamPredictor.open(m.dir, { device: lastDevice, ...(lastThreads ? { threads: lastThreads } : {}) });
+      const p = await SamPredictor.open(m.dir, { device: lastDevice, ...(lastThreads ? { threads: lastThreads } : {}), cpuMemArena });
       await warmUp(p);
       return p;
     })

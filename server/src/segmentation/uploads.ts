@@ -30,6 +30,11 @@ export class UploadStore {
     return upload;
   }
 
+  /** Bytes held (the encoded images as uploaded). */
+  get bytes(): number {
+    return this.lru.size;
+  }
+
   get(id: string): Upload | undefined {
     return this.lru.get(id);
   }

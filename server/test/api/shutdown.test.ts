@@ -28,3 +28,69 @@ test('the server process stops cleanly on SIGTERM, inference workers included', 
   assert.equal(await exited, 0, stderr);
   assert.doesNotMatch(stderr, /terminate called|Napi::Error/);
 });
+
+/** A PNG of noise, `side` x `side`: decoding and resizing it takes a worker seconds, not milliseconds. */
+function noisePng(encodePng: (img: { width: number; height: number; data: Uint8Array }) => Uint8Array, side: number): Uint8Array {
+  const data = new Uint8Array(side * side * 3);
+  let x = 12345;
+  for (let i = 0; i < data.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    data[i] = x & 0xff;
+  }
+  return encodePng({ width: side, height: side, data });
+}
+
+/**
+ * Starts the server process with a shutdown grace of `graceMs`, sends a click on a large new image (its encode
+ * runs in a worker for seconds), sends SIGTERM once a worker is busy with it, and returns the
+ * click's answer and the exit code.
+ */
+async function sigtermDuringEncode(graceMs: number): Promise<{ status: number; body: Record<string, unknown>; code: number | null; stderr: string }> {
+  const port = await findFreePort();
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'server', 'bin', 'glmedsa-server.js')], {
+    env: {
+      ...process.env,
+      GLMEDSA_PORT: String(port),
+      GLMEDSA_MODEL_DIR: STARTER_MODEL,
+      GLMEDSA_DEVICE: 'cpu',
+      GLMEDSA_THREADS: '1',
+      GLMEDSA_LOG_LEVEL: 'warn',
+      GLMEDSA_PACS_URL: 'http://127.0.0.1:9/dicom-web',
+      GLMEDSA_SHUTDOWN_GRACE_MS: String(graceMs),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 600 && !(await fetch(`${url}/readyz`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+  const { encodePng } = await import('@glmedsa/models');
+  const up = await fetch(`${url}/v1/images`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: Buffer.from(noisePng(encodePng, 2048)) });
+  assert.equal(up.status, 201);
+  const { imageId } = (await up.json()) as { imageId: string };
+  const click = post(`${url}/v1/segment`, { image: { imageId }, points: [{ x: 100, y: 100, label: 1 }] });
+  const busy = async () => /^glmedsa_inference_workers_busy 1$/m.test(await (await fetch(`${url}/metrics`)).text());
+  for (let i = 0; i < 400 && !(await busy()); i++) await new Promise((r) => setTimeout(r, 25));
+  child.kill('SIGTERM');
+  const r = await click;
+  return { status: r.status, body: r.body, code: await exited, stderr };
+}
+
+test('SIGTERM during a running encode lets it finish within the shutdown grace: the click is answered, the process exits 0', async () => {
+  const r = await sigtermDuringEncode(120_000);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.ok(Array.isArray(r.body['masks']));
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /terminate called|Napi::Error/);
+});
+
+test('SIGTERM during an encode that outlasts the shutdown grace: 503 with a sentence, the worker is stopped, the process exits 0', async () => {
+  const r = await sigtermDuringEncode(0);
+  assert.equal(r.status, 503, JSON.stringify(r.body));
+  assert.match(String(r.body['detail']), /^the server is shutting down; try again in a moment/);
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /terminate called|Napi::Error/);
+});

@@ -14,11 +14,12 @@ import { STARTER_MODEL } from '../helpers/server.js';
 
 const LIMITS = { maxImageSide: 16_384, maxImagePixels: 64 * 1024 * 1024 };
 
-function pool(count: number, jobTimeoutMs: number): InferencePool {
+function pool(count: number, jobTimeoutMs: number, cpuMemArena = true): InferencePool {
   return new InferencePool({
     count,
     threads: 1,
     device: 'cpu',
+    cpuMemArena,
     models: [{ id: 'starter', dir: STARTER_MODEL }],
     queueLimit: 8,
     jobTimeoutMs,
@@ -127,6 +128,27 @@ test('a job that overruns inside an onnxruntime call is terminated once the call
     }
     assert.ok(overran >= 1, 'at least one of five encodes ran past 10 ms');
     await until('the last replacement', () => p.readyWorkers === 1 && p.workerThreadIds.length === 1);
+  } finally {
+    await p.close();
+  }
+});
+
+test('each worker reports its own V8 memory, which grows with what that worker holds', async () => {
+  const p = pool(2, 60_000, false);
+  await p.start();
+  try {
+    const before = await p.memory();
+    assert.deepEqual(before.map((m) => m.threadId).sort(), [...p.workerThreadIds].sort());
+    for (const m of before) {
+      assert.equal(m.fresh, true);
+      assert.ok(m.heapUsed > 1 << 20, `a worker with loaded sessions uses more than 1 MB of heap (got ${m.heapUsed})`);
+      assert.ok(m.arrayBuffers >= 0 && m.external >= m.arrayBuffers);
+    }
+    // An encode with the arena off still gives a result; the embedding leaves the worker (transferred).
+    const r = await p.encode(small(), 'interactive');
+    assert.ok(r.embeddings.length > 0);
+    const after = await p.memory();
+    assert.equal(after.length, 2);
   } finally {
     await p.close();
   }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PRESETS, VARIANTS } from '@glmedsa/models';
 import { ConfigError, checkExposure, loadConfig } from '../../src/config/load.js';
+import { TWO_WORKERS_MIN_MEMORY, defaultWorkerCount } from '../../src/config/schema.js';
 
 test('defaults run on this machine: loopback, the starter model, a local Orthanc, no auth', () => {
   const c = loadConfig({ env: {} });
@@ -42,4 +43,37 @@ test('model entries take exactly the variants and presets the models package def
   for (const preset of Object.keys(PRESETS)) assert.equal(entry({ preset }).models[0]!.preset, preset);
   assert.throws(() => entry({ variant: 'lora' }), (e: Error) => e instanceof ConfigError && /variant/.test(e.message));
   assert.throws(() => entry({ preset: 'vit_xl' }), (e: Error) => e instanceof ConfigError && /preset/.test(e.message));
+});
+
+test('the image limits and the worker heap come from GLMEDSA_* variables, and a bad value is refused naming the variable', () => {
+  const c = loadConfig({ env: { GLMEDSA_MAX_IMAGE_SIDE: '4096', GLMEDSA_MAX_IMAGE_PIXELS: '8000000', GLMEDSA_WORKER_HEAP_MB: '512' } });
+  assert.equal(c.limits.maxImageSide, 4096);
+  assert.equal(c.limits.maxImagePixels, 8_000_000);
+  assert.equal(c.limits.workerHeapMb, 512);
+  const d = loadConfig({ env: {} });
+  assert.deepEqual([d.limits.maxImageSide, d.limits.maxImagePixels, d.limits.workerHeapMb], [16_384, 64 * 1024 * 1024, 2048]);
+  assert.throws(() => loadConfig({ env: { GLMEDSA_MAX_IMAGE_SIDE: '16k' } }), /GLMEDSA_MAX_IMAGE_SIDE must be an integer, got '16k'/);
+  assert.throws(
+    () => loadConfig({ env: { GLMEDSA_MAX_IMAGE_PIXELS: '100', GLMEDSA_WORKER_HEAP_MB: '10' } }),
+    (e: Error) =>
+      e instanceof ConfigError &&
+      /limits\.maxImagePixels \(set by GLMEDSA_MAX_IMAGE_PIXELS\): .*4096/.test(e.message) &&
+      /limits\.workerHeapMb \(set by GLMEDSA_WORKER_HEAP_MB\): .*64/.test(e.message),
+  );
+});
+
+test("onnxruntime's CPU memory arena is switched with GLMEDSA_ORT_MEM_ARENA", () => {
+  assert.equal(loadConfig({ env: { GLMEDSA_ORT_MEM_ARENA: 'off' } }).workers.cpuMemArena, false);
+  assert.equal(loadConfig({ env: { GLMEDSA_ORT_MEM_ARENA: 'on' } }).workers.cpuMemArena, true);
+  assert.throws(() => loadConfig({ env: { GLMEDSA_ORT_MEM_ARENA: 'maybe' } }), /GLMEDSA_ORT_MEM_ARENA must be on or off/);
+});
+
+test('two inference workers by default with at least 2 cores and 4 GiB, one otherwise, and GLMEDSA_WORKERS wins', () => {
+  assert.equal(defaultWorkerCount(2, TWO_WORKERS_MIN_MEMORY), 2);
+  assert.equal(defaultWorkerCount(64, 256 * 1024 ** 3), 2);
+  assert.equal(defaultWorkerCount(1, 64 * 1024 ** 3), 1);
+  assert.equal(defaultWorkerCount(8, TWO_WORKERS_MIN_MEMORY - 1), 1);
+  assert.equal(loadConfig({ env: {} }).workers.count, defaultWorkerCount());
+  assert.equal(loadConfig({ env: {}, overrides: { workers: { threads: 1 } } }).workers.count, defaultWorkerCount());
+  assert.equal(loadConfig({ env: { GLMEDSA_WORKERS: '1' } }).workers.count, 1);
 });

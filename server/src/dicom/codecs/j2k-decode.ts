@@ -8,7 +8,8 @@ import type { PixelModule } from '../pixel-module.js';
 import type { CodecFrameInfo, EmbindObject, WasmModule } from './emscripten.js';
 import { checkFrameInfo, checkHeaderAgainstModule, type DecodeLimits } from './frame-limits.js';
 import { toNativeFrame, type NativeFrame } from './frame-layout.js';
-import { j2kCodestream, readJ2kHeader } from './j2k-header.js';
+import { UnsupportedImage } from '../errors.js';
+import { hasComponentTransform, j2kCodestream, readJ2kHeader } from './j2k-header.js';
 import { runCodec } from './run-codec.js';
 
 /** The decoder object of OpenJPEG's and OpenJPH's builds. */
@@ -34,6 +35,11 @@ export function decodeJ2kFamily<M>(
   const codestream = j2kCodestream(bytes, what);
   const header = readJ2kHeader(codestream, what);
   checkHeaderAgainstModule(header, module, what, limits);
+  // YBR_ICT / YBR_RCT: the codestream's component transform, which the decoder inverts into RGB.
+  // Without it the components would be something else than the metadata says, so it is refused.
+  if ((module.photometric === 'YBR_ICT' || module.photometric === 'YBR_RCT') && !hasComponentTransform(codestream, what)) {
+    throw new UnsupportedImage(`its colour encoding is ${module.photometric} but its ${what} codestream has no component transform to invert`);
+  }
   const decoded = runCodec(wasm, what, newDecoder, (decoder) => {
     decoder.getEncodedBuffer(codestream.length).set(codestream);
     decoder.decode();

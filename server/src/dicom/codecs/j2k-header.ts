@@ -80,3 +80,27 @@ export function readJ2kHeader(codestream: Uint8Array, what: string): CodestreamH
 export function decompositionLevels(size: { readonly width: number; readonly height: number }): number {
   return Math.max(0, Math.min(5, Math.floor(Math.log2(Math.min(size.width, size.height))) - 1));
 }
+
+/**
+ * Whether the codestream's main header sets the multiple component transformation (the COD
+ * segment's SGcod MCT byte, ISO/IEC 15444-1 A.6.1), which the decoder then inverts. Reads the
+ * marker segments between SIZ and the first tile-part (SOT); a codestream without COD there is
+ * damaged. @throws CorruptImage
+ */
+export function hasComponentTransform(codestream: Uint8Array, what: string): boolean {
+  const view = new DataView(codestream.buffer, codestream.byteOffset, codestream.byteLength);
+  let at = 2; // after SOC
+  while (at + 4 <= codestream.length) {
+    const marker = view.getUint16(at);
+    if (marker === 0xff90 || marker === 0xff93) break; // SOT or SOD: the main header is over
+    if (marker >>> 8 !== 0xff) break;
+    const length = view.getUint16(at + 2);
+    if (length < 2 || at + 2 + length > codestream.length) break;
+    if (marker === 0xff52) {
+      if (length < 12) break;
+      return codestream[at + 8] === 1;
+    }
+    at += 2 + length;
+  }
+  throw new CorruptImage(`${what} codestream has no complete coding style (COD) segment in its main header`);
+}

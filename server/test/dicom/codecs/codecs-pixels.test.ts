@@ -14,6 +14,7 @@ import type { DecodedPixels, GreyPixels } from '../../../src/dicom/pixels.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN } from '../../../src/dicom/transfer-syntax.js';
 import { ctSlice, mrSlice, newStudy, rgbPhoto, type DicomFile } from '../../helpers/dicom-factory.js';
 import { useOrthanc } from '../../helpers/orthanc.js';
+import { hasComponentTransform } from '../../../src/dicom/codecs/j2k-header.js';
 import { COMPRESSIONS, bytesOf, encodeFrame, loadEncoders, withEncapsulatedFrame, type Compression } from './compressed-instances.js';
 
 const pacs = useOrthanc();
@@ -156,5 +157,65 @@ describe('compressed frames decoded by the server, through Orthanc', () => {
       assert.equal(pixels.channels, 3);
       assert.deepEqual(pixels.channels === 3 ? pixels.rgb : undefined, rgb, compression);
     }
+  });
+
+  /**
+   * JPEG 2000 colour as archives store it: the encoder applies the component transform (reversible
+   * for lossless, irreversible for lossy; the codestream's COD segment says so) and the instance
+   * says YBR_RCT or YBR_ICT. The decoder inverts the transform, so the server must read RGB: equal
+   * colours when lossless, within the lossy encoder's error otherwise. (OpenJPH's encoder in
+   * @cornerstonejs/codec-openjph has no colour-transform switch and writes none, so HTJ2K colour
+   * with a transform cannot be made here; its decoder goes through the same check.)
+   */
+  it('JPEG 2000 colour labelled YBR_RCT / YBR_ICT decodes to the RGB that was encoded', async () => {
+    const width = 32;
+    const height = 24;
+    // Smooth gradients with a coloured square: realistic for the lossy wavelet, and no channel equals another.
+    const rgb = new Uint8Array(width * height * 3);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const inSquare = x > 8 && x < 20 && y > 6 && y < 16;
+        rgb.set(inSquare ? [220, 40, 90] : [(x * 7) % 256, 40 + y * 6, 200 - x * 3], (y * width + x) * 3);
+      }
+    }
+    const info = { width, height, bitsPerSample: 8, componentCount: 3, isSigned: false };
+    const photo = rgbPhoto({ width, height, rgb, study });
+    const cases = [
+      { compression: 'JPEG 2000 lossless', photometric: 'YBR_RCT', maxError: 0 },
+      { compression: 'JPEG 2000 lossy', photometric: 'YBR_ICT', maxError: 4 },
+    ] as const;
+    for (const { compression, photometric, maxError } of cases) {
+      const { uid, lossy } = COMPRESSIONS[compression];
+      const codestream = encodeFrame(compression, rgb, info);
+      assert.equal(hasComponentTransform(codestream, compression), true, `${compression}: the encoder applies the component transform to three components`);
+      const twin = withEncapsulatedFrame(photo, uid, codestream, lossy, { PhotometricInterpretation: photometric });
+      await pacs.upload(twin);
+      const loaded = await loadFrame(pacs.client(), twin.ref, 1);
+      assert.equal(loaded.transferSyntaxUID, uid, 'decoded by the server, not transcoded by Orthanc');
+      assert.equal(loaded.pixels.channels, 3);
+      const got = loaded.pixels.channels === 3 ? loaded.pixels.rgb : new Uint8Array(0);
+      let max = 0;
+      for (let i = 0; i < rgb.length; i++) max = Math.max(max, Math.abs(got[i]! - rgb[i]!));
+      assert.ok(max <= maxError, `${compression} as ${photometric}: largest colour error ${max}, allowed ${maxError}`);
+    }
+  });
+
+  it('YBR_RCT on a codestream without the component transform is refused, not shown in wrong colours', async () => {
+    const width = 16;
+    const height = 16;
+    const rgb = Uint8Array.from({ length: width * height * 3 }, (_, i) => (i * 13) % 256);
+    const codestream = encodeFrame('JPEG 2000 lossless', rgb, { width, height, bitsPerSample: 8, componentCount: 3, isSigned: false });
+    // Clear the COD segment's MCT byte (its offset found from the marker, as a decoder would).
+    const cod = codestream.findIndex((b, i) => b === 0xff && codestream[i + 1] === 0x52);
+    assert.ok(cod > 0);
+    const plain = codestream.slice();
+    plain[cod + 8] = 0;
+    assert.equal(hasComponentTransform(plain, 'JPEG 2000'), false);
+    const twin = withEncapsulatedFrame(rgbPhoto({ width, height, rgb, study }), COMPRESSIONS['JPEG 2000 lossless'].uid, plain, false, { PhotometricInterpretation: 'YBR_RCT' });
+    await pacs.upload(twin);
+    await assert.rejects(
+      loadFrame(pacs.client(), twin.ref, 1),
+      (e: unknown) => e instanceof UnsupportedImage && statusOf(e) === 422 && /YBR_RCT .*no component transform/.test(e.message),
+    );
   });
 });

@@ -15,7 +15,7 @@ import type { InstanceRef } from '../../../src/dicom/image-ref.js';
 import { loadFrame } from '../../../src/dicom/image-source.js';
 import type { GreyPixels } from '../../../src/dicom/pixels.js';
 import type { RunningServer } from '../../../src/server.js';
-import { ctSlice, newStudy } from '../../helpers/dicom-factory.js';
+import { SOP_CLASSES, baseDataset, bufferOf, ctSlice, finish, imagePixelModule, newStudy, type DicomFile } from '../../helpers/dicom-factory.js';
 import { useOrthanc } from '../../helpers/orthanc.js';
 import { post, startTestServer } from '../../helpers/server.js';
 import { COMPRESSIONS, bytesOf, encodeFrame, loadEncoders, withEncapsulatedFrame, type Compression } from './compressed-instances.js';
@@ -38,6 +38,14 @@ function ctPhantom(): Int16Array {
   return hu;
 }
 
+/** The same slice as an 8-bit MONOCHROME2 secondary capture (the window 0 +/- 200 HU mapped to 0..255). */
+function greyByte(hu: Int16Array, study: ReturnType<typeof newStudy>): { file: DicomFile; bytes: Uint8Array } {
+  const bytes = Uint8Array.from(hu, (v) => Math.max(0, Math.min(255, Math.round(((v + 200) / 400) * 255))));
+  const { dataset, ref } = baseDataset(SOP_CLASSES.secondaryCapture, 'OT', { study });
+  Object.assign(dataset, imagePixelModule(size, size, 8, 8, false, 'MONOCHROME2', 1), { PixelData: [bufferOf(bytes)], _vrMap: { PixelData: 'OB' } });
+  return { file: finish(dataset, ref), bytes };
+}
+
 interface Masks {
   counts: number[][];
   best: number;
@@ -50,9 +58,9 @@ describe('segmenting compressed instances through the API', () => {
   const original = ctSlice({ rows: size, cols: size, hu, slope: 1, intercept: 0, window: { center: 40, width: 400 }, study });
   let server: RunningServer;
 
-  async function segment(ref: InstanceRef): Promise<Masks> {
+  async function segment(ref: InstanceRef, voi = { center: 0, width: 400 }): Promise<Masks> {
     const r = await post(`${server.url}/v1/segment`, {
-      image: { ...ref, frame: 1, voi: { center: 0, width: 400 } },
+      image: { ...ref, frame: 1, voi },
       points: [{ x: lesion.x, y: lesion.y, label: 1 }],
     });
     assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -101,4 +109,20 @@ describe('segmenting compressed instances through the API', () => {
       assert.ok(dice > 0.9, `Dice with the original slice's mask ${dice.toFixed(3)}`);
     });
   }
+
+  it('HTJ2K lossless at 8 bits: the pixels and the masks of the same 8-bit slice stored uncompressed', async () => {
+    const { file, bytes } = greyByte(hu, study);
+    await orthanc.upload(file);
+    const { uid } = COMPRESSIONS['HTJ2K lossless'];
+    const twin = withEncapsulatedFrame(file, uid, encodeFrame('HTJ2K lossless', bytes, { width: size, height: size, bitsPerSample: 8, componentCount: 1, isSigned: false }), false);
+    await orthanc.upload(twin);
+    const decoded = await loadFrame(orthanc.client(), twin.ref, 1);
+    assert.equal(decoded.transferSyntaxUID, uid, 'decoded by the server, not transcoded by Orthanc');
+    assert.deepEqual(Array.from((decoded.pixels as GreyPixels).values), Array.from(bytes));
+    const byteWindow = { center: 127.5, width: 256 };
+    const plain = await segment(file.ref, byteWindow);
+    const { dice } = overlap(bestMask(plain), bestMask(reference));
+    assert.ok(dice > 0.7, `the 8-bit slice segments the lesion too (Dice with the 16-bit slice's mask ${dice.toFixed(3)})`);
+    assert.deepEqual(await segment(twin.ref, byteWindow), plain);
+  });
 });

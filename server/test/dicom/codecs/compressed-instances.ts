@@ -54,9 +54,10 @@ export function bytesOf(view: ArrayBufferView): Uint8Array {
 
 /**
  * The instance `file` with its pixel data replaced by `frame` in `transferSyntaxUID` (and, for
- * lossy forms, Lossy Image Compression set as PS3.3 C.7.6.1.1.5 asks).
+ * lossy forms, Lossy Image Compression set as PS3.3 C.7.6.1.1.5 asks), with `attributes` replaced
+ * (e.g. the Photometric Interpretation a codestream's colour transform calls for).
  */
-export function withEncapsulatedFrame(file: DicomFile, transferSyntaxUID: string, frame: Uint8Array, lossy: boolean): DicomFile {
+export function withEncapsulatedFrame(file: DicomFile, transferSyntaxUID: string, frame: Uint8Array, lossy: boolean, attributes: Record<string, unknown> = {}): DicomFile {
   const source = file.bytes;
   const dict = DicomMessage.readFile(source.buffer.slice(source.byteOffset, source.byteOffset + source.byteLength) as ArrayBuffer);
   const dataset = DicomMetaDictionary.naturalizeDataset(dict.dict);
@@ -67,6 +68,7 @@ export function withEncapsulatedFrame(file: DicomFile, transferSyntaxUID: string
     PixelData: [padded.buffer.slice(padded.byteOffset, padded.byteOffset + padded.byteLength)],
     _vrMap: { PixelData: 'OB' },
     ...(lossy ? { LossyImageCompression: '01' } : {}),
+    ...attributes,
   });
   return { bytes: writePart10(dataset, transferSyntaxUID), ref: { ...file.ref, sopInstanceUID }, sopClassUID: file.sopClassUID };
 }
