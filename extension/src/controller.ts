@@ -55,6 +55,7 @@ export class Controller {
   ) {
     this.client = new GlmedsaClient({ baseUrl: config.serverUrl ?? '', authorization: () => this.authorization() });
     this.preview = new LabelmapPreview(peers, services);
+    this.preview.onDiscarded = () => this.endSession();
     this.markers = new MarkerLayer(peers);
     if (config.model) this.status.set({ model: config.model });
   }
