@@ -4,13 +4,16 @@
  * box over the upper part of the lesion and Enter, Ctrl+Z: the slice's labelmap is empty again,
  * Ctrl+Y: the mask is back; a second accepted mask on the same slice (a click on the lesion, which
  * adds its lower part) is undone alone (the first stays), and redone; Ctrl+Z while a
- * proposal is on show drops the proposal first. The prompt-level undo (U) still removes one prompt.
+ * proposal is on show drops the proposal first. The prompt-level undo (U) still removes one prompt,
+ * and the panel's key help names every key of the mode.
  * Screenshots go to artifacts/undo-*.png.
  */
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { consoleOf, launchChromium, openPage, screenshot } from '../helpers/browser.js';
+import { EXT_DIR } from '../helpers/paths.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 import { area, boundsOf, clickImage, dragBox, labelmap, status, waitForViewer } from './viewer-steps.js';
 
@@ -51,6 +54,11 @@ describe('Ctrl+Z / Ctrl+Y undo and redo accepted masks (OHIF 3.13.2 + GLMed-SA, 
       const slice = stack.demo.ct.instances[0]!;
       await page.goto(stack.modeUrl(stack.demo.ct));
       await waitForViewer(page);
+
+      // The panel's key help names every key of the mode, and OHIF's undo/redo.
+      const help = (await page.locator('[data-glmedsa=keys]').textContent()) ?? '';
+      const mode = (await import(path.join(EXT_DIR, 'glmedsa-mode.mjs'))) as { hotkeys: { keys: string[] }[] };
+      for (const k of [...mode.hotkeys.flatMap((h) => h.keys.map((x) => x.toUpperCase())), 'Ctrl+Z', 'Ctrl+Y']) assert.ok(help.includes(k), `the key help lists ${k}: ${help}`);
 
       // A box over the upper part of the lesion, Enter: that part is in the labelmap. (The starter
       // model segments lesions, so both masks of this test are parts of the one lesion.)
