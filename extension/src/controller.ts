@@ -11,6 +11,7 @@ import { MarkerLayer } from './markers.js';
 import type { Peers } from './peers.js';
 import { type Prompt, PromptSession } from './prompts.js';
 import { StatusStore } from './status.js';
+import { type ClickTiming, mark, newTiming } from './timeline.js';
 import type { OhifServices, StackViewport } from './viewer-types.js';
 
 export interface GlmedsaConfig {
@@ -46,7 +47,7 @@ export class Controller {
   private timer: ReturnType<typeof setInterval> | null = null;
   private readonly warmed = new Set<string>();
   /** For the benchmark and tests: the time from a prompt's mouse event to its mask on screen. */
-  readonly timeline: { promptAt: number; drawnAt: number | null; server: unknown }[] = [];
+  readonly timeline: ClickTiming[] = [];
 
   constructor(
     readonly config: GlmedsaConfig,
@@ -55,6 +56,7 @@ export class Controller {
   ) {
     this.client = new GlmedsaClient({ baseUrl: config.serverUrl ?? '', authorization: () => this.authorization() });
     this.preview = new LabelmapPreview(peers, services);
+    this.preview.onDiscarded = () => this.endSession();
     this.markers = new MarkerLayer(peers);
     if (config.model) this.status.set({ model: config.model });
   }
@@ -199,7 +201,7 @@ export class Controller {
     const model = this.status.get().model ?? undefined;
     const { ticket, request } = session.add(prompt, info.voi, model);
     this.markers.set(info.imageId, session.prompts);
-    const entry: { promptAt: number; drawnAt: number | null; server: unknown } = { promptAt: at, drawnAt: null, server: null };
+    const entry = newTiming(at);
     this.timeline.push(entry);
     if (this.timeline.length > 200) this.timeline.shift();
     await this.send(viewport, info, session, ticket, request, entry);
@@ -211,15 +213,17 @@ export class Controller {
     session: PromptSession,
     ticket: number,
     request: ReturnType<PromptSession['request']>,
-    entry?: { promptAt: number; drawnAt: number | null; server: unknown },
+    entry?: ClickTiming,
   ): Promise<void> {
     this.status.set({ busy: true, prompts: session.prompts.length });
     let attempt = 0;
     let req = request;
     for (;;) {
       const sentAt = performance.now();
+      mark(entry, 'sentAt');
       try {
         const res = await this.client.segment(req);
+        mark(entry, 'answeredAt');
         if (this.session !== session || !session.accept(ticket, res)) return; // stale: a newer prompt is on its way
         const networkMs = performance.now() - sentAt - res.timings.totalMs;
         this.status.set({
@@ -253,7 +257,7 @@ export class Controller {
     }
   }
 
-  private async draw(viewport: StackViewport, info: ImageInfo, session: PromptSession, entry?: { drawnAt: number | null }): Promise<void> {
+  private async draw(viewport: StackViewport, info: ImageInfo, session: PromptSession, entry?: ClickTiming): Promise<void> {
     const cur = session.current();
     this.status.set({ candidates: cur && cur.candidates > 1 ? { index: cur.candidate, count: cur.candidates } : null, prompts: session.prompts.length });
     this.markers.set(info.imageId, session.prompts);
@@ -265,15 +269,17 @@ export class Controller {
       }
       if (cur.width !== info.width || cur.height !== info.height) throw new Error(`the server's mask is ${cur.width}x${cur.height} but the image is ${info.width}x${info.height}`);
       const mask = decodeMask(cur.mask.counts, cur.width, cur.height);
+      mark(entry, 'decodedAt');
       if (entry) {
         const rendered = this.peers.cornerstone.Enums.Events['IMAGE_RENDERED']!;
         const onRendered = () => {
-          entry.drawnAt = performance.now();
+          mark(entry, 'drawnAt');
           viewport.element.removeEventListener(rendered, onRendered);
         };
         viewport.element.addEventListener(rendered, onRendered);
       }
       this.preview.show(target, mask);
+      mark(entry, 'writtenAt');
     } catch (err) {
       this.fail(err);
     }
@@ -333,7 +339,7 @@ export class Controller {
     this.markers.set(info.imageId, carried.prompts);
     this.status.set({ notice: `${accepted ? 'Mask accepted; the' : 'The'} same prompts on image ${next + 1} of ${viewport.getImageIds().length}.` });
     const ticket = carried.resend();
-    const entry: { promptAt: number; drawnAt: number | null; server: unknown } = { promptAt: performance.now(), drawnAt: null, server: null };
+    const entry = newTiming(performance.now());
     this.timeline.push(entry);
     if (this.timeline.length > 200) this.timeline.shift();
     await this.send(viewport, info, carried, ticket, carried.request(info.voi, model), entry);

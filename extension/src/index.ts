@@ -32,6 +32,14 @@ function activeViewport(): StackViewport | undefined {
   return services.cornerstoneViewportService.getCornerstoneViewport(id);
 }
 
+/** Whether our click tool is the active viewport's primary mouse tool (true when that cannot be told). */
+function clickToolInUse(): boolean {
+  const vp = activeViewport();
+  const group = vp && (services?.toolGroupService.getToolGroupForViewport(vp.id) as { getActivePrimaryMouseButtonTool?(): string | undefined } | undefined);
+  const active = group?.getActivePrimaryMouseButtonTool?.();
+  return active === undefined || active === CLICK_TOOL_NAME;
+}
+
 function saveSeg(): void {
   const c = need();
   c.accept();
@@ -167,7 +175,14 @@ const extension = {
     const actions = {
       glmedsaUndoPrompt: () => void need().undoPrompt(),
       glmedsaCycleCandidates: () => void need().cycleCandidates(),
-      glmedsaNextSlice: () => void need().nextSlice(),
+      glmedsaNextSlice: () => {
+        // N is also OHIF's marker-guided labelmap tool's key: it is that tool's when ours is not the one in use.
+        if (!clickToolInUse() && commands) {
+          commands.runCommand('interpolateScrollForMarkerLabelmap');
+          return;
+        }
+        void need().nextSlice();
+      },
       glmedsaAccept: () => need().accept(),
       glmedsaReject: () => need().reject(),
       glmedsaSaveSegmentation: () => saveSeg(),

@@ -1,9 +1,11 @@
 /**
  * The preview of a proposed mask on the active segment of a stack labelmap: the labelmap's
  * pixels are kept as they were before the first preview, each new proposal is drawn over that
- * copy, accept keeps it, reject puts the copy back. Creates a labelmap for the display set when
- * the viewport has none.
+ * copy, accept keeps it (one memo in the viewer's undo history, so Ctrl+Z / Ctrl+Y undo and redo
+ * it), reject puts the copy back. Creates a labelmap for the display set when the viewport has none.
  */
+import { labelmapPixels, recordLabelmapEdit } from './history.js';
+import { diffPixels, type Pixels } from './labelmap-edit.js';
 import type { Peers } from './peers.js';
 import type { DisplaySet, OhifServices } from './viewer-types.js';
 
@@ -13,10 +15,10 @@ interface Target {
   labelmapImageId: string;
 }
 
-type Pixels = { [i: number]: number; length: number };
-
 export class LabelmapPreview {
   private backup: { target: Target; pixels: Uint8Array | Uint16Array | Float32Array } | null = null;
+  /** Called when the viewer's undo/redo drops the proposal on show (so the prompts go too). */
+  onDiscarded: (() => void) | null = null;
 
   constructor(
     private readonly peers: Peers,
@@ -48,10 +50,7 @@ export class LabelmapPreview {
   }
 
   private pixels(labelmapImageId: string): Pixels {
-    const image = this.peers.cornerstone.cache.getImage(labelmapImageId) as unknown as { getPixelData?: () => Pixels; voxelManager?: { getScalarData?: () => Pixels } } | undefined;
-    const data = image?.voxelManager?.getScalarData?.() ?? image?.getPixelData?.();
-    if (!data) throw new Error('the labelmap image is not loaded');
-    return data;
+    return labelmapPixels(this.peers, labelmapImageId);
   }
 
   /** Draws `mask` (0/1, row-major, width x height) as the preview. */
@@ -86,9 +85,27 @@ export class LabelmapPreview {
     return this.backup !== null;
   }
 
+  /** Keeps the proposal and records it, as one step, in the viewer's undo history. */
   accept(): boolean {
     if (!this.backup) return false;
+    const { target, pixels: before } = this.backup;
     this.backup = null;
+    let edit = null;
+    try {
+      edit = diffPixels(before, this.pixels(target.labelmapImageId));
+    } catch {
+      // The labelmap went away under the proposal: there is nothing to record.
+    }
+    if (edit) {
+      recordLabelmapEdit(this.peers, target, edit, {
+        beforeRestore: () => {
+          // An undo/redo while a proposal is on show drops the proposal first: its copy of the
+          // labelmap would otherwise bring the undone pixels back on the next prompt or reject.
+          if (this.reject()) this.onDiscarded?.();
+        },
+        modified: (t) => this.peers.cornerstoneTools.segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(t.segmentationId),
+      });
+    }
     return true;
   }
 

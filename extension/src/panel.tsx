@@ -85,8 +85,8 @@ export function makePanel(controller: Controller, actions: { saveSeg(): void }) 
             Save as SEG
           </button>
         </div>
-        <div style={{ marginTop: '8px', fontSize: '11px', color: '#71717a' }}>
-          Click: include. Shift+click: exclude. Drag: box. Enter: accept, Esc: reject, U: undo prompt, C: next candidate mask, N: accept and go to the next slice with the same prompts.
+        <div data-glmedsa="keys" style={{ marginTop: '8px', fontSize: '11px', color: '#71717a' }}>
+          Click: include. Shift+click: exclude. Drag: box. Enter: accept, Esc: reject, U: undo prompt, M: next candidate mask, N: accept and go to the next slice with the same prompts, Ctrl+Z / Ctrl+Y: undo / redo an accepted mask.
         </div>
       </div>
     );

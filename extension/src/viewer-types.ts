@@ -39,9 +39,20 @@ export interface CornerstoneCore {
   utilities: {
     worldToImageCoords(imageId: string, world: Point3): Point2 | undefined;
     imageToWorldCoords(imageId: string, image: Point2): Point3 | undefined;
+    uuidv4?(): string;
+    /** Cornerstone's undo history; DefaultHistoryMemo is the one OHIF's undo/redo commands use. */
+    HistoryMemo?: { DefaultHistoryMemo: UndoHistory };
   };
   Enums: { Events: Record<string, string> };
   eventTarget: EventTarget;
+}
+
+export interface UndoHistory {
+  push(memo: { id: string; operationType: string; restoreMemo(undo?: boolean): void }): unknown;
+  undo(items?: number): void;
+  redo(items?: number): void;
+  readonly canUndo: boolean;
+  readonly canRedo: boolean;
 }
 
 export interface ToolEventDetail {

@@ -22,11 +22,27 @@ interface ModeContext {
   commandsManager: { runCommand(name: string, o?: Record<string, unknown>, ctx?: string): unknown };
 }
 
+/**
+ * Our keys beside OHIF 3.13's defaults (Enter accept, Esc cancel, Ctrl+Z/Ctrl+Y undo/redo, [ ]
+ * brush size, B brush, E eraser, A new segment, C cine, ...), which stay as they are. N is OHIF's
+ * "next slice" of its marker-guided labelmap tool: our N takes that binding's place (one entry in
+ * OHIF's hotkey list) and hands over to OHIF's command when GLMed-SA has no prompts on show.
+ */
 export const hotkeys = [
-  { commandName: 'glmedsaUndoPrompt', label: 'GLMed-SA: remove last prompt', keys: ['u'] },
-  { commandName: 'glmedsaCycleCandidates', label: 'GLMed-SA: next candidate mask', keys: ['c'] },
-  { commandName: 'glmedsaNextSlice', label: 'GLMed-SA: next slice, same prompts', keys: ['n'] },
+  { commandName: 'glmedsaUndoPrompt', label: 'GLMed-SA: remove last prompt', keys: ['u'], isEditable: true },
+  { commandName: 'glmedsaCycleCandidates', label: 'GLMed-SA: next candidate mask', keys: ['m'], isEditable: true },
+  { commandName: 'glmedsaNextSlice', label: 'Next slice, same prompts (GLMed-SA or marker labelmap)', keys: ['n'], isEditable: true },
 ];
+
+/** The OHIF default binding our N replaces (and falls back to). */
+export const REPLACED_COMMANDS = ['interpolateScrollForMarkerLabelmap'];
+
+type Binding = { commandName?: string; keys?: string[] };
+
+/** OHIF's bindings without those ours replace, then ours. */
+export function withOurHotkeys(list: Binding[] | undefined): Binding[] {
+  return [...(list ?? []).filter((b) => !REPLACED_COMMANDS.includes(b.commandName ?? '')), ...hotkeys];
+}
 
 function toolButton() {
   return {
@@ -76,7 +92,7 @@ async function modeFactory(this: unknown, { loadModules }: { modeConfiguration?:
     onModeEnter(this: Any, ctx: ModeContext) {
       const { customizationService, toolbarService } = ctx.servicesManager.services;
       try {
-        customizationService.setCustomizations({ 'ohif.hotkeyBindings': { $push: hotkeys } }, customizationService.Scope?.Mode ?? 'mode');
+        customizationService.setCustomizations({ 'ohif.hotkeyBindings': { $apply: withOurHotkeys } }, customizationService.Scope?.Mode ?? 'mode');
       } catch (err) {
         console.warn('GLMed-SA: hotkeys not added', err);
       }

@@ -12,6 +12,16 @@ interface Sample {
   browserMs: number;
   serverTotalMs: number;
   decodeMs: number;
+  /** Mouse event to request sent (the tool, the prompt checks, the markers). */
+  toSendMs: number;
+  /** Request sent to answer parsed, less the server's own total: the network and HTTP/JSON. */
+  networkMs: number;
+  /** Answer to mask decoded (panel update, labelmap target, RLE decode). */
+  clientDecodeMs: number;
+  /** Decoded mask to labelmap written (the preview's copy and write, Cornerstone told). */
+  writeMs: number;
+  /** Labelmap written to the viewport's render. */
+  drawMs: number;
 }
 
 function quantile(xs: number[], q: number): number {
@@ -43,7 +53,17 @@ export async function e2eBench(args: string[] = []): Promise<void> {
       const server = t.server as { totalMs: number; decodeMs: number; embedMs: number } | null;
       if (t.drawnAt === null || !server) throw new Error(`click ${i + 1} has no drawn time or server timings`);
       if (server.embedMs > 0) throw new Error(`click ${i + 1} was not warm (the server encoded for ${server.embedMs} ms)`);
-      samples.push({ browserMs: t.drawnAt - t.promptAt, serverTotalMs: server.totalMs, decodeMs: server.decodeMs });
+      if (t.sentAt === null || t.answeredAt === null || t.decodedAt === null || t.writtenAt === null) throw new Error(`click ${i + 1} lacks a step of its timeline`);
+      samples.push({
+        browserMs: t.drawnAt - t.promptAt,
+        serverTotalMs: server.totalMs,
+        decodeMs: server.decodeMs,
+        toSendMs: t.sentAt - t.promptAt,
+        networkMs: t.answeredAt - t.sentAt - server.totalMs,
+        clientDecodeMs: t.decodedAt - t.answeredAt,
+        writeMs: t.writtenAt - t.decodedAt,
+        drawMs: t.drawnAt - t.writtenAt,
+      });
       await page.keyboard.press('Escape');
     }
     const col = (k: keyof Sample) => samples.map((s) => s[k]);
@@ -55,6 +75,13 @@ export async function e2eBench(args: string[] = []): Promise<void> {
     process.stdout.write(`browser (mouse->render) ${f(med('browserMs'))} ${f(p95('browserMs'))}\n`);
     process.stdout.write(`server total            ${f(med('serverTotalMs'))} ${f(p95('serverTotalMs'))}\n`);
     process.stdout.write(`server decode           ${f(med('decodeMs'))} ${f(p95('decodeMs'))}\n`);
+    process.stdout.write(`split of the browser time:\n`);
+    process.stdout.write(`  event -> request sent ${f(med('toSendMs'))} ${f(p95('toSendMs'))}\n`);
+    process.stdout.write(`  server                ${f(med('serverTotalMs'))} ${f(p95('serverTotalMs'))}\n`);
+    process.stdout.write(`  network + HTTP/JSON   ${f(med('networkMs'))} ${f(p95('networkMs'))}\n`);
+    process.stdout.write(`  client decode         ${f(med('clientDecodeMs'))} ${f(p95('clientDecodeMs'))}\n`);
+    process.stdout.write(`  labelmap write        ${f(med('writeMs'))} ${f(p95('writeMs'))}\n`);
+    process.stdout.write(`  write -> drawn        ${f(med('drawMs'))} ${f(p95('drawMs'))}\n`);
     process.stdout.write(`ratio browser/server (median): ${(med('browserMs') / med('serverTotalMs')).toFixed(2)}x; `);
     process.stdout.write(`outside the server (network, JSON, RLE decode, labelmap write, render): ${(med('browserMs') - med('serverTotalMs')).toFixed(1)} ms median\n`);
   } finally {

@@ -18,7 +18,7 @@ declare global {
   interface Window {
     glmedsa?: {
       status(): Status;
-      timeline(): { promptAt: number; drawnAt: number | null; server: unknown }[];
+      timeline(): { promptAt: number; sentAt: number | null; answeredAt: number | null; decodedAt: number | null; writtenAt: number | null; drawnAt: number | null; server: unknown }[];
       labelmap(segmentIndex?: number): { width: number; height: number; data: number[] } | null;
       pagePoint(x: number, y: number): { x: number; y: number } | null;
       image(): { width: number; height: number; ref: { sopInstanceUID: string } } | null;

@@ -1,0 +1,45 @@
+/**
+ * One change of a labelmap image as the undo history keeps it: the pixels that changed, what
+ * they were and what they became (sparse, so a mask on a 512x512 slice costs its own pixels, not
+ * the slice). Pure array code, no viewer objects.
+ */
+
+export type Pixels = { [i: number]: number; length: number };
+
+export interface LabelmapEdit {
+  /** Indices (row-major) of the pixels that changed. */
+  readonly indices: Uint32Array;
+  readonly before: Float64Array;
+  readonly after: Float64Array;
+}
+
+/** The pixels that differ between `before` and `after` (same length), or null when none does. */
+export function diffPixels(before: Pixels, after: Pixels): LabelmapEdit | null {
+  if (before.length !== after.length) throw new Error(`a labelmap edit needs two images of one size (${before.length} and ${after.length} pixels)`);
+  let n = 0;
+  for (let i = 0; i < after.length; i++) if (before[i] !== after[i]) n++;
+  if (n === 0) return null;
+  const indices = new Uint32Array(n);
+  const was = new Float64Array(n);
+  const now = new Float64Array(n);
+  let k = 0;
+  for (let i = 0; i < after.length; i++) {
+    if (before[i] === after[i]) continue;
+    indices[k] = i;
+    was[k] = before[i]!;
+    now[k] = after[i]!;
+    k++;
+  }
+  return { indices, before: was, after: now };
+}
+
+/** Writes the edit's `before` values (undo) or its `after` values (redo) into `pixels`. */
+export function applyEdit(pixels: Pixels, edit: LabelmapEdit, direction: 'undo' | 'redo'): void {
+  const values = direction === 'undo' ? edit.before : edit.after;
+  const { indices } = edit;
+  for (let k = 0; k < indices.length; k++) {
+    const i = indices[k]!;
+    if (i >= pixels.length) throw new Error(`the labelmap (${pixels.length} pixels) is smaller than the edit recorded on it`);
+    pixels[i] = values[k]!;
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * OHIF's own undo and redo (Ctrl+Z, Ctrl+Y: Cornerstone's DefaultHistoryMemo) take back and give
+ * back an accepted GLMed-SA mask, in headless Chromium against the real stack: on a CT slice a
+ * box over the upper part of the lesion and Enter, Ctrl+Z: the slice's labelmap is empty again,
+ * Ctrl+Y: the mask is back; a second accepted mask on the same slice (a click on the lesion, which
+ * adds its lower part) is undone alone (the first stays), and redone; Ctrl+Z while a
+ * proposal is on show drops the proposal first. The prompt-level undo (U) still removes one prompt,
+ * and the panel's key help names every key of the mode.
+ * Screenshots go to artifacts/undo-*.png.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { consoleOf, launchChromium, openPage, screenshot } from '../helpers/browser.js';
+import { EXT_DIR } from '../helpers/paths.js';
+import { type Stack, startStack } from '../helpers/stack.js';
+import { area, boundsOf, clickImage, dragBox, labelmap, status, waitForViewer } from './viewer-steps.js';
+
+/** Presses a key and waits until the labelmap of the image on show is no longer `was`. */
+async function pressUntilChanged(page: Page, key: string, was: Uint8Array): Promise<Uint8Array> {
+  await page.keyboard.press(key);
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const now = await labelmap(page);
+    if (!sameMask(now, was)) return now;
+    if (Date.now() > deadline) throw new Error(`${key} did not change the labelmap`);
+    await page.waitForTimeout(100);
+  }
+}
+
+function sameMask(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+describe('Ctrl+Z / Ctrl+Y undo and redo accepted masks (OHIF 3.13.2 + GLMed-SA, headless Chromium)', { timeout: 600_000 }, () => {
+  let stack: Stack;
+  let browser: Browser;
+  let page: Page;
+
+  before(async () => {
+    stack = await startStack();
+    browser = await launchChromium();
+    page = await openPage(browser, { width: 1280, height: 800 });
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => undefined);
+    await stack?.stop();
+  });
+
+  test('accept, Ctrl+Z, Ctrl+Y; a second accept undone alone; U still removes one prompt', async () => {
+    try {
+      const slice = stack.demo.ct.instances[0]!;
+      await page.goto(stack.modeUrl(stack.demo.ct));
+      await waitForViewer(page);
+
+      // The panel's key help names every key of the mode, and OHIF's undo/redo.
+      const help = (await page.locator('[data-glmedsa=keys]').textContent()) ?? '';
+      const mode = (await import(path.join(EXT_DIR, 'glmedsa-mode.mjs'))) as { hotkeys: { keys: string[] }[] };
+      for (const k of [...mode.hotkeys.flatMap((h) => h.keys.map((x) => x.toUpperCase())), 'Ctrl+Z', 'Ctrl+Y']) assert.ok(help.includes(k), `the key help lists ${k}: ${help}`);
+
+      // A box over the upper part of the lesion, Enter: that part is in the labelmap. (The starter
+      // model segments lesions, so both masks of this test are parts of the one lesion.)
+      const { a, b } = boundsOf(stack.groundTruth('ct', 0), slice.width, slice.height, 3);
+      await dragBox(page, a, { x: b.x, y: Math.round(a.y + 0.55 * (b.y - a.y)) });
+      await page.keyboard.press('Enter');
+      await page.waitForFunction(() => window.glmedsa!.status().prompts === 0, null, { timeout: 10_000 });
+      const first = await labelmap(page);
+      assert.ok(area(first) > 0, 'the accepted mask is in the labelmap');
+      const empty = new Uint8Array(first.length);
+      await screenshot(page, 'undo-1-accepted');
+
+      // Ctrl+Z: the slice is as it was before the accept; Ctrl+Y: the mask is back, pixel for pixel.
+      const undone = await pressUntilChanged(page, 'Control+z', first);
+      assert.deepEqual(undone, empty, 'Ctrl+Z leaves the slice with no mask');
+      await screenshot(page, 'undo-2-ctrl-z');
+      const redone = await pressUntilChanged(page, 'Control+y', undone);
+      assert.deepEqual(redone, first, 'Ctrl+Y brings the same mask back');
+      await screenshot(page, 'undo-3-ctrl-y');
+
+      // A second mask on the same slice: a click on the lesion, the whole of it, accepted.
+      await clickImage(page, slice.lesion.x, slice.lesion.y);
+      await page.keyboard.press('Enter');
+      await page.waitForFunction(() => window.glmedsa!.status().prompts === 0, null, { timeout: 10_000 });
+      const both = await labelmap(page);
+      assert.ok(area(both) > area(first), `the second mask (the whole lesion, ${area(both)} pixels) adds pixels to the first (${area(first)})`);
+      assert.ok(first.every((v, i) => !v || both[i]), 'the first mask is still all there');
+
+      // Ctrl+Z undoes the second accept alone; a second Ctrl+Z the first; Ctrl+Y twice both again.
+      assert.deepEqual(await pressUntilChanged(page, 'Control+z', both), first, 'Ctrl+Z takes back the second mask only');
+      await screenshot(page, 'undo-4-second-undone');
+      assert.deepEqual(await pressUntilChanged(page, 'Control+z', first), empty, 'a second Ctrl+Z takes back the first mask');
+      assert.deepEqual(await pressUntilChanged(page, 'Control+y', empty), first, 'Ctrl+Y gives back the first mask');
+      assert.deepEqual(await pressUntilChanged(page, 'Control+y', first), both, 'a second Ctrl+Y gives back the second');
+
+      // The prompt-level undo: two clicks, U: one prompt left, its own proposal on show.
+      await clickImage(page, slice.lesion.x, slice.lesion.y);
+      const onePrompt = await labelmap(page);
+      await clickImage(page, slice.lesion.x, Math.round((slice.lesion.y + b.y) / 2));
+      assert.equal((await status(page)).prompts, 2);
+      await page.keyboard.press('u');
+      await page.waitForFunction(() => window.glmedsa!.status().prompts === 1 && !window.glmedsa!.status().busy, null, { timeout: 30_000 });
+      await page.waitForFunction(
+        (want) => {
+          const l = window.glmedsa!.labelmap();
+          return !!l && l.data.length === want.length && l.data.every((v, i) => v === want[i]);
+        },
+        Array.from(onePrompt),
+        { timeout: 15_000, polling: 100 },
+      );
+      await screenshot(page, 'undo-5-u-removed-one-prompt');
+
+      // Ctrl+Z with that proposal on show: the proposal and its prompts go, then the second accept is undone.
+      assert.deepEqual(await pressUntilChanged(page, 'Control+z', onePrompt), first, 'Ctrl+Z drops the proposal and undoes the last accept');
+      const s = await status(page);
+      assert.equal(s.prompts, 0, 'no prompts are left once the proposal is dropped');
+      assert.equal(s.error, null);
+      await screenshot(page, 'undo-6-ctrl-z-over-a-proposal');
+    } catch (err) {
+      await screenshot(page, 'undo-failed').catch(() => undefined);
+      process.stdout.write(`# ${consoleOf(page).filter((l) => !l.startsWith('[log]')).slice(-20).join('\n# ')}\n`);
+      throw err;
+    }
+  });
+});
