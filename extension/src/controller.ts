@@ -43,6 +43,14 @@ export interface ImageInfo {
   height: number;
 }
 
+/** One prompt's trace: when it was made and drawn, the server's timings, and which path answered it. */
+export interface TimelineEntry {
+  promptAt: number;
+  drawnAt: number | null;
+  server: unknown;
+  answer?: { path: 'browser' | 'server'; best: number; scores: number[] };
+}
+
 const UNREACHABLE = 'The segmentation server is unreachable: check that it is running and that the network allows the viewer to reach it.';
 
 export class Controller {
@@ -55,7 +63,7 @@ export class Controller {
   private timer: ReturnType<typeof setInterval> | null = null;
   private readonly warmed = new Set<string>();
   /** For the benchmark and tests: the time from a prompt's mouse event to its mask on screen. */
-  readonly timeline: { promptAt: number; drawnAt: number | null; server: unknown }[] = [];
+  readonly timeline: TimelineEntry[] = [];
   readonly decoding: DecodeRouter;
   /** model -> its active adapter as GET /v1/models last said (a change refetches the browser's decoder). */
   private readonly adapters = new Map<string, string | null>();
@@ -230,7 +238,7 @@ export class Controller {
     const model = this.status.get().model ?? undefined;
     const { ticket, request } = session.add(prompt, info.voi, model);
     this.markers.set(info.imageId, session.prompts);
-    const entry: { promptAt: number; drawnAt: number | null; server: unknown } = { promptAt: at, drawnAt: null, server: null };
+    const entry: TimelineEntry = { promptAt: at, drawnAt: null, server: null };
     this.timeline.push(entry);
     if (this.timeline.length > 200) this.timeline.shift();
     await this.send(viewport, info, session, ticket, request, entry);
@@ -242,7 +250,7 @@ export class Controller {
     session: PromptSession,
     ticket: number,
     request: ReturnType<PromptSession['request']>,
-    entry?: { promptAt: number; drawnAt: number | null; server: unknown },
+    entry?: TimelineEntry,
   ): Promise<void> {
     this.status.set({ busy: true, prompts: session.prompts.length });
     let attempt = 0;
@@ -259,7 +267,10 @@ export class Controller {
           errorKind: null,
           server: 'up',
         });
-        if (entry) entry.server = res.timings;
+        if (entry) {
+          entry.server = res.timings;
+          entry.answer = { path: this.decoding.lastPath, best: res.best, scores: res.masks.map((m) => m.score) };
+        }
         await this.draw(viewport, info, session, entry);
         if (session.isCurrent(ticket)) this.status.set({ busy: false });
         return;
@@ -364,7 +375,7 @@ export class Controller {
     this.markers.set(info.imageId, carried.prompts);
     this.status.set({ notice: `${accepted ? 'Mask accepted; the' : 'The'} same prompts on image ${next + 1} of ${viewport.getImageIds().length}.` });
     const ticket = carried.resend();
-    const entry: { promptAt: number; drawnAt: number | null; server: unknown } = { promptAt: performance.now(), drawnAt: null, server: null };
+    const entry: TimelineEntry = { promptAt: performance.now(), drawnAt: null, server: null };
     this.timeline.push(entry);
     if (this.timeline.length > 200) this.timeline.shift();
     await this.send(viewport, info, carried, ticket, carried.request(info.voi, model), entry);

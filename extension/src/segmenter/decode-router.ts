@@ -28,6 +28,8 @@ export class DecodeRouter {
   private readonly decoderFailed = new Map<string, string>();
   /** image key -> why its embedding failed. */
   private readonly imageFailed = new Map<string, string>();
+  /** Which path answered the latest prompt. */
+  lastPath: 'browser' | 'server' = 'server';
 
   constructor(
     readonly mode: DecodeIn,
@@ -84,6 +86,7 @@ export class DecodeRouter {
 
   async segment(req: SegmentRequest): Promise<SegmentResponse> {
     const model = req.model ?? null;
+    this.lastPath = 'server';
     if (this.mode === 'server' || !model) return this.server.segment(req);
     const imageKey = `${model}|${JSON.stringify(req.image)}`;
     const known = this.decoderFailed.get(model) ?? this.imageFailed.get(imageKey);
@@ -93,6 +96,7 @@ export class DecodeRouter {
     }
     try {
       const res = await this.browser.segment(req);
+      this.lastPath = 'browser';
       const d = await this.browser.decoder(model);
       this.status.set({ decode: { path: 'browser', backend: d.backend, reason: null } });
       return res;
