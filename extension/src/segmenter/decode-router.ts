@@ -81,6 +81,7 @@ export class DecodeRouter {
     if (decoderProblem) this.decoderFailed.set(model, reason);
     else this.imageFailed.set(imageKey, reason);
     if (this.mode === 'auto') this.useServer(clause(reason));
+    else this.status.set({ error: `Clicks cannot be decoded in the browser: ${clause(reason)}.`, errorKind: 'decode' });
     return reason;
   }
 
