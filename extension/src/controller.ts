@@ -29,8 +29,9 @@ export interface GlmedsaConfig {
   healthIntervalSeconds?: number;
   /**
    * Where clicks are decoded: 'server' (every click is a POST /v1/segment), 'browser' (the decoder
-   * runs in onnxruntime-web on the server's embedding of each image), or 'auto' (the default):
-   * the browser, falling back to the server on any failure, with the reason in the panel.
+   * runs in onnxruntime-web on the server's embedding of each image), or 'auto': the browser,
+   * falling back to the server on any failure, with the reason in the panel. Default 'server'
+   * (see decodeInOf).
    */
   decodeIn?: DecodeIn;
 }
