@@ -45,7 +45,13 @@ function entry(name, dir) {
       chunkFormat: 'module',
       clean: false,
     },
-    resolve: { extensions: ['.ts', '.tsx', '.js'], extensionAlias: { '.js': ['.ts', '.tsx', '.js'] } },
+    resolve: {
+      extensions: ['.ts', '.tsx', '.js'],
+      extensionAlias: { '.js': ['.ts', '.tsx', '.js'] },
+      // onnxruntime-web's build that loads its wasm loader (.mjs) from env.wasm.wasmPaths (/ext/ort/)
+      // instead of inlining it: its worker threads then start from that file, not from our bundle.
+      conditionNames: ['onnxruntime-web-use-extern-wasm', 'webpack', 'production', 'browser', 'import', 'module', 'default'],
+    },
     module: {
       // import.meta.url must stay the module's real URL (the mode finds the extension next to it).
       parser: { javascript: { importMeta: false, url: false } },

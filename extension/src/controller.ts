@@ -8,6 +8,9 @@ import { decodeMask, type ImageRef, type Voi } from '@glmedsa/server/api';
 import { GlmedsaClient, ServerError } from './client.js';
 import { LabelmapPreview } from './labelmap.js';
 import { MarkerLayer } from './markers.js';
+import { BrowserSegmenter } from './segmenter/browser-segmenter.js';
+import { type DecodeIn, DecodeRouter, decodeInOf } from './segmenter/decode-router.js';
+import { ServerSegmenter } from './segmenter/segmenter.js';
 import type { Peers } from './peers.js';
 import { type Prompt, PromptSession } from './prompts.js';
 import { StatusStore } from './status.js';
@@ -25,6 +28,13 @@ export interface GlmedsaConfig {
   warmNeighbours?: number;
   /** Seconds between server health checks (default 5). */
   healthIntervalSeconds?: number;
+  /**
+   * Where clicks are decoded: 'server' (every click is a POST /v1/segment), 'browser' (the decoder
+   * runs in onnxruntime-web on the server's embedding of each image), or 'auto': the browser,
+   * falling back to the server on any failure, with the reason in the panel. Default 'server'
+   * (see decodeInOf).
+   */
+  decodeIn?: DecodeIn;
 }
 
 export interface ImageInfo {
@@ -48,6 +58,9 @@ export class Controller {
   private readonly warmed = new Set<string>();
   /** For the benchmark and tests: the time from a prompt's mouse event to its mask on screen. */
   readonly timeline: ClickTiming[] = [];
+  readonly decoding: DecodeRouter;
+  /** model -> its active adapter as GET /v1/models last said (a change refetches the browser's decoder). */
+  private readonly adapters = new Map<string, string | null>();
 
   constructor(
     readonly config: GlmedsaConfig,
@@ -59,6 +72,13 @@ export class Controller {
     this.preview.onDiscarded = () => this.endSession();
     this.markers = new MarkerLayer(peers);
     if (config.model) this.status.set({ model: config.model });
+    const browser = new BrowserSegmenter({ baseUrl: config.serverUrl ?? '', headers: () => this.authHeaders() });
+    this.decoding = new DecodeRouter(decodeInOf(config.decodeIn), new ServerSegmenter(this.client), browser, this.status);
+  }
+
+  private authHeaders(): Record<string, string> {
+    const a = this.authorization();
+    return a ? { Authorization: a } : {};
   }
 
   /** OHIF's signed-in user's header first, else the configured key, else none. */
@@ -100,7 +120,7 @@ export class Controller {
   private async checkHealth(): Promise<void> {
     try {
       await this.client.health();
-      if (this.status.get().server !== 'up') await this.refreshServer();
+      if (this.status.get().server !== 'up' || this.decoding.mode !== 'server') await this.refreshServer();
     } catch {
       this.status.set({ server: 'down', error: UNREACHABLE, errorKind: 'unreachable' });
     }
@@ -125,9 +145,20 @@ export class Controller {
         device: device ? device.toUpperCase() : null,
         ...(this.status.get().errorKind === 'unauthorised' ? { error: null, errorKind: null } : {}),
       });
+      this.noticeAdapters(models, chosen);
     } catch (err) {
       this.fail(err);
     }
+  }
+
+  /** A changed active adapter makes the browser's decoder and embeddings stale: fetch them again. */
+  private noticeAdapters(models: { id: string; activeAdapter: string | null }[], chosen: string | null): void {
+    for (const m of models) {
+      const before = this.adapters.get(m.id);
+      this.adapters.set(m.id, m.activeAdapter);
+      if (before !== undefined && before !== m.activeAdapter) this.decoding.invalidate(m.id);
+    }
+    if (chosen && this.status.get().decode === null) void this.decoding.prepare(chosen);
   }
 
   selectModel(id: string): void {
@@ -135,6 +166,7 @@ export class Controller {
     if (!m) return;
     this.reject();
     this.status.set({ model: id, device: m.provider.toUpperCase() });
+    void this.decoding.prepare(id);
   }
 
   /** The image on show in a viewport, as the server references it. */
@@ -222,7 +254,7 @@ export class Controller {
       const sentAt = performance.now();
       mark(entry, 'sentAt');
       try {
-        const res = await this.client.segment(req);
+        const res = await this.decoding.segment({ ...req, ...(req.model ? {} : this.status.get().model ? { model: this.status.get().model! } : {}) });
         mark(entry, 'answeredAt');
         if (this.session !== session || !session.accept(ticket, res)) return; // stale: a newer prompt is on its way
         const networkMs = performance.now() - sentAt - res.timings.totalMs;
@@ -232,7 +264,10 @@ export class Controller {
           errorKind: null,
           server: 'up',
         });
-        if (entry) entry.server = res.timings;
+        if (entry) {
+          entry.server = res.timings;
+          entry.answer = { path: this.decoding.lastPath, best: res.best, scores: res.masks.map((m) => m.score) };
+        }
         await this.draw(viewport, info, session, entry);
         if (session.isCurrent(ticket)) this.status.set({ busy: false });
         return;
@@ -394,6 +429,7 @@ export class Controller {
       return;
     }
     const model = this.status.get().model ?? undefined;
+    void this.decoding.prefetch(model ?? null, { ...info.ref, ...(info.voi ? { voi: info.voi } : {}) });
     for (const i of order) {
       const imageId = ids[i];
       if (!imageId) continue;

@@ -5,6 +5,7 @@
  */
 import type { Controller } from './controller.js';
 import { h, hostReact } from './peers.js';
+import { decodeLine } from './segmenter/decode-router.js';
 import type { PanelState } from './status.js';
 
 void h;
@@ -42,6 +43,11 @@ export function makePanel(controller: Controller, actions: { saveSeg(): void }) 
           <span>Adapter</span>
           <span data-glmedsa="adapter">{model?.activeAdapter ?? 'none (base model)'}</span>
         </div>
+        {s.decode ? (
+          <div data-glmedsa="decode-path" data-path={s.decode.path} data-backend={s.decode.backend ?? ''} style={{ fontSize: '12px', padding: '2px 0' }}>
+            {decodeLine(s.decode)}
+          </div>
+        ) : null}
         <div style={row}>
           <span>Last click</span>
           <span data-glmedsa="latency">

@@ -22,6 +22,8 @@ export interface PanelState {
   last: LatencySplit | null;
   prompts: number;
   candidates: { index: number; count: number } | null;
+  /** Where clicks are decoded, on which backend, and why on the server when it fell back. */
+  decode: { path: 'browser' | 'server'; backend: string | null; reason: string | null } | null;
 }
 
 type Listener = (s: PanelState) => void;
@@ -39,6 +41,7 @@ export class StatusStore {
     last: null,
     prompts: 0,
     candidates: null,
+    decode: null,
   };
   private readonly listeners = new Set<Listener>();
 

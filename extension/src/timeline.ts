@@ -17,8 +17,10 @@ export interface ClickTiming {
   writtenAt: number | null;
   /** The viewport's first render after the write. */
   drawnAt: number | null;
-  /** The server's own timings of the answer. */
+  /** The server's own timings of the answer (the browser's decode timings on the browser path). */
   server: unknown;
+  /** Which path answered, its best mask and the scores (the browser-decode test compares them). */
+  answer?: { path: 'browser' | 'server'; best: number; scores: number[] };
 }
 
 export type Step = 'sentAt' | 'answeredAt' | 'decodedAt' | 'writtenAt' | 'drawnAt';
