@@ -155,6 +155,8 @@ export const ServerConfigSchema = z
         serverUrl: z.string().url().optional(),
         /** A key written into the PUBLIC app-config.js for the extension to send; only for trusted networks and tests. */
         apiKey: z.string().optional(),
+        /** Where the viewer's extension decodes clicks: 'server' (POST /v1/segment), 'browser' (onnxruntime-web), 'auto' (browser, server on any failure); absent: the extension's default, 'server'. */
+        decodeIn: z.enum(['browser', 'server', 'auto']).optional(),
         /** Proxy /dicom-web to the PACS (the viewer's data source); off when a site's OHIF talks to its PACS directly. */
         proxyPacs: z.boolean().default(true),
       })

@@ -12,6 +12,8 @@ export interface AppConfigOptions {
   serverUrl?: string | undefined;
   /** An API key the extension sends (the file is public: trusted networks and tests only). */
   apiKey?: string | undefined;
+  /** Where the extension decodes clicks (written only when set). */
+  decodeIn?: 'browser' | 'server' | 'auto' | undefined;
   /** Whether the data source uses this server's /dicom-web proxy (false: no data source is written). */
   proxyPacs: boolean;
 }
@@ -64,6 +66,7 @@ function baseConfig(o: AppConfigOptions): Record<string, unknown> {
     glmedsa: {
       ...(o.serverUrl ? { serverUrl: o.serverUrl } : {}),
       ...(o.apiKey ? { apiKey: o.apiKey } : {}),
+      ...(o.decodeIn ? { decodeIn: o.decodeIn } : {}),
     },
   };
 }

@@ -24,6 +24,8 @@ test('environment variables override, with every problem listed', () => {
   assert.throws(() => loadConfig({ env: { GLMEDSA_AUTH: 'required' } }), /no API keys or OIDC/);
   assert.throws(() => loadConfig({ env: { GLMEDSA_PORT: 'eighty' } }), /GLMEDSA_PORT must be an integer/);
   assert.throws(() => loadConfig({ env: { GLMEDSA_API_KEYS: 'short:admin', GLMEDSA_AUTH: 'required' } }), /at least 16 characters/);
+  assert.equal(loadConfig({ env: { GLMEDSA_DECODE_IN: 'auto' } }).viewer.decodeIn, 'auto');
+  assert.throws(() => loadConfig({ env: { GLMEDSA_DECODE_IN: 'gpu' } }), /viewer\.decodeIn \(set by GLMEDSA_DECODE_IN\)/);
 });
 
 test('a non-loopback address needs authentication unless explicitly waived', () => {

@@ -26,7 +26,7 @@ describe('the viewer files', () => {
     await writeFile(path.join(extDir, 'glmedsa-mode.mjs'), 'export default { id: "probe" };\n');
     server = await startTestServer('http://127.0.0.1:9/dicom-web', {
       auth: { mode: 'required', apiKeys: [{ key: KEY, role: 'viewer' }] },
-      viewer: { enabled: true, proxyPacs: true, extDir, ohifDir: DEFAULT_OHIF_DIR, apiKey: KEY },
+      viewer: { enabled: true, proxyPacs: true, extDir, ohifDir: DEFAULT_OHIF_DIR, apiKey: KEY, decodeIn: 'auto' },
     });
   });
   after(async () => {
@@ -76,7 +76,7 @@ describe('the viewer files', () => {
       modes: string[];
       defaultDataSourceName: string;
       dataSources: { sourceName: string; namespace: string; configuration: Record<string, unknown> }[];
-      glmedsa: { serverUrl: string; apiKey?: string };
+      glmedsa: { serverUrl: string; apiKey?: string; decodeIn?: string };
     };
     assert.deepEqual(c.extensions, [EXTENSION_MODULE]);
     assert.deepEqual(c.modes, [MODE_MODULE]);
@@ -86,5 +86,6 @@ describe('the viewer files', () => {
     for (const k of ['qidoRoot', 'wadoRoot', 'wadoUriRoot']) assert.equal(source.configuration[k], 'https://viewer.example/dicom-web');
     assert.equal(c.glmedsa.serverUrl, 'https://viewer.example');
     assert.equal(c.glmedsa.apiKey, KEY);
+    assert.equal(c.glmedsa.decodeIn, 'auto');
   });
 });
