@@ -10,22 +10,12 @@
 import { encodePng, Rng, dermoscopyPhantom, siteProfile } from '@glmedsa/models';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { noisePng } from '../test/helpers/noise-png.js';
 import { pct, startServerProcess } from './server-bench.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(here, '..', '..', '..');
 
-function noisePng(side: number, seed: number): Uint8Array {
-  const data = new Uint8Array(side * side * 3);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < data.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    data[i] = x & 0xff;
-  }
-  return encodePng({ width: side, height: side, data });
-}
 
 async function postJson(url: string, body: unknown): Promise<number> {
   const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

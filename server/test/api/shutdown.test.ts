@@ -29,19 +29,6 @@ test('the server process stops cleanly on SIGTERM, inference workers included', 
   assert.doesNotMatch(stderr, /terminate called|Napi::Error/);
 });
 
-/** A PNG of noise, `side` x `side`: decoding and resizing it takes a worker seconds, not milliseconds. */
-function noisePng(encodePng: (img: { width: number; height: number; data: Uint8Array }) => Uint8Array, side: number): Uint8Array {
-  const data = new Uint8Array(side * side * 3);
-  let x = 12345;
-  for (let i = 0; i < data.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    data[i] = x & 0xff;
-  }
-  return encodePng({ width: side, height: side, data });
-}
-
 /**
  * Starts the server process with a shutdown grace of `graceMs`, sends a click on a large new image (its encode
  * runs in a worker for seconds), sends SIGTERM once a worker is busy with it, and returns the
@@ -67,8 +54,8 @@ async function sigtermDuringEncode(graceMs: number): Promise<{ status: number; b
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 600 && !(await fetch(`${url}/readyz`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
-  const { encodePng } = await import('@glmedsa/models');
-  const up = await fetch(`${url}/v1/images`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: Buffer.from(noisePng(encodePng, 2048)) });
+  const { noisePng } = await import('../helpers/noise-png.js');
+  const up = await fetch(`${url}/v1/images`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: Buffer.from(noisePng(2048)) });
   assert.equal(up.status, 201);
   const { imageId } = (await up.json()) as { imageId: string };
   const click = post(`${url}/v1/segment`, { image: { imageId }, points: [{ x: 100, y: 100, label: 1 }] });

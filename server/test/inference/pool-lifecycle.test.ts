@@ -10,6 +10,7 @@ import { Rng, dermoscopyPhantom, encodePng, siteProfile } from '@glmedsa/models'
 import { Busy } from '../../src/errors.js';
 import { Cancelled, InferencePool } from '../../src/inference/pool.js';
 import type { EncodeJob } from '../../src/inference/messages.js';
+import { noisePng } from '../helpers/noise-png.js';
 import { STARTER_MODEL } from '../helpers/server.js';
 
 const LIMITS = { maxImageSide: 16_384, maxImagePixels: 64 * 1024 * 1024 };
@@ -29,18 +30,6 @@ function pool(count: number, jobTimeoutMs: number, cpuMemArena = true): Inferenc
   });
 }
 
-/** A PNG of noise, `side` x `side`: decoding it alone takes far longer than the timeouts below. */
-function noisePng(side: number, seed: number): Uint8Array {
-  const data = new Uint8Array(side * side * 3);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < data.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    data[i] = x & 0xff;
-  }
-  return encodePng({ width: side, height: side, data });
-}
 
 const encodeJob = (bytes: Uint8Array): EncodeJob => ({ kind: 'encode', model: 'starter', source: { type: 'encoded', bytes, mediaType: 'image/png' } });
 const small = () => encodeJob(encodePng(dermoscopyPhantom(new Rng(1), 64, siteProfile('A')).image));
