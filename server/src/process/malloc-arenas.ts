@@ -30,6 +30,21 @@ export function arenaCapToApply(env: NodeJS.ProcessEnv = process.env, platform: 
 
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
+/** Set in the server child's environment by the launcher. */
+const LAUNCHED = 'GLMEDSA_LAUNCHED';
+
+/**
+ * In the server child: when the launcher is gone without forwarding a signal (it was killed with
+ * SIGKILL, or crashed), die the same way at once, as the server would have died in its place. Its
+ * training children notice and checkpoint, and nothing is left holding the port. The channel does
+ * not keep the process alive.
+ */
+function dieWithLauncher(): void {
+  if (!process.channel) return;
+  process.once('disconnect', () => process.kill(process.pid, 'SIGKILL'));
+  process.channel.unref();
+}
+
 /**
  * Runs `script` (with this process's arguments and Node options) in a child with
  * MALLOC_ARENA_MAX set, when {@link arenaCapToApply} says so; resolves with true once the child
@@ -37,10 +52,14 @@ const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
  */
 export async function relaunchWithArenaCap(script: string): Promise<boolean> {
   const cap = arenaCapToApply();
-  if (cap === null) return false;
+  if (cap === null) {
+    if (process.env[LAUNCHED] === '1') dieWithLauncher();
+    return false;
+  }
   const child = spawn(process.execPath, [...process.execArgv, script, ...process.argv.slice(2)], {
-    env: { ...process.env, MALLOC_ARENA_MAX: String(cap) },
-    stdio: 'inherit',
+    env: { ...process.env, MALLOC_ARENA_MAX: String(cap), [LAUNCHED]: '1' },
+    // An IPC channel only so the child learns when this process is gone (see dieWithLauncher).
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     // Its own process group: a terminal's Ctrl-C reaches this process only, which forwards it
     // once (the server stops on the first signal and must not get a second one mid-shutdown).
     detached: true,
