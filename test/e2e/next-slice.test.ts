@@ -5,29 +5,16 @@
  * Screenshots go to artifacts/next-slice-*.png.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { consoleOf, launchChromium, openPage, screenshot } from '../helpers/browser.js';
-import { type Stack, startStack } from '../helpers/stack.js';
+import { describe, test } from 'node:test';
+import { consoleOf, screenshot } from '../helpers/browser.js';
+import { viewerSession } from '../helpers/viewer-session.js';
 import { area, clickImage, labelmap, status, waitForViewer } from './viewer-steps.js';
 
 describe('N: next slice with the same prompts (OHIF 3.13.2 + GLMed-SA, headless Chromium)', { timeout: 600_000 }, () => {
-  let stack: Stack;
-  let browser: Browser;
-  let page: Page;
-
-  before(async () => {
-    stack = await startStack();
-    browser = await launchChromium();
-    page = await openPage(browser, { width: 1280, height: 800 });
-  });
-
-  after(async () => {
-    await browser?.close().catch(() => undefined);
-    await stack?.stop();
-  });
+  const session = viewerSession();
 
   test('a click on slice 1, N: slice 1 keeps its mask, slice 2 gets the same prompt and a proposal', async () => {
+    const { stack, page } = session;
     try {
       const ct = stack.demo.ct.instances;
       assert.ok(ct.length >= 2, 'the demo CT series has at least two slices');

@@ -10,11 +10,11 @@
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { consoleOf, launchChromium, openPage, screenshot } from '../helpers/browser.js';
+import { describe, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { consoleOf, screenshot } from '../helpers/browser.js';
 import { EXT_DIR } from '../helpers/paths.js';
-import { type Stack, startStack } from '../helpers/stack.js';
+import { viewerSession } from '../helpers/viewer-session.js';
 import { area, boundsOf, clickImage, dragBox, labelmap, status, waitForViewer } from './viewer-steps.js';
 
 /** Presses a key and waits until the labelmap of the image on show is no longer `was`. */
@@ -34,22 +34,10 @@ function sameMask(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 describe('Ctrl+Z / Ctrl+Y undo and redo accepted masks (OHIF 3.13.2 + GLMed-SA, headless Chromium)', { timeout: 600_000 }, () => {
-  let stack: Stack;
-  let browser: Browser;
-  let page: Page;
-
-  before(async () => {
-    stack = await startStack();
-    browser = await launchChromium();
-    page = await openPage(browser, { width: 1280, height: 800 });
-  });
-
-  after(async () => {
-    await browser?.close().catch(() => undefined);
-    await stack?.stop();
-  });
+  const session = viewerSession();
 
   test('accept, Ctrl+Z, Ctrl+Y; a second accept undone alone; U still removes one prompt', async () => {
+    const { stack, page } = session;
     try {
       const slice = stack.demo.ct.instances[0]!;
       await page.goto(stack.modeUrl(stack.demo.ct));
