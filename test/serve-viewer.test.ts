@@ -8,6 +8,7 @@ import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
+import { EMBEDDING_HEADERS, embeddingQueryOf } from '@glmedsa/server/api';
 import { consoleOf, launchChromium, openPage, screenshot } from './helpers/browser.js';
 import { type Stack, startStack } from './helpers/stack.js';
 
@@ -80,6 +81,34 @@ describe('the viewer served by the server', () => {
     }
   });
 
+  test('a configured foreign origin can read what browser decoding needs: the decoder and an embedding with their version headers', async () => {
+    const page = await openPage(browser);
+    const inst = stack.demo.dermoscopy.instances[0]!;
+    const query = embeddingQueryOf({ studyInstanceUID: inst.studyInstanceUID, seriesInstanceUID: inst.seriesInstanceUID, sopInstanceUID: inst.sopInstanceUID, frame: 1 });
+    try {
+      await page.goto(`${allowed.origin}/`);
+      const got = await page.evaluate(
+        async ([base, q, names]) => {
+          const headers = (r: Response) => Object.fromEntries(names!.split(',').map((n) => [n, r.headers.get(n)]));
+          // The decoder's URL redirects to its checksummed name: the browser follows it under CORS too.
+          const decoder = await fetch(`${base}/v1/models/starter/decoder.onnx`, { headers: { authorization: 'ApiKey none' } });
+          const embedding = await fetch(`${base}/v1/embeddings/starter?${q}`, { headers: { authorization: 'ApiKey none' } });
+          return { decoder: { status: decoder.status, bytes: (await decoder.arrayBuffer()).byteLength, headers: headers(decoder) }, embedding: { status: embedding.status, headers: headers(embedding) } };
+        },
+        [stack.viewerUrl.replace(/\/$/, ''), query, [...Object.values(EMBEDDING_HEADERS), 'etag'].join(',')],
+      );
+      assert.equal(got.decoder.status, 200);
+      assert.ok(got.decoder.bytes > 1000);
+      assert.equal(got.embedding.status, 200);
+      for (const [name, value] of Object.entries(got.embedding.headers)) assert.ok(value, `the page reads the embedding's ${name} header`);
+      for (const name of [EMBEDDING_HEADERS.model, EMBEDDING_HEADERS.adapterVersion, EMBEDDING_HEADERS.decoderSha256]) {
+        assert.equal(got.decoder.headers[name], got.embedding.headers[name], `the decoder's ${name} header is readable and matches the embedding's`);
+      }
+    } finally {
+      await page.context().close();
+    }
+  });
+
   test('an unlisted origin can neither import the modules nor read the API', async () => {
     const page = await openPage(browser);
     try {
@@ -107,6 +136,9 @@ describe('the viewer served by the server', () => {
     assert.match(mod.headers.get('content-type') ?? '', /^text\/javascript/);
     assert.equal(mod.headers.get('access-control-allow-origin'), allowed.origin);
     assert.match(mod.headers.get('vary') ?? '', /Origin/i);
+    // A 503's Retry-After and the request id are readable from the foreign page too.
+    assert.match(mod.headers.get('access-control-expose-headers') ?? '', /Retry-After/);
+    assert.match(mod.headers.get('access-control-expose-headers') ?? '', /X-Request-Id/);
 
     for (const path of ['/ext/glmedsa-extension.mjs', '/v1/segment']) {
       const pre = await fetch(`${base}${path}`, {

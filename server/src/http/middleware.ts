@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import { EMBEDDING_HEADERS } from '../api/embedding-transfer.js';
 import type { Metrics } from '../metrics.js';
 import { sendProblem } from './problem.js';
 
@@ -24,6 +25,13 @@ export function requestContext(log: Logger, metrics: Metrics): RequestHandler {
   };
 }
 
+/**
+ * The response headers a page at another origin may read: without this list a browser hides all
+ * but a handful, so a site's own OHIF could not see an embedding's version headers (browser
+ * decoding would give up), a 503's Retry-After (the retry would not say when) or the request id.
+ */
+const EXPOSED_HEADERS = [...Object.values(EMBEDDING_HEADERS), 'ETag', 'Retry-After', 'X-Request-Id'].join(', ');
+
 /** Browsers may call the API only from the configured origins. */
 export function cors(origins: string[]): RequestHandler {
   const allowed = new Set(origins);
@@ -36,6 +44,7 @@ export function cors(origins: string[]): RequestHandler {
     }
     res.setHeader('Access-Control-Allow-Origin', allowed.has('*') ? '*' : origin);
     res.setHeader('Vary', 'Origin');
+    res.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
     if (req.method === 'OPTIONS') {
       res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
       res.setHeader('Access-Control-Allow-Headers', 'Content-Type, Authorization, X-API-Key, X-Request-Id');
