@@ -26,7 +26,7 @@ function explanation(detail: string): string {
 }
 
 /** Which sentence a failed answer deserves. */
-export function describeFailure(status: number, problem: Problem | null, retryAfter: string | null): ServerError {
+export function describeFailure(status: number, problem: Partial<Problem> | null, retryAfter: string | null): ServerError {
   const detail = problem?.detail ? explanation(problem.detail) : '';
   const retry = retryAfter && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined;
   if (status === 401) return new ServerError('unauthorised', `The segmentation server did not accept your credentials: you are not authorised to use it.${detail}`, status);

@@ -4,16 +4,21 @@
  * Orthanc; and the failures that make the viewer fall back to the server, each with its reason.
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import * as ort from 'onnxruntime-web';
 import { EMBEDDING_HEADERS, type SegmentResponse, decodeFloat16, decodeMask, embeddingQueryOf, encodeFloat16 } from '@glmedsa/server/api';
+import { uploadDicom } from '@glmedsa/server/dist/src/bundled-pacs/bundled-orthanc.js';
 import type { DemoInstance } from '@glmedsa/server/dist/src/demo/demo-studies.js';
-import { type BrowserEmbedding, DecodeUnavailable, type DecodePrompts, type ModelVersion, type SessionLike, decodePrompts, fetchEmbedding, loadDecoder } from '../../extension/src/decode/index.js';
+import { type BrowserEmbedding, DecodeUnavailable, type DecodePrompts, type ModelVersion, type SessionLike, DownloadRefused, VersionMismatch, decodePrompts, fetchEmbedding, loadDecoder } from '../../extension/src/decode/index.js';
 import type { Stack } from '../helpers/stack.js';
 
 // The shared test helpers are compiled by the test/ project (to test/dist/helpers); this file is
 // compiled with extension/src/decode to test/dist/decode-build/test/decode, so it loads them from there.
-const { startStack } = (await import(new URL('../../../helpers/stack.js', import.meta.url).href)) as typeof import('../helpers/stack.js');
+const helper = (name: string) => new URL(`../../../helpers/${name}`, import.meta.url).href;
+const { startStack } = (await import(helper('stack.js'))) as typeof import('../helpers/stack.js');
+const { textReport } = (await import(helper('dicom-objects.js'))) as typeof import('../helpers/dicom-objects.js');
 
 ort.env.wasm.numThreads = 1;
 
@@ -180,7 +185,7 @@ describe('what the browser needs from the viewer origin', () => {
 
 describe('failures are reasons, for the fallback to the server', () => {
   test('a decoder that is not there (404)', async () => {
-    await assert.rejects(loadDecoder(opts(), 'no-such-model', createSession), (e: unknown) => e instanceof DecodeUnavailable && /404/.test(e.reason));
+    await assert.rejects(loadDecoder(opts(), 'no-such-model', createSession), (e: unknown) => e instanceof DecodeUnavailable && e.about === 'decoder' && /^the server did not send the decoder \(HTTP 404: /.test(e.reason));
   });
 
   test('a corrupt decoder', async () => {
@@ -191,11 +196,54 @@ describe('failures are reasons, for the fallback to the server', () => {
       for (let i = 0; i < bytes.length; i += 7) bytes[i] = 0xff;
       return new Response(bytes, { status: res.status, headers: res.headers });
     };
-    await assert.rejects(loadDecoder({ baseUrl: base, fetch: corrupting }, 'starter', createSession), (e: unknown) => e instanceof DecodeUnavailable && /did not load/.test(e.reason));
+    await assert.rejects(loadDecoder({ baseUrl: base, fetch: corrupting }, 'starter', createSession), (e: unknown) => e instanceof DecodeUnavailable && e.about === 'decoder' && /^onnxruntime-web could not load the decoder \(/.test(e.reason) && !e.reason.includes('\n'));
   });
 
   test('an embedding of another model version than the decoder', async () => {
     const stale: ModelVersion = { ...decoderVersion, adapterVersion: '7' };
-    await assert.rejects(fetchEmbedding(opts(), 'starter', ref(), stale), (e: unknown) => e instanceof DecodeUnavailable && /does not belong/.test(e.reason));
+    await assert.rejects(fetchEmbedding(opts(), 'starter', ref(), stale), (e: unknown) => e instanceof VersionMismatch && e.about === 'image' && /does not belong with the decoder/.test(e.reason));
+  });
+});
+
+describe('refusals the server path would meet too are not reasons to fall back', () => {
+  test('an object that is not an image: the server refuses its embedding as it refuses POST /v1/segment', async () => {
+    const report = textReport();
+    await uploadDicom(stack.orthanc, report.bytes);
+    const srRef = { ...report.ref, frame: 1 };
+    const viaSegment = await fetch(`${base}/v1/segment`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: srRef, points: [{ x: 1, y: 1, label: 1 }] }) });
+    await assert.rejects(fetchEmbedding(opts(), 'starter', srRef, decoderVersion), (e: unknown) => {
+      assert.ok(e instanceof DownloadRefused, String(e));
+      assert.equal(e.status, viaSegment.status, 'the same status as the server path');
+      assert.match(e.problem?.detail ?? '', /not an image/);
+      return true;
+    });
+  });
+
+  test('a server that cannot be reached: a reason that may pass (the next click tries the browser again)', async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const port = (srv.address() as AddressInfo).port;
+        srv.close(() => resolve(port));
+      });
+    });
+    await assert.rejects(loadDecoder({ baseUrl: `http://127.0.0.1:${closed}`, fetch }, 'starter', createSession), (e: unknown) => {
+      assert.ok(e instanceof DecodeUnavailable, String(e));
+      assert.equal(e.transient, true);
+      assert.match(e.reason, /^the browser could not download the decoder \(/);
+      return true;
+    });
+  });
+
+  // Last: it stops the PACS.
+  test('the PACS is down: the embedding of an image the server has not read yet is refused with 502, as POST /v1/segment is', async () => {
+    const unread = stack.demo.ct.instances[stack.demo.ct.instances.length - 1]!;
+    const unreadRef = { studyInstanceUID: unread.studyInstanceUID, seriesInstanceUID: unread.seriesInstanceUID, sopInstanceUID: unread.sopInstanceUID, frame: 1 };
+    await stack.orthanc.stop({ graceMs: 0 });
+    await assert.rejects(fetchEmbedding(opts(), 'starter', unreadRef, decoderVersion), (e: unknown) => {
+      assert.ok(e instanceof DownloadRefused, String(e));
+      assert.equal(e.status, 502);
+      assert.ok(e.problem?.title, 'a problem body from our server, not a bare proxy answer');
+      return true;
+    });
   });
 });

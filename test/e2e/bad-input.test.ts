@@ -14,29 +14,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page, Route } from 'playwright-core';
 import { uploadDicom } from '@glmedsa/server/dist/src/bundled-pacs/bundled-orthanc.js';
-import { SOP_CLASSES, baseDataset, finish } from '@glmedsa/server/dist/src/dicom/factory.js';
 import { consoleOf, launchChromium, openPage, screenshot } from '../helpers/browser.js';
+import { textReport } from '../helpers/dicom-objects.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 import { area, clickImage, labelmap, panelError, status, waitForViewer } from './viewer-steps.js';
 
 function log(line: string): void {
   process.stdout.write(`# ${line}\n`);
-}
-
-/** A Basic Text SR: a valid DICOM instance with no pixels. */
-function textReport(): { bytes: Uint8Array; ref: { studyInstanceUID: string; seriesInstanceUID: string; sopInstanceUID: string } } {
-  const { dataset, ref } = baseDataset(SOP_CLASSES.basicTextSr, 'SR', { seriesDescription: 'bad-input report' });
-  Object.assign(dataset, {
-    ValueType: 'CONTAINER',
-    ContinuityOfContent: 'SEPARATE',
-    CompletionFlag: 'COMPLETE',
-    VerificationFlag: 'UNVERIFIED',
-    ContentDate: '20240101',
-    ContentTime: '120000',
-    ConceptNameCodeSequence: [{ CodeValue: '11528-7', CodingSchemeDesignator: 'LN', CodeMeaning: 'Radiology Report' }],
-    ContentSequence: [{ RelationshipType: 'CONTAINS', ValueType: 'TEXT', ConceptNameCodeSequence: [{ CodeValue: '121071', CodingSchemeDesignator: 'DCM', CodeMeaning: 'Finding' }], TextValue: 'No focal lesion.' }],
-  });
-  return finish(dataset, ref);
 }
 
 /** Sends the viewer's segment requests for `image` instead (no previous mask: it belongs to another image). */

@@ -7,7 +7,7 @@
  */
 import type { SegmentRequestInput as SegmentRequest, SegmentResponse } from '@glmedsa/server/api';
 import { ServerError } from '../client.js';
-import { type BrowserEmbedding, DecodeUnavailable, type ModelVersion, type SessionLike, decodePrompts, fetchEmbedding, loadDecoder } from '../decode/index.js';
+import { type BrowserEmbedding, DecodeUnavailable, type ModelVersion, type SessionLike, VersionMismatch, brief, decodePrompts, fetchEmbedding, loadDecoder } from '../decode/index.js';
 import { type BackendName, createDecoderSession, makeTensor } from './ort-backend.js';
 import type { Segmenter } from './segmenter.js';
 
@@ -112,9 +112,9 @@ export class BrowserSegmenter implements Segmenter {
         const emb = await this.embedding(model, image, decoder.version);
         const same = emb.version.adapterVersion === decoder.version.adapterVersion && emb.version.decoderSha256 === decoder.version.decoderSha256 && emb.version.weightsSha256 === decoder.version.weightsSha256;
         if (same) return { decoder, emb, cached };
-        throw new DecodeUnavailable(`the cached embedding (adapter ${emb.version.adapterVersion}) does not belong with the decoder (adapter ${decoder.version.adapterVersion})`);
+        throw new VersionMismatch(emb.version, decoder.version);
       } catch (err) {
-        if (attempt === 0 && err instanceof DecodeUnavailable && /does not belong/.test(err.reason)) {
+        if (attempt === 0 && err instanceof VersionMismatch) {
           this.invalidate(model);
           continue;
         }
@@ -126,8 +126,8 @@ export class BrowserSegmenter implements Segmenter {
   async segment(req: SegmentRequest): Promise<SegmentResponse> {
     const t0 = performance.now();
     const model = req.model;
-    if (!model) throw new DecodeUnavailable('the server has not named a model yet');
-    if (!('studyInstanceUID' in req.image)) throw new DecodeUnavailable('only PACS images are decoded in the browser');
+    if (!model) throw new DecodeUnavailable('the server has not named a model yet', 'decoder');
+    if (!('studyInstanceUID' in req.image)) throw new DecodeUnavailable('only images from the PACS are decoded in the browser');
     let maskInput: Float32Array | null = null;
     if (req.maskId) {
       maskInput = this.masks.get(req.maskId) ?? null;
@@ -144,7 +144,7 @@ export class BrowserSegmenter implements Segmenter {
         ...(req.multimask !== undefined ? { multimask: req.multimask } : {}),
       });
     } catch (err) {
-      throw new DecodeUnavailable(`the decoder failed in onnxruntime-web: ${(err as Error)?.message ?? String(err)}`);
+      throw new DecodeUnavailable(`onnxruntime-web failed while decoding (${brief((err as Error)?.message ?? String(err))})`, 'decoder');
     }
     const maskId = crypto.randomUUID();
     this.masks.set(maskId, result.lowRes);

@@ -1,13 +1,16 @@
 /**
- * Which path decodes the clicks (config `decodeIn`): 'server' (the default), 'browser', or 'auto':
- * the browser path, falling back to the server on any failure of it (the decoder or an embedding
+ * Which path decodes the clicks (config `decodeIn`): 'server', 'browser', or 'auto': the browser
+ * path, falling back to the server on any failure of browser decoding (the decoder or an embedding
  * that does not load, a version mismatch, an onnxruntime-web error), with the reason in the panel.
  * A decoder failure keeps that model on the server until its adapter version changes; an
- * embedding failure only that image.
+ * embedding failure only that image; a network failure only that click.
+ * What the server path would meet as well (busy, not authorised, an image the model cannot take,
+ * the PACS down) is not a reason to fall back: it becomes the same sentence (and the same retry
+ * of a busy server) as a refused POST /v1/segment.
  */
 import type { SegmentRequestInput as SegmentRequest, SegmentResponse } from '@glmedsa/server/api';
-import { ServerError } from '../client.js';
-import { DecodeUnavailable } from '../decode/index.js';
+import { ServerError, describeFailure } from '../client.js';
+import { DecodeUnavailable, DownloadRefused } from '../decode/index.js';
 import type { StatusStore } from '../status.js';
 import type { BrowserSegmenter } from './browser-segmenter.js';
 import type { ServerSegmenter } from './segmenter.js';
@@ -57,6 +60,8 @@ export class DecodeRouter {
       const d = await this.browser.decoder(model);
       this.status.set({ decode: { path: 'browser', backend: d.backend, reason: null } });
     } catch (err) {
+      // Busy or not signed in yet: not a reason to give up on the browser; the first click tries again.
+      if (err instanceof DownloadRefused) return;
       this.noteFailure(model, null, err);
     }
   }
@@ -80,13 +85,16 @@ export class DecodeRouter {
     void this.prepare(model);
   }
 
+  /** Records why browser decoding failed (unless it may pass) and says so; returns the reason. */
   private noteFailure(model: string, imageKey: string | null, err: unknown): string {
-    const reason = err instanceof DecodeUnavailable ? err.reason : `onnxruntime-web failed: ${(err as Error)?.message ?? String(err)}`;
-    const decoderProblem = imageKey === null || /decoder/.test(reason);
-    if (decoderProblem) this.decoderFailed.set(model, reason);
-    else this.imageFailed.set(imageKey, reason);
+    const unavailable = err instanceof DecodeUnavailable ? err : null;
+    const reason = unavailable?.reason ?? `onnxruntime-web failed (${(err as Error)?.message ?? String(err)})`;
+    if (!unavailable?.transient) {
+      if (imageKey === null || unavailable?.about !== 'image') this.decoderFailed.set(model, reason);
+      else this.imageFailed.set(imageKey, reason);
+    }
     if (this.mode === 'auto') this.useServer(clause(reason));
-    else this.status.set({ error: `Clicks cannot be decoded in the browser: ${clause(reason)}.`, errorKind: 'decode' });
+    else this.status.set({ error: `Clicks cannot be decoded in the browser because ${clause(reason)}.`, errorKind: 'decode' });
     return reason;
   }
 
@@ -109,8 +117,9 @@ export class DecodeRouter {
     } catch (err) {
       // An unknown previous mask is the caller's to handle (it sends the prompts again without it).
       if (err instanceof ServerError && err.status === 404 && req.maskId) throw err;
+      if (err instanceof DownloadRefused) throw describeFailure(err.status, err.problem, err.retryAfter);
       const reason = this.noteFailure(model, imageKey, err);
-      if (this.mode === 'browser') throw new ServerError('server', `The click could not be decoded in the browser: ${clause(reason)}.`);
+      if (this.mode === 'browser') throw new ServerError('server', `The click could not be decoded in the browser because ${clause(reason)}.`);
       return this.server.segment(req);
     }
   }
@@ -120,5 +129,5 @@ export class DecodeRouter {
 export function decodeLine(d: { path: 'browser' | 'server'; backend: string | null; reason: string | null } | null): string | null {
   if (!d) return null;
   if (d.path === 'browser') return `Clicks are decoded in the browser${d.backend ? ` (${d.backend})` : ''}.`;
-  return d.reason ? `Clicks are decoded on the server: ${d.reason}.` : 'Clicks are decoded on the server.';
+  return d.reason ? `Clicks are decoded on the server because ${d.reason}.` : 'Clicks are decoded on the server.';
 }
