@@ -59,3 +59,46 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }
+
+/** The last lines a page logged, without the viewer's chatty [log]/[timeEnd] lines, for a failure report. */
+export function consoleTail(page: Page, lines = 30): string {
+  return consoleOf(page)
+    .filter((l) => !l.startsWith('[log]') && !l.startsWith('[timeEnd]'))
+    .slice(-lines)
+    .join('\n# ');
+}
+
+/**
+ * Runs a test step; when it throws, saves artifacts/<prefix>-failed-<name>.png and prints what the
+ * page logged before rethrowing, so a red run says what the viewer showed and said.
+ *
+ *   const step = reportFailures(() => page, 'bad-input');
+ *   test('…', () => step('outside', async () => { … }));
+ */
+export function reportFailures(page: () => Page | undefined, prefix: string): (name: string, fn: () => Promise<void>) => Promise<void> {
+  return async (name, fn) => {
+    try {
+      await fn();
+    } catch (err) {
+      const p = page();
+      if (p) {
+        await screenshot(p, `${prefix}-failed-${name}`).catch(() => undefined);
+        process.stdout.write(`# ${consoleTail(p)}\n`);
+      }
+      throw err;
+    }
+  };
+}
+
+/**
+ * Sets `window.config.glmedsa` fields as a site writes them in app-config.js, by rewriting the
+ * served app-config.js on its way to the page; `values` is read on every page load, so a test can
+ * change the setting between loads.
+ */
+export async function overrideGlmedsaConfig(page: Page, values: () => Record<string, unknown>): Promise<void> {
+  await page.route('**/app-config.js', async (route) => {
+    const res = await route.fetch();
+    const body = `${await res.text()}\nObject.assign(window.config.glmedsa, ${JSON.stringify(values())});\n`;
+    await route.fulfill({ response: res, body });
+  });
+}
