@@ -10,7 +10,7 @@
  */
 import type { Page, Request } from 'playwright-core';
 import type { DemoInstance } from '@glmedsa/server/dist/src/demo/demo-studies.js';
-import { launchChromium, openPage } from '../helpers/browser.js';
+import { launchChromium, openPage, overrideGlmedsaConfig } from '../helpers/browser.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 import { clickImage, waitForViewer } from '../e2e/viewer-steps.js';
 
@@ -140,10 +140,7 @@ export async function e2eBench(args: string[] = []): Promise<void> {
   let decodeIn: Path = 'server';
   try {
     const page = await openPage(browser, { width: 1280, height: 800 });
-    await page.route('**/app-config.js', async (route) => {
-      const res = await route.fetch();
-      await route.fulfill({ response: res, body: `${await res.text()}\nwindow.config.glmedsa.decodeIn = ${JSON.stringify(decodeIn)};\n` });
-    });
+    await overrideGlmedsaConfig(page, () => ({ decodeIn }));
     const meter = new Meter(page);
     const inst = stack.demo.dermoscopy.instances[0]!;
     const others = [...stack.demo.dermoscopy.instances.slice(1), ...stack.demo.ct.instances];

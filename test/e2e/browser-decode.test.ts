@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { consoleOf, launchChromium, openPage, screenshot } from '../helpers/browser.js';
+import { launchChromium, openPage, overrideGlmedsaConfig, reportFailures, screenshot } from '../helpers/browser.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 import { boundsOf, clickImage, dragBox, labelmap, status, waitForViewer } from './viewer-steps.js';
 
@@ -63,11 +63,7 @@ describe('clicks decoded in the browser equal the server path (OHIF 3.13.2 + GLM
     browser = await launchChromium();
     page = await openPage(browser, { width: 1280, height: 800 });
     // The extension's setting, as a site writes it in app-config.js.
-    await page.route('**/app-config.js', async (route) => {
-      const res = await route.fetch();
-      const body = `${await res.text()}\nwindow.config.glmedsa.decodeIn = ${JSON.stringify(decodeIn)};\n`;
-      await route.fulfill({ response: res, body });
-    });
+    await overrideGlmedsaConfig(page, () => ({ decodeIn }));
     page.on('request', (r) => {
       if (r.method() === 'POST' && new URL(r.url()).pathname === '/v1/segment') segmentPosts++;
     });
@@ -78,15 +74,8 @@ describe('clicks decoded in the browser equal the server path (OHIF 3.13.2 + GLM
     await stack?.stop();
   });
 
-  const guarded = async (name: string, fn: () => Promise<void>) => {
-    try {
-      await fn();
-    } catch (err) {
-      await screenshot(page, `browser-decode-failed-${name}`).catch(() => undefined);
-      log(consoleOf(page).filter((l) => !l.startsWith('[log]') && !l.startsWith('[timeEnd]')).slice(-30).join('\n# '));
-      throw err;
-    }
-  };
+  const guarded = reportFailures(() => page, 'browser-decode');
+
 
   /** The four prompt sets on the first image of a demo series, each from a clean image. */
   async function runPrompts(kind: 'dermoscopy' | 'ct', mode: DecodeIn): Promise<Record<string, Outcome>> {

@@ -19,7 +19,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { overlap } from '@glmedsa/models';
 import type { Browser, Page } from 'playwright-core';
-import { consoleOf, launchChromium, openPage, screenshot } from '../helpers/browser.js';
+import { launchChromium, openPage, reportFailures, screenshot } from '../helpers/browser.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 import { keepOhifSeg } from './keep-ohif-seg.js';
 import { area, boundsOf, clickImage, dragBox, falsePositivePoint, labelmap, panelError, saveSeg, status, waitForViewer } from './viewer-steps.js';
@@ -69,15 +69,8 @@ describe('the viewer, end to end (OHIF 3.13.2 + GLMed-SA, headless Chromium)', {
     await stack?.stop();
   });
 
-  const failWithConsole = async (name: string, fn: () => Promise<void>) => {
-    try {
-      await fn();
-    } catch (err) {
-      await screenshot(page, `failed-${name}`).catch(() => undefined);
-      log(consoleOf(page).filter((l) => !l.startsWith('[log]') && !l.startsWith('[timeEnd]')).slice(-30).join('\n# '));
-      throw err;
-    }
-  };
+  const failWithConsole = reportFailures(() => page, 'viewer');
+
 
   async function segmentAndSave(kind: 'dermoscopy' | 'ct'): Promise<void> {
     const series = kind === 'dermoscopy' ? stack.demo.dermoscopy : stack.demo.ct;
