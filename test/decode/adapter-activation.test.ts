@@ -5,7 +5,8 @@
  * an embedding; version 1 is activated through the HTTP API; then the downloads carry the new
  * version, a stale decoder/embedding pair is refused ("does not belong"), BrowserSegmenter fetches
  * both again, and its masks equal the server path's on version 1. Last, the viewer's own reaction
- * to a change its health poll sees (DecodeRouter.invalidate) on a deactivation.
+ * to a change: DecodeRouter.invalidate on a deactivation, and the Controller's own health poll
+ * noticing a second activation, after which its next click decodes on the new version.
  */
 import { rmSync } from 'node:fs';
 import path from 'node:path';
@@ -16,11 +17,14 @@ import { EMBEDDING_HEADERS as H, type ModelsResponse, type SegmentResponse, embe
 import type { DemoInstance } from '@glmedsa/server/dist/src/demo/demo-studies.js';
 import { dataDirWithSiteB, waitFor } from '@glmedsa/server/dist/test/jobs/job-fixtures.js';
 import { GlmedsaClient } from '../../extension/src/client.js';
+import { Controller } from '../../extension/src/controller.js';
 import { DecodeUnavailable, type ModelVersion, type SessionLike, fetchEmbedding } from '../../extension/src/decode/index.js';
 import { BrowserSegmenter } from '../../extension/src/segmenter/browser-segmenter.js';
 import { DecodeRouter } from '../../extension/src/segmenter/decode-router.js';
 import { ServerSegmenter } from '../../extension/src/segmenter/segmenter.js';
+import type { Peers } from '../../extension/src/peers.js';
 import { StatusStore } from '../../extension/src/status.js';
+import type { OhifServices } from '../../extension/src/viewer-types.js';
 import type { Stack } from '../helpers/stack.js';
 import { assertSameMasks } from './same-masks.js';
 
@@ -216,5 +220,33 @@ describe('an adapter activation refetches both the embedding and the decoder', (
     assert.deepEqual((await segmenter.decoder(MODEL)).version, baseDecoder, 'the base decoder again');
     assertSameMasks(await serverSegment(imageA), result);
     assert.deepEqual(result.masks.map((m) => m.counts), baseAnswer.masks.map((m) => m.counts), 'the base model masks again');
+  });
+
+  test("the viewer's health poll (Controller, decodeIn 'browser') notices the activation, and the next click decodes on version 1", async () => {
+    // No viewport is given, so neither OHIF's services nor Cornerstone are touched: only the poll and the router run.
+    const controller = new Controller({ serverUrl: base, decodeIn: 'browser', healthIntervalSeconds: 0.2 }, {} as OhifServices, {} as Peers, createSession);
+    const browser = controller.decoding.browser;
+    controller.start();
+    try {
+      // The first poll learns the base model and loads its decoder ahead of the first click.
+      await waitFor('the decoder of the base model', async () => (controller.status.get().decode?.path === 'browser' ? true : undefined), 30_000);
+      assert.equal((await browser.decoder(MODEL)).version.adapterVersion, 'base');
+      assertSameMasks(baseAnswer, await controller.decoding.segment(click(imageA)));
+
+      const act = await postJson(`/v1/models/${MODEL}/adapters/1/activate`, {});
+      assert.equal(act.status, 200, JSON.stringify(act.body));
+      // Nothing but the poll tells the controller: until it runs, decoder() answers the decoder it holds.
+      const tuned = await waitFor('the poll to drop the base decoder', async () => {
+        const d = await browser.decoder(MODEL);
+        return d.version.adapterVersion === '1' ? d : undefined;
+      }, 30_000);
+      assert.deepEqual(tuned.version, (await decoderHeaders()).version);
+      assert.equal(controller.status.get().models.find((m) => m.id === MODEL)?.activeAdapter, '1', 'the panel shows version 1');
+      const answer = await controller.decoding.segment(click(imageA));
+      assert.equal(controller.decoding.lastPath, 'browser');
+      assertSameMasks(await serverSegment(imageA), answer);
+    } finally {
+      controller.stop();
+    }
   });
 });
