@@ -8,7 +8,7 @@ import { decodeMask, type ImageRef, type Voi } from '@glmedsa/server/api';
 import { GlmedsaClient, ServerError } from './client.js';
 import { LabelmapPreview } from './labelmap.js';
 import { MarkerLayer } from './markers.js';
-import { BrowserSegmenter } from './segmenter/browser-segmenter.js';
+import { BrowserSegmenter, type BrowserSegmenterOptions } from './segmenter/browser-segmenter.js';
 import { type DecodeIn, DecodeRouter, decodeInOf } from './segmenter/decode-router.js';
 import { ServerSegmenter } from './segmenter/segmenter.js';
 import type { Peers } from './peers.js';
@@ -66,13 +66,15 @@ export class Controller {
     readonly config: GlmedsaConfig,
     private readonly services: OhifServices,
     readonly peers: Peers,
+    /** How the browser path makes its decoder sessions (default: ort-backend's, for the page; the Node tests pass onnxruntime-web's wasm backend). */
+    createSession?: BrowserSegmenterOptions['createSession'],
   ) {
     this.client = new GlmedsaClient({ baseUrl: config.serverUrl ?? '', authorization: () => this.authorization() });
     this.preview = new LabelmapPreview(peers, services);
     this.preview.onDiscarded = () => this.endSession();
     this.markers = new MarkerLayer(peers);
     if (config.model) this.status.set({ model: config.model });
-    const browser = new BrowserSegmenter({ baseUrl: config.serverUrl ?? '', headers: () => this.authHeaders() });
+    const browser = new BrowserSegmenter({ baseUrl: config.serverUrl ?? '', headers: () => this.authHeaders(), createSession });
     this.decoding = new DecodeRouter(decodeInOf(config.decodeIn), new ServerSegmenter(this.client), browser, this.status);
   }
 

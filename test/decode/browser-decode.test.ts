@@ -8,11 +8,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import * as ort from 'onnxruntime-web';
-import { EMBEDDING_HEADERS, type SegmentResponse, decodeFloat16, decodeMask, embeddingQueryOf, encodeFloat16 } from '@glmedsa/server/api';
+import { EMBEDDING_HEADERS, type SegmentResponse, decodeFloat16, embeddingQueryOf, encodeFloat16 } from '@glmedsa/server/api';
 import { uploadDicom } from '@glmedsa/server/dist/src/bundled-pacs/bundled-orthanc.js';
 import type { DemoInstance } from '@glmedsa/server/dist/src/demo/demo-studies.js';
 import { type BrowserEmbedding, DecodeUnavailable, type DecodePrompts, type ModelVersion, type SessionLike, DownloadRefused, VersionMismatch, decodePrompts, fetchEmbedding, loadDecoder } from '../../extension/src/decode/index.js';
 import type { Stack } from '../helpers/stack.js';
+import { assertSameMasks } from './same-masks.js';
 
 // The shared test helpers are compiled by the test/ project (to test/dist/helpers); this file is
 // compiled with extension/src/decode to test/dist/decode-build/test/decode, so it loads them from there.
@@ -39,30 +40,6 @@ async function serverSegment(body: Record<string, unknown>): Promise<SegmentResp
   const res = await fetch(`${base}/v1/segment`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: ref(), ...body }) });
   assert.equal(res.status, 200, await res.clone().text());
   return (await res.json()) as SegmentResponse;
-}
-
-/** Fraction of pixels on which two masks agree. */
-function agreement(a: Uint8Array, b: Uint8Array): number {
-  assert.equal(a.length, b.length);
-  let same = 0;
-  for (let i = 0; i < a.length; i++) if (a[i] === b[i]) same++;
-  return same / a.length;
-}
-
-function assertSameMasks(server: SegmentResponse, browser: Awaited<ReturnType<typeof decodePrompts>>): void {
-  const { width: W, height: H } = server.image;
-  assert.deepEqual(browser.image, server.image);
-  assert.equal(browser.masks.length, server.masks.length, 'same number of candidate masks');
-  assert.equal(browser.best, server.best, 'same best-mask choice');
-  for (let k = 0; k < server.masks.length; k++) {
-    const s = decodeMask(server.masks[k]!.counts, W, H);
-    const b = decodeMask(browser.masks[k]!.counts, W, H);
-    const fg = s.reduce((a, v) => a + v, 0);
-    assert.ok(fg > 0 || k !== server.best, 'the best server mask is not empty');
-    const agree = agreement(s, b);
-    assert.ok(agree >= 0.999, `mask ${k}: ${(agree * 100).toFixed(3)}% of pixels agree, need 99.9%`);
-    assert.ok(Math.abs(browser.masks[k]!.score - server.masks[k]!.score) < 0.02, `mask ${k}: IoU ${browser.masks[k]!.score} vs ${server.masks[k]!.score}`);
-  }
 }
 
 before(async () => {

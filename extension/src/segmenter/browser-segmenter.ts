@@ -34,6 +34,13 @@ export interface BrowserSegmenterOptions {
   baseUrl: string;
   /** Headers for every download (the caller's Authorization). */
   headers: () => Record<string, string>;
+  /**
+   * Makes the decoder's session from its bytes (default: createDecoderSession, onnxruntime-web
+   * configured for the page: wasm from our /ext/ort/, WebGPU or threads as the page allows). The
+   * Node tests pass onnxruntime-web's wasm backend loaded from node_modules, so they run this
+   * class's own caching and version checks rather than a copy of them.
+   */
+  createSession?: (bytes: Uint8Array) => Promise<{ session: SessionLike; backend: BackendName }>;
 }
 
 export class BrowserSegmenter implements Segmenter {
@@ -56,9 +63,10 @@ export class BrowserSegmenter implements Segmenter {
     let d = this.decoders.get(model);
     if (!d) {
       const baseUrl = this.o.baseUrl;
+      const create = this.o.createSession ?? ((bytes: Uint8Array) => createDecoderSession(baseUrl, bytes));
       let backend: BackendName = '';
       d = loadDecoder(this.opts(), model, async (bytes) => {
-        const made = await createDecoderSession(baseUrl, bytes);
+        const made = await create(bytes);
         backend = made.backend;
         return made.session;
       }).then((r) => {
