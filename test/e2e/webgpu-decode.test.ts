@@ -5,7 +5,9 @@
  * Shift+click with the first mask sent back) are answered once by the server path (decodeIn
  * 'server') and once by decodeIn 'browser': the panel must say the WebGPU backend is used, no
  * POST /v1/segment may be sent, and the drawn labelmaps must agree on at least 99.9% of pixels
- * with the same best mask. Screenshots go to artifacts/webgpu-decode-*.png.
+ * with the same best mask. Then a page whose GPUAdapter refuses requestDevice: the decoder runs on
+ * wasm and the panel's line says WebGPU did not take it, and why. Screenshots go to
+ * artifacts/webgpu-decode-*.png.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -60,18 +62,23 @@ describe('clicks decoded in the browser on WebGPU (SwiftShader) equal the server
   before(async () => {
     stack = await startStack();
     browser = await launchChromium(WEBGPU_ARGS);
-    page = await openPage(browser, { width: 1280, height: 800 });
-    await page.route('**/app-config.js', async (route) => {
+    page = await watched(await openPage(browser, { width: 1280, height: 800 }));
+  });
+
+  /** The page with decodeIn set in its app-config.js (as a site writes it), its segment POSTs and ort files counted. */
+  async function watched(p: Page): Promise<Page> {
+    await p.route('**/app-config.js', async (route) => {
       const res = await route.fetch();
       const body = `${await res.text()}\nwindow.config.glmedsa.decodeIn = ${JSON.stringify(decodeIn)};\n`;
       await route.fulfill({ response: res, body });
     });
-    page.on('request', (r) => {
-      const p = new URL(r.url()).pathname;
-      if (r.method() === 'POST' && p === '/v1/segment') segmentPosts++;
-      if (p.startsWith('/ext/ort/')) ortFiles.add(p.slice('/ext/ort/'.length));
+    p.on('request', (r) => {
+      const path = new URL(r.url()).pathname;
+      if (r.method() === 'POST' && path === '/v1/segment') segmentPosts++;
+      if (path.startsWith('/ext/ort/')) ortFiles.add(path.slice('/ext/ort/'.length));
     });
-  });
+    return p;
+  }
 
   after(async () => {
     await browser?.close().catch(() => undefined);
@@ -153,4 +160,35 @@ describe('clicks decoded in the browser on WebGPU (SwiftShader) equal the server
         assert.equal(b.answer.scores.length, s.answer.scores.length, `${name}: as many candidates`);
       }
     }));
+
+  test('an adapter whose device cannot be had: the decoder runs on wasm, and the panel says WebGPU did not take it and why', async () => {
+    // A page of its own, where every GPUAdapter refuses requestDevice (as a lost or blocklisted GPU would).
+    const failing = await watched(await openPage(browser, { width: 1280, height: 800 }));
+    await failing.context().addInitScript(() => {
+      const proto = (globalThis as unknown as { GPUAdapter?: { prototype: { requestDevice: () => Promise<unknown> } } }).GPUAdapter?.prototype;
+      if (proto) proto.requestDevice = () => Promise.reject(new Error('test: requestDevice refused'));
+    });
+    const was = page;
+    page = failing; // guarded() screenshots this page
+    try {
+      await guarded('device-refused', async () => {
+        decodeIn = 'browser';
+        const inst = stack.demo.dermoscopy.instances[0]!;
+        await failing.goto(stack.modeUrl(stack.demo.dermoscopy));
+        await waitForViewer(failing);
+        const line = await panelLine(failing, 'browser');
+        log(`device refused: ${line}`);
+        assert.match(line, /^Clicks are decoded in the browser \((wasm with \d+ threads|single-threaded wasm); WebGPU did not take the decoder: .*test: requestDevice refused.*\)\.$/);
+        const posts = segmentPosts;
+        await clickImage(failing, inst.lesion.x, inst.lesion.y);
+        assert.equal((await lastAnswer(failing)).path, 'browser');
+        assert.equal(segmentPosts, posts, 'no POST /v1/segment');
+        assert.ok((await labelmap(failing)).some((v) => v), 'the wasm backend drew the mask');
+        await screenshot(failing, 'webgpu-decode-device-refused');
+      });
+    } finally {
+      page = was;
+      await failing.context().close();
+    }
+  });
 });
