@@ -4,7 +4,7 @@
  * React or Cornerstone may be bundled or imported by name: the code takes them from the running
  * viewer, so any such import is a build error here (externals that fail loudly).
  */
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,16 +13,20 @@ const root = path.dirname(fileURLToPath(import.meta.url));
 const PEERS = /^(react|react-dom|@ohif\/|@cornerstonejs\/)/;
 
 /**
- * onnxruntime-web's wasm runtimes (plain and JSEP/WebGPU, each with its loader module), copied to
- * dist/ext/ort/ so the server serves them under /ext/ort/ for the browser decode path.
+ * onnxruntime-web's wasm runtime with its loader module, copied to dist/ext/ort/ so the server
+ * serves them under /ext/ort/ for the browser decode path. The build we bundle ('onnxruntime-web',
+ * dist/ort.min.mjs) registers the webgpu, webnn and wasm backends on one runtime, the JSEP one, and
+ * loads only ort-wasm-simd-threaded.jsep.{mjs,wasm}, for wasm and WebGPU alike; the plain
+ * ort-wasm-simd-threaded.{mjs,wasm} are for the 'onnxruntime-web/wasm' build and are never fetched.
  */
-const ORT_FILES = ['ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.jsep.wasm', 'ort-wasm-simd-threaded.jsep.mjs'];
+const ORT_FILES = ['ort-wasm-simd-threaded.jsep.wasm', 'ort-wasm-simd-threaded.jsep.mjs'];
 class CopyOrtWasm {
   apply(compiler) {
     compiler.hooks.afterEmit.tap('CopyOrtWasm', () => {
       const require = createRequire(path.join(root, 'extension', 'package.json'));
       const dist = path.dirname(require.resolve('onnxruntime-web')); // its dist/ folder
       const to = path.join(root, 'dist/ext/ort');
+      rmSync(to, { recursive: true, force: true });
       mkdirSync(to, { recursive: true });
       for (const f of ORT_FILES) copyFileSync(path.join(dist, f), path.join(to, f));
     });

@@ -153,7 +153,8 @@ describe('what the browser needs from the viewer origin', () => {
   });
 
   test("onnxruntime-web's wasm runtime is served under /ext/ort/ (after the webpack build)", async () => {
-    const res = await fetch(`${base}/ext/ort/ort-wasm-simd-threaded.wasm`);
+    // The JSEP runtime: the one the bundled build loads, for the wasm and the WebGPU backend alike.
+    const res = await fetch(`${base}/ext/ort/ort-wasm-simd-threaded.jsep.wasm`);
     assert.equal(res.status, 200, 'run npm run build:ext first');
     assert.match(res.headers.get('content-type') ?? '', /application\/wasm/);
     assert.equal(res.headers.get('cross-origin-embedder-policy'), 'require-corp');

@@ -26,8 +26,16 @@ export const CHROMIUM_ARGS = [
   '--enable-unsafe-swiftshader',
 ];
 
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
+/**
+ * Adds to {@link CHROMIUM_ARGS}: WebGPU's SwiftShader adapter. With the base flags alone,
+ * `navigator.gpu.requestAdapter()` answers null ("No available adapters."), so the browser decode
+ * path runs on wasm; with this flag Chromium 150 gives a fallback adapter (vendor google,
+ * architecture swiftshader), --disable-gpu notwithstanding.
+ */
+export const WEBGPU_ARGS = ['--enable-unsafe-webgpu'];
+
+export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs], timeout: 60_000 });
 }
 
 const logs = new WeakMap<Page, string[]>();

@@ -37,17 +37,29 @@ async function hasWebGpu(): Promise<boolean> {
   }
 }
 
-/** Creates a decoder session from its bytes on the best backend; throws when none takes it. */
+/** An error as a short clause for the panel. */
+function short(err: unknown): string {
+  const m = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim().replace(/[.\s]+$/, '');
+  return m.length > 160 ? `${m.slice(0, 157)}...` : m || 'no reason given';
+}
+
+/**
+ * Creates a decoder session from its bytes on the best backend; throws when none takes it. When
+ * WebGPU was there but did not take the decoder, the wasm backend's name says so and why.
+ */
 export async function createDecoderSession(baseUrl: string, bytes: Uint8Array): Promise<{ session: SessionLike; backend: BackendName }> {
   configure(baseUrl);
+  let webgpuFailed: string | null = null;
   if (await hasWebGpu()) {
     try {
       const s = await ort.InferenceSession.create(bytes, { executionProviders: ['webgpu'] });
       return { session: s as unknown as SessionLike, backend: 'WebGPU' };
-    } catch {
-      // Some decoders' operators are not on WebGPU: wasm takes them all.
+    } catch (err) {
+      // Operators WebGPU lacks do not fail here (onnxruntime-web places them on its CPU provider in the
+      // same session); what fails is the device (requestDevice, a lost device, limits): wasm then.
+      webgpuFailed = short(err);
     }
   }
   const s = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
-  return { session: s as unknown as SessionLike, backend: wasmName() };
+  return { session: s as unknown as SessionLike, backend: webgpuFailed ? `${wasmName()}; WebGPU did not take the decoder: ${webgpuFailed}` : wasmName() };
 }

@@ -1,0 +1,194 @@
+/**
+ * Browser decoding on WebGPU end to end in headless Chromium without a GPU: Chromium started with
+ * --enable-unsafe-webgpu (WEBGPU_ARGS) gives `navigator.gpu` SwiftShader's fallback adapter, so
+ * ort-backend's WebGPU branch runs. On the demo dermoscopy photograph one click and a refinement (a
+ * Shift+click with the first mask sent back) are answered once by the server path (decodeIn
+ * 'server') and once by decodeIn 'browser': the panel must say the WebGPU backend is used, no
+ * POST /v1/segment may be sent, and the drawn labelmaps must agree on at least 99.9% of pixels
+ * with the same best mask. Then a page whose GPUAdapter refuses requestDevice: the decoder runs on
+ * wasm and the panel's line says WebGPU did not take it, and why. Screenshots go to
+ * artifacts/webgpu-decode-*.png.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { WEBGPU_ARGS, consoleOf, launchChromium, openPage, screenshot } from '../helpers/browser.js';
+import { type Stack, startStack } from '../helpers/stack.js';
+import { clickImage, labelmap, status, waitForViewer } from './viewer-steps.js';
+
+type DecodeIn = 'browser' | 'server';
+type Answer = { path: 'browser' | 'server'; best: number; scores: number[] };
+type Outcome = { mask: Uint8Array; answer: Answer };
+
+function log(line: string): void {
+  process.stdout.write(`# ${line}\n`);
+}
+
+function agreement(a: Uint8Array, b: Uint8Array): number {
+  assert.equal(a.length, b.length, 'both labelmaps cover the image');
+  let same = 0;
+  for (let i = 0; i < a.length; i++) if (!!a[i] === !!b[i]) same++;
+  return same / a.length;
+}
+
+async function lastAnswer(page: Page): Promise<Answer> {
+  const a = await page.evaluate(() => {
+    const t = window.glmedsa!.timeline() as { answer?: Answer }[];
+    return t[t.length - 1]?.answer ?? null;
+  });
+  assert.ok(a, 'the last prompt has an answer');
+  return a;
+}
+
+async function panelLine(page: Page, path: DecodeIn): Promise<string> {
+  const el = page.locator(`[data-glmedsa=decode-path][data-path=${path}]`);
+  await el.waitFor({ timeout: 120_000 });
+  return (await el.textContent()) ?? '';
+}
+
+async function clear(page: Page): Promise<void> {
+  await page.keyboard.press('Escape');
+  await page.waitForFunction(() => window.glmedsa!.status().prompts === 0, null, { timeout: 10_000 });
+}
+
+describe('clicks decoded in the browser on WebGPU (SwiftShader) equal the server path (OHIF 3.13.2 + GLMed-SA, headless Chromium)', { timeout: 900_000 }, () => {
+  let stack: Stack;
+  let browser: Browser;
+  let page: Page;
+  let decodeIn: DecodeIn = 'browser';
+  let segmentPosts = 0;
+  const ortFiles = new Set<string>();
+
+  before(async () => {
+    stack = await startStack();
+    browser = await launchChromium(WEBGPU_ARGS);
+    page = await watched(await openPage(browser, { width: 1280, height: 800 }));
+  });
+
+  /** The page with decodeIn set in its app-config.js (as a site writes it), its segment POSTs and ort files counted. */
+  async function watched(p: Page): Promise<Page> {
+    await p.route('**/app-config.js', async (route) => {
+      const res = await route.fetch();
+      const body = `${await res.text()}\nwindow.config.glmedsa.decodeIn = ${JSON.stringify(decodeIn)};\n`;
+      await route.fulfill({ response: res, body });
+    });
+    p.on('request', (r) => {
+      const path = new URL(r.url()).pathname;
+      if (r.method() === 'POST' && path === '/v1/segment') segmentPosts++;
+      if (path.startsWith('/ext/ort/')) ortFiles.add(path.slice('/ext/ort/'.length));
+    });
+    return p;
+  }
+
+  after(async () => {
+    await browser?.close().catch(() => undefined);
+    await stack?.stop();
+  });
+
+  const guarded = async (name: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (err) {
+      await screenshot(page, `webgpu-decode-failed-${name}`).catch(() => undefined);
+      log(consoleOf(page).filter((l) => !l.startsWith('[log]') && !l.startsWith('[timeEnd]')).slice(-30).join('\n# '));
+      throw err;
+    }
+  };
+
+  test('the viewer page gets a WebGPU adapter', () =>
+    guarded('adapter', async () => {
+      await page.goto(stack.viewerUrl);
+      const info = await page.evaluate(async () => {
+        const gpu = (navigator as { gpu?: { requestAdapter(): Promise<{ info?: { vendor: string; architecture: string } } | null> } }).gpu;
+        const a = await gpu?.requestAdapter();
+        return a ? { vendor: a.info?.vendor ?? '', architecture: a.info?.architecture ?? '' } : null;
+      });
+      log(`adapter: ${JSON.stringify(info)}`);
+      assert.ok(info, `Chromium with ${WEBGPU_ARGS.join(' ')} gives navigator.gpu an adapter`);
+    }));
+
+  async function runPrompts(mode: DecodeIn): Promise<Record<string, Outcome>> {
+    const series = stack.demo.dermoscopy;
+    const inst = series.instances[0]!;
+    const { width, height } = inst;
+    decodeIn = mode;
+    await page.goto(stack.modeUrl(series));
+    await waitForViewer(page);
+    const line = await panelLine(page, mode);
+    log(`decodeIn ${mode}: ${line}`);
+    if (mode === 'browser') assert.equal(line, 'Clicks are decoded in the browser (WebGPU).');
+    const out: Record<string, Outcome> = {};
+    const record = async (name: string, prompts: number) => {
+      const st = await status(page);
+      assert.equal(st.prompts, prompts, `${name}: ${prompts} prompts on the image`);
+      log(`decodeIn ${mode}, ${name}: the click took ${st.last?.totalMs.toFixed(0) ?? '?'} ms`);
+      out[name] = { mask: await labelmap(page), answer: await lastAnswer(page) };
+      await screenshot(page, `webgpu-decode-${mode}-${name}`);
+      await clear(page);
+    };
+    const { x, y } = inst.lesion;
+    // A first click, not compared: it waits for whatever the image still needs (the embedding, shader compiles).
+    await clickImage(page, x, y);
+    await clear(page);
+    await clickImage(page, x, y);
+    await record('one-click', 1);
+    await clickImage(page, x, y);
+    await clickImage(page, Math.min(width - 1, x + Math.round(width * 0.2)), Math.min(height - 1, y + Math.round(height * 0.2)), { shift: true });
+    await record('refinement', 2);
+    // Still WebGPU after the clicks (a run that failed on it would have said so or fallen back).
+    if (mode === 'browser') assert.equal(await panelLine(page, 'browser'), 'Clicks are decoded in the browser (WebGPU).');
+    return out;
+  }
+
+  test("dermoscopy: the WebGPU backend draws the server path's masks, without POST /v1/segment", () =>
+    guarded('dermoscopy', async () => {
+      const server = await runPrompts('server');
+      for (const o of Object.values(server)) assert.equal(o.answer.path, 'server');
+      const postsBefore = segmentPosts;
+      const local = await runPrompts('browser');
+      assert.equal(segmentPosts, postsBefore, 'no POST /v1/segment while the browser path answers');
+      log(`onnxruntime-web files loaded: ${[...ortFiles].sort().join(', ')}`);
+      for (const [name, s] of Object.entries(server)) {
+        const b = local[name]!;
+        assert.equal(b.answer.path, 'browser', `${name}: decoded in the browser`);
+        const agree = agreement(s.mask, b.mask);
+        const fg = s.mask.reduce((a, v) => a + (v ? 1 : 0), 0);
+        log(`${name}: ${(agree * 100).toFixed(3)}% of pixels agree (server foreground ${fg}), best ${s.answer.best} / ${b.answer.best}, scores ${s.answer.scores.map((v) => v.toFixed(3))} / ${b.answer.scores.map((v) => v.toFixed(3))}`);
+        assert.ok(fg > 0, `${name}: the server path drew a mask`);
+        assert.ok(agree >= 0.999, `${name}: ${(agree * 100).toFixed(3)}% of pixels agree, need 99.9%`);
+        assert.equal(b.answer.best, s.answer.best, `${name}: the same best mask`);
+        assert.equal(b.answer.scores.length, s.answer.scores.length, `${name}: as many candidates`);
+      }
+    }));
+
+  test('an adapter whose device cannot be had: the decoder runs on wasm, and the panel says WebGPU did not take it and why', async () => {
+    // A page of its own, where every GPUAdapter refuses requestDevice (as a lost or blocklisted GPU would).
+    const failing = await watched(await openPage(browser, { width: 1280, height: 800 }));
+    await failing.context().addInitScript(() => {
+      const proto = (globalThis as unknown as { GPUAdapter?: { prototype: { requestDevice: () => Promise<unknown> } } }).GPUAdapter?.prototype;
+      if (proto) proto.requestDevice = () => Promise.reject(new Error('test: requestDevice refused'));
+    });
+    const was = page;
+    page = failing; // guarded() screenshots this page
+    try {
+      await guarded('device-refused', async () => {
+        decodeIn = 'browser';
+        const inst = stack.demo.dermoscopy.instances[0]!;
+        await failing.goto(stack.modeUrl(stack.demo.dermoscopy));
+        await waitForViewer(failing);
+        const line = await panelLine(failing, 'browser');
+        log(`device refused: ${line}`);
+        assert.match(line, /^Clicks are decoded in the browser \((wasm with \d+ threads|single-threaded wasm); WebGPU did not take the decoder: .*test: requestDevice refused.*\)\.$/);
+        const posts = segmentPosts;
+        await clickImage(failing, inst.lesion.x, inst.lesion.y);
+        assert.equal((await lastAnswer(failing)).path, 'browser');
+        assert.equal(segmentPosts, posts, 'no POST /v1/segment');
+        assert.ok((await labelmap(failing)).some((v) => v), 'the wasm backend drew the mask');
+        await screenshot(failing, 'webgpu-decode-device-refused');
+      });
+    } finally {
+      page = was;
+      await failing.context().close();
+    }
+  });
+});
