@@ -10,6 +10,7 @@ import { LabelmapPreview } from './labelmap.js';
 import { MarkerLayer } from './markers.js';
 import { BrowserSegmenter, type BrowserSegmenterOptions } from './segmenter/browser-segmenter.js';
 import { type DecodeIn, DecodeRouter, decodeInOf } from './segmenter/decode-router.js';
+import { type DecodeBackend, decodeBackendOf } from './segmenter/ort-backend.js';
 import { ServerSegmenter } from './segmenter/segmenter.js';
 import type { Peers } from './peers.js';
 import { type Prompt, PromptSession } from './prompts.js';
@@ -35,6 +36,11 @@ export interface GlmedsaConfig {
    * (see decodeInOf).
    */
   decodeIn?: DecodeIn;
+  /**
+   * The browser path's onnxruntime-web backend: 'auto' (WebGPU on a hardware adapter, else wasm),
+   * 'webgpu' (any WebGPU adapter, software ones included) or 'wasm'. Default 'auto'.
+   */
+  decodeBackend?: DecodeBackend;
 }
 
 export interface ImageInfo {
@@ -74,7 +80,7 @@ export class Controller {
     this.preview.onDiscarded = () => this.endSession();
     this.markers = new MarkerLayer(peers);
     if (config.model) this.status.set({ model: config.model });
-    const browser = new BrowserSegmenter({ baseUrl: config.serverUrl ?? '', headers: () => this.authHeaders(), createSession });
+    const browser = new BrowserSegmenter({ baseUrl: config.serverUrl ?? '', headers: () => this.authHeaders(), createSession, backend: decodeBackendOf(config.decodeBackend) });
     this.decoding = new DecodeRouter(decodeInOf(config.decodeIn), new ServerSegmenter(this.client), browser, this.status);
   }
 

@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { WEBGPU_ARGS, consoleOf, launchChromium, openPage, screenshot } from '../helpers/browser.js';
+import { WEBGPU_ARGS, launchChromium, openPage, overrideGlmedsaConfig, reportFailures, screenshot } from '../helpers/browser.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 import { clickImage, labelmap, status, waitForViewer } from './viewer-steps.js';
 
@@ -65,13 +65,13 @@ describe('clicks decoded in the browser on WebGPU (SwiftShader) equal the server
     page = await watched(await openPage(browser, { width: 1280, height: 800 }));
   });
 
-  /** The page with decodeIn set in its app-config.js (as a site writes it), its segment POSTs and ort files counted. */
-  async function watched(p: Page): Promise<Page> {
-    await p.route('**/app-config.js', async (route) => {
-      const res = await route.fetch();
-      const body = `${await res.text()}\nwindow.config.glmedsa.decodeIn = ${JSON.stringify(decodeIn)};\n`;
-      await route.fulfill({ response: res, body });
-    });
+  /**
+   * The page with decodeIn set in its app-config.js (as a site writes it), and decodeBackend
+   * 'webgpu': the adapter here is SwiftShader's software one, which 'auto' passes over for wasm.
+   * Its segment POSTs and ort files are counted.
+   */
+  async function watched(p: Page, decodeBackend: 'webgpu' | null = 'webgpu'): Promise<Page> {
+    await overrideGlmedsaConfig(p, () => ({ decodeIn, ...(decodeBackend ? { decodeBackend } : {}) }));
     p.on('request', (r) => {
       const path = new URL(r.url()).pathname;
       if (r.method() === 'POST' && path === '/v1/segment') segmentPosts++;
@@ -85,15 +85,8 @@ describe('clicks decoded in the browser on WebGPU (SwiftShader) equal the server
     await stack?.stop();
   });
 
-  const guarded = async (name: string, fn: () => Promise<void>) => {
-    try {
-      await fn();
-    } catch (err) {
-      await screenshot(page, `webgpu-decode-failed-${name}`).catch(() => undefined);
-      log(consoleOf(page).filter((l) => !l.startsWith('[log]') && !l.startsWith('[timeEnd]')).slice(-30).join('\n# '));
-      throw err;
-    }
-  };
+  const guarded = reportFailures(() => page, 'webgpu-decode');
+
 
   test('the viewer page gets a WebGPU adapter', () =>
     guarded('adapter', async () => {
@@ -189,6 +182,30 @@ describe('clicks decoded in the browser on WebGPU (SwiftShader) equal the server
     } finally {
       page = was;
       await failing.context().close();
+    }
+  });
+
+  test("by default a software adapter is passed over: the decoder runs on wasm (5 times faster than SwiftShader's WebGPU here)", async () => {
+    const plain = await watched(await openPage(browser, { width: 1280, height: 800 }), null);
+    const was = page;
+    page = plain;
+    try {
+      await guarded('software-adapter', async () => {
+        decodeIn = 'browser';
+        await plain.goto(stack.modeUrl(stack.demo.dermoscopy));
+        await waitForViewer(plain);
+        const software = await plain.evaluate(async () => {
+          const a = (await (navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: { isFallbackAdapter?: boolean } } | null> } }).gpu?.requestAdapter()) ?? null;
+          return a ? (a.info?.isFallbackAdapter ?? null) : null;
+        });
+        assert.equal(software, true, 'the page has a WebGPU adapter, and it says it is a fallback (software) one');
+        const line = await panelLine(plain, 'browser');
+        log(`software adapter, default backend: ${line}`);
+        assert.match(line, /^Clicks are decoded in the browser \((wasm with \d+ threads|single-threaded wasm)\)\.$/);
+      });
+    } finally {
+      page = was;
+      await plain.context().close();
     }
   });
 });

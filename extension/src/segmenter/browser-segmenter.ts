@@ -8,7 +8,7 @@
 import type { SegmentRequestInput as SegmentRequest, SegmentResponse } from '@glmedsa/server/api';
 import { ServerError } from '../client.js';
 import { type BrowserEmbedding, DecodeUnavailable, type ModelVersion, type SessionLike, VersionMismatch, brief, decodePrompts, fetchEmbedding, loadDecoder } from '../decode/index.js';
-import { type BackendName, createDecoderSession, makeTensor } from './ort-backend.js';
+import { type BackendName, type DecodeBackend, createDecoderSession, makeTensor } from './ort-backend.js';
 import type { Segmenter } from './segmenter.js';
 
 interface Decoder {
@@ -41,6 +41,8 @@ export interface BrowserSegmenterOptions {
    * class's own caching and version checks rather than a copy of them.
    */
   createSession?: (bytes: Uint8Array) => Promise<{ session: SessionLike; backend: BackendName }>;
+  /** Which onnxruntime-web backend the default session creator prefers (config `decodeBackend`). */
+  backend?: DecodeBackend;
 }
 
 export class BrowserSegmenter implements Segmenter {
@@ -63,7 +65,7 @@ export class BrowserSegmenter implements Segmenter {
     let d = this.decoders.get(model);
     if (!d) {
       const baseUrl = this.o.baseUrl;
-      const create = this.o.createSession ?? ((bytes: Uint8Array) => createDecoderSession(baseUrl, bytes));
+      const create = this.o.createSession ?? ((bytes: Uint8Array) => createDecoderSession(baseUrl, bytes, this.o.backend));
       let backend: BackendName = '';
       d = loadDecoder(this.opts(), model, async (bytes) => {
         const made = await create(bytes);

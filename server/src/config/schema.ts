@@ -157,6 +157,8 @@ export const ServerConfigSchema = z
         apiKey: z.string().optional(),
         /** Where the viewer's extension decodes clicks: 'server' (POST /v1/segment), 'browser' (onnxruntime-web), 'auto' (browser, server on any failure); absent: the extension's default, 'server'. */
         decodeIn: z.enum(['browser', 'server', 'auto']).optional(),
+        /** The browser path's onnxruntime-web backend: 'auto' (WebGPU on a hardware adapter, else wasm), 'webgpu' (software adapters too), 'wasm'; absent: 'auto'. */
+        decodeBackend: z.enum(['auto', 'webgpu', 'wasm']).optional(),
         /** Proxy /dicom-web to the PACS (the viewer's data source); off when a site's OHIF talks to its PACS directly. */
         proxyPacs: z.boolean().default(true),
       })

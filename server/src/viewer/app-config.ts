@@ -14,6 +14,8 @@ export interface AppConfigOptions {
   apiKey?: string | undefined;
   /** Where the extension decodes clicks (written only when set). */
   decodeIn?: 'browser' | 'server' | 'auto' | undefined;
+  /** The browser path's onnxruntime-web backend (written only when set). */
+  decodeBackend?: 'auto' | 'webgpu' | 'wasm' | undefined;
   /** Whether the data source uses this server's /dicom-web proxy (false: no data source is written). */
   proxyPacs: boolean;
 }
@@ -67,6 +69,7 @@ function baseConfig(o: AppConfigOptions): Record<string, unknown> {
       ...(o.serverUrl ? { serverUrl: o.serverUrl } : {}),
       ...(o.apiKey ? { apiKey: o.apiKey } : {}),
       ...(o.decodeIn ? { decodeIn: o.decodeIn } : {}),
+      ...(o.decodeBackend ? { decodeBackend: o.decodeBackend } : {}),
     },
   };
 }

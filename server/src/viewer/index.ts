@@ -31,7 +31,7 @@ export function viewerRoutes(p: ViewerParts): Router {
     viewerStatic({
       ohifDir: v.ohifDir ?? DEFAULT_OHIF_DIR,
       extDir: v.extDir ?? DEFAULT_EXT_DIR,
-      appConfigJs: renderAppConfig({ extensions: [EXTENSION_MODULE], modes: [MODE_MODULE], serverUrl: v.serverUrl, apiKey: v.apiKey, decodeIn: v.decodeIn, proxyPacs: v.proxyPacs }),
+      appConfigJs: renderAppConfig({ extensions: [EXTENSION_MODULE], modes: [MODE_MODULE], serverUrl: v.serverUrl, apiKey: v.apiKey, decodeIn: v.decodeIn, decodeBackend: v.decodeBackend, proxyPacs: v.proxyPacs }),
       corsOrigins: p.config.cors.origins,
       apiPrefixes: API_PREFIXES,
     }),

@@ -26,6 +26,8 @@ test('environment variables override, with every problem listed', () => {
   assert.throws(() => loadConfig({ env: { GLMEDSA_API_KEYS: 'short:admin', GLMEDSA_AUTH: 'required' } }), /at least 16 characters/);
   assert.equal(loadConfig({ env: { GLMEDSA_DECODE_IN: 'auto' } }).viewer.decodeIn, 'auto');
   assert.throws(() => loadConfig({ env: { GLMEDSA_DECODE_IN: 'gpu' } }), /viewer\.decodeIn \(set by GLMEDSA_DECODE_IN\)/);
+  assert.equal(loadConfig({ env: { GLMEDSA_DECODE_BACKEND: 'wasm' } }).viewer.decodeBackend, 'wasm');
+  assert.throws(() => loadConfig({ env: { GLMEDSA_DECODE_BACKEND: 'cuda' } }), /viewer\.decodeBackend \(set by GLMEDSA_DECODE_BACKEND\)/);
 });
 
 test('a non-loopback address needs authentication unless explicitly waived', () => {
