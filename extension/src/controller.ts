@@ -32,7 +32,7 @@ export interface GlmedsaConfig {
   /**
    * Where clicks are decoded: 'server' (every click is a POST /v1/segment), 'browser' (the decoder
    * runs in onnxruntime-web on the server's embedding of each image), or 'auto': the browser,
-   * falling back to the server on any failure, with the reason in the panel. Default 'server'
+   * falling back to the server on any failure, with the reason in the panel. Default 'auto'
    * (see decodeInOf).
    */
   decodeIn?: DecodeIn;

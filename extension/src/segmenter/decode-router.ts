@@ -18,12 +18,12 @@ import type { ServerSegmenter } from './segmenter.js';
 export type DecodeIn = 'browser' | 'server' | 'auto';
 
 /**
- * The setting, 'server' when absent: test/e2e/bad-input checks the server path's failure sentences
- * (an SR, a 503) by intercepting POST /v1/segment, which the browser path never sends, so 'auto'
- * is opt-in until those cases have browser-path equivalents.
+ * The setting, 'auto' when absent: the browser decodes where it can (click latency then does not
+ * grow with the number of radiologists clicking, and the server only encodes), the server where it
+ * cannot; test/e2e/bad-input checks that both paths give the same failure sentences.
  */
 export function decodeInOf(v: unknown): DecodeIn {
-  return v === 'browser' || v === 'auto' ? v : 'server';
+  return v === 'browser' || v === 'server' ? v : 'auto';
 }
 
 /** The reason as the end of a sentence: no trailing full stop of its own. */

@@ -110,7 +110,7 @@ export const ENV_VARS: Record<string, { path: string[]; parse?: (name: string, v
   },
   GLMEDSA_VIEWER: { path: ['viewer', 'enabled'], parse: (_n, v) => v === 'true' || v === '1' || v === 'on', help: 'serve the OHIF viewer (default on)' },
   GLMEDSA_OHIF_DIR: { path: ['viewer', 'ohifDir'], help: 'the unpacked OHIF dist folder (default .data/ohif/3.13.2/dist)' },
-  GLMEDSA_DECODE_IN: { path: ['viewer', 'decodeIn'], help: "where the viewer decodes clicks: server (default), browser or auto" },
+  GLMEDSA_DECODE_IN: { path: ['viewer', 'decodeIn'], help: "where the viewer decodes clicks: auto (default: the browser, the server where it cannot), browser or server" },
   GLMEDSA_DECODE_BACKEND: { path: ['viewer', 'decodeBackend'], help: "the browser path's onnxruntime-web backend: auto (default: WebGPU on a hardware adapter, else wasm), webgpu or wasm" },
   GLMEDSA_VIEWER_API_KEY: { path: ['viewer', 'apiKey'], help: "an API key put in the viewer's public app-config.js (trusted networks only)" },
   GLMEDSA_LOG_LEVEL: { path: ['logLevel'], help: 'fatal | error | warn | info | debug' },

@@ -155,7 +155,7 @@ export const ServerConfigSchema = z
         serverUrl: z.string().url().optional(),
         /** A key written into the PUBLIC app-config.js for the extension to send; only for trusted networks and tests. */
         apiKey: z.string().optional(),
-        /** Where the viewer's extension decodes clicks: 'server' (POST /v1/segment), 'browser' (onnxruntime-web), 'auto' (browser, server on any failure); absent: the extension's default, 'server'. */
+        /** Where the viewer's extension decodes clicks: 'server' (POST /v1/segment), 'browser' (onnxruntime-web), 'auto' (browser, server on any failure); absent: the extension's default, 'auto'. */
         decodeIn: z.enum(['browser', 'server', 'auto']).optional(),
         /** The browser path's onnxruntime-web backend: 'auto' (WebGPU on a hardware adapter, else wasm), 'webgpu' (software adapters too), 'wasm'; absent: 'auto'. */
         decodeBackend: z.enum(['auto', 'webgpu', 'wasm']).optional(),
