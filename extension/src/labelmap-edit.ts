@@ -43,3 +43,34 @@ export function applyEdit(pixels: Pixels, edit: LabelmapEdit, direction: 'undo' 
     pixels[i] = values[k]!;
   }
 }
+
+/**
+ * Paints a proposed mask (0/1 per pixel) with `value` on the pixels no segment holds yet, and
+ * returns which pixels it painted: what {@link unpaint} takes off again.
+ */
+export function paint(pixels: Pixels, mask: ArrayLike<number>, value: number): Uint32Array {
+  if (mask.length !== pixels.length) throw new Error(`the mask (${mask.length} pixels) does not fit the labelmap (${pixels.length})`);
+  let n = 0;
+  for (let i = 0; i < mask.length; i++) if (mask[i] && pixels[i] === 0) n++;
+  const painted = new Uint32Array(n);
+  let k = 0;
+  for (let i = 0; i < mask.length; i++) {
+    if (!mask[i] || pixels[i] !== 0) continue;
+    pixels[i] = value;
+    painted[k++] = i;
+  }
+  return painted;
+}
+
+/**
+ * Takes a painted proposal off: its pixels that still hold `value` become 0 again. What other
+ * tools did meanwhile stays: a brush stroke or an eraser elsewhere, an undo of the viewer's own,
+ * a pixel another segment took over (a same-segment brush stroke over the proposal itself cannot be
+ * told apart from it and goes with it).
+ */
+export function unpaint(pixels: Pixels, painted: Uint32Array, value: number): void {
+  for (let k = 0; k < painted.length; k++) {
+    const i = painted[k]!;
+    if (i < pixels.length && pixels[i] === value) pixels[i] = 0;
+  }
+}

@@ -1,11 +1,13 @@
 /**
- * The preview of a proposed mask on the active segment of a stack labelmap: the labelmap's
- * pixels are kept as they were before the first preview, each new proposal is drawn over that
- * copy, accept keeps it (one memo in the viewer's undo history, so Ctrl+Z / Ctrl+Y undo and redo
- * it), reject puts the copy back. Creates a labelmap for the display set when the viewport has none.
+ * The preview of a proposed mask on the active segment of a stack labelmap: the proposal paints
+ * the pixels no segment holds, each new proposal first takes the previous one off, accept keeps it
+ * (one memo in the viewer's undo history, so Ctrl+Z / Ctrl+Y undo and redo it), reject takes it
+ * off. Only the preview's own pixels are ever taken off, so what OHIF's brush, eraser or undo did
+ * to the labelmap while a proposal was on show stays. Creates a labelmap for the display set when
+ * the viewport has none.
  */
 import { labelmapPixels, recordLabelmapEdit } from './history.js';
-import { diffPixels, type Pixels } from './labelmap-edit.js';
+import { diffPixels, paint, type Pixels, unpaint } from './labelmap-edit.js';
 import type { Peers } from './peers.js';
 import type { DisplaySet, OhifServices } from './viewer-types.js';
 
@@ -16,7 +18,8 @@ interface Target {
 }
 
 export class LabelmapPreview {
-  private backup: { target: Target; pixels: Uint8Array | Uint16Array | Float32Array } | null = null;
+  /** The proposal on show: where, and the pixels it painted. */
+  private shown: { target: Target; painted: Uint32Array } | null = null;
   /** Called when the viewer's undo/redo drops the proposal on show (so the prompts go too). */
   onDiscarded: (() => void) | null = null;
 
@@ -53,54 +56,57 @@ export class LabelmapPreview {
     return labelmapPixels(this.peers, labelmapImageId);
   }
 
-  /** Draws `mask` (0/1, row-major, width x height) as the preview. */
+  /** Draws `mask` (0/1, row-major, width x height) as the preview, in place of the previous one. */
   show(target: Target, mask: Uint8Array): void {
-    if (this.backup && this.backup.target.labelmapImageId !== target.labelmapImageId) this.reject();
+    if (this.shown && this.shown.target.labelmapImageId !== target.labelmapImageId) this.reject();
     const px = this.pixels(target.labelmapImageId);
     if (px.length !== mask.length) throw new Error(`the mask (${mask.length} pixels) does not fit the labelmap (${px.length})`);
-    if (!this.backup) {
-      const copy = new (px.constructor as new (n: number) => Uint8Array)(px.length);
-      for (let i = 0; i < px.length; i++) copy[i] = px[i]!;
-      this.backup = { target, pixels: copy };
-    }
-    const before = this.backup.pixels;
-    const v = target.segmentIndex;
-    for (let i = 0; i < px.length; i++) {
-      const old = before[i]!;
-      // The proposal paints the active segment; pixels of other segments stay theirs.
-      px[i] = mask[i] && old === 0 ? v : old;
-    }
+    this.takeOff(px);
+    this.shown = { target, painted: paint(px, mask, target.segmentIndex) };
     this.modified(target);
   }
 
-  /** Shows nothing proposed (the labelmap as before the first preview) but keeps previewing. */
+  /** Takes the proposal's pixels off the labelmap (if it is still there). */
+  private takeOff(px?: Pixels): void {
+    if (!this.shown) return;
+    try {
+      unpaint(px ?? this.pixels(this.shown.target.labelmapImageId), this.shown.painted, this.shown.target.segmentIndex);
+    } catch {
+      // The labelmap went away under the proposal: nothing is left to take off.
+    }
+    this.shown = { ...this.shown, painted: new Uint32Array(0) };
+  }
+
+  /** Shows nothing proposed (the labelmap without the proposal) but keeps previewing. */
   clear(): void {
-    if (!this.backup) return;
-    const px = this.pixels(this.backup.target.labelmapImageId);
-    for (let i = 0; i < px.length; i++) px[i] = this.backup.pixels[i]!;
-    this.modified(this.backup.target);
+    if (!this.shown) return;
+    this.takeOff();
+    this.modified(this.shown.target);
   }
 
   get active(): boolean {
-    return this.backup !== null;
+    return this.shown !== null;
   }
 
   /** Keeps the proposal and records it, as one step, in the viewer's undo history. */
   accept(): boolean {
-    if (!this.backup) return false;
-    const { target, pixels: before } = this.backup;
-    this.backup = null;
+    if (!this.shown) return false;
+    const { target, painted } = this.shown;
+    this.shown = null;
     let edit = null;
     try {
-      edit = diffPixels(before, this.pixels(target.labelmapImageId));
+      const now = this.pixels(target.labelmapImageId);
+      // The labelmap without the proposal: the memo holds the proposal's pixels and nothing else.
+      const without = Float64Array.from(now as ArrayLike<number>);
+      unpaint(without, painted, target.segmentIndex);
+      edit = diffPixels(without, now);
     } catch {
       // The labelmap went away under the proposal: there is nothing to record.
     }
     if (edit) {
       recordLabelmapEdit(this.peers, target, edit, {
         beforeRestore: () => {
-          // An undo/redo while a proposal is on show drops the proposal first: its copy of the
-          // labelmap would otherwise bring the undone pixels back on the next prompt or reject.
+          // An undo/redo while a proposal is on show drops the proposal first, so the two never mix.
           if (this.reject()) this.onDiscarded?.();
         },
         modified: (t) => this.peers.cornerstoneTools.segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(t.segmentationId),
@@ -110,9 +116,9 @@ export class LabelmapPreview {
   }
 
   reject(): boolean {
-    if (!this.backup) return false;
+    if (!this.shown) return false;
     this.clear();
-    this.backup = null;
+    this.shown = null;
     return true;
   }
 

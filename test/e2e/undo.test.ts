@@ -111,4 +111,61 @@ describe('Ctrl+Z / Ctrl+Y undo and redo accepted masks (OHIF 3.13.2 + GLMed-SA, 
       throw err;
     }
   });
+
+  test("an OHIF brush stroke made while a proposal is on show stays when the proposal is rejected", async () => {
+    const { stack, page } = session;
+    try {
+      const slice = stack.demo.ct.instances[0]!;
+      await page.goto(stack.modeUrl(stack.demo.ct));
+      await waitForViewer(page);
+      await clickImage(page, slice.lesion.x, slice.lesion.y);
+      const proposal = await labelmap(page);
+      assert.ok(area(proposal) > 0, 'the click shows a proposal');
+
+      // A point of the image whose neighbourhood the proposal does not touch, for the stroke.
+      const W = slice.width;
+      const H = slice.height;
+      const clearOf = (x: number, y: number, r: number) => {
+        for (let dy = -r; dy <= r; dy++) for (let dx = -r; dx <= r; dx++) if (proposal[(y + dy) * W + (x + dx)]) return false;
+        return true;
+      };
+      const spots = [0.25, 0.75].flatMap((fy) => [0.25, 0.75].map((fx) => ({ x: Math.round(fx * W), y: Math.round(fy * H) })));
+      const spot = spots.find((p) => clearOf(p.x, p.y, Math.round(W / 8)));
+      assert.ok(spot, 'a part of the slice away from the proposal');
+
+      // OHIF's own brush, from its labelmap tools, paints a stroke there.
+      await page.locator('[data-cy=panelSegmentationWithToolsLabelMap-btn]').click();
+      await page.locator('[data-cy=Brush-btn]').click();
+      const from = (await page.evaluate(([x, y]) => window.glmedsa!.pagePoint(x!, y!), [spot.x - 6, spot.y]))!;
+      const to = (await page.evaluate(([x, y]) => window.glmedsa!.pagePoint(x!, y!), [spot.x + 6, spot.y]))!;
+      await page.mouse.move(from.x, from.y);
+      await page.mouse.down();
+      await page.mouse.move(to.x, to.y, { steps: 8 });
+      await page.mouse.up();
+      let brushed = proposal;
+      for (let i = 0; i < 50 && area(brushed) <= area(proposal); i++) {
+        await page.waitForTimeout(100);
+        brushed = await labelmap(page);
+      }
+      const stroke = brushed.map((v, i) => (v && !proposal[i] ? 1 : 0));
+      assert.ok(area(stroke) > 0, 'the brush painted a stroke');
+      assert.ok(proposal.every((v, i) => !v || brushed[i]), 'the proposal is still on show beside the stroke');
+      await screenshot(page, 'undo-7-brush-beside-a-proposal');
+
+      // Esc rejects the proposal: its pixels go, the stroke stays.
+      await page.keyboard.press('Escape');
+      await page.waitForFunction(() => window.glmedsa!.status().prompts === 0, null, { timeout: 10_000 });
+      let after = brushed;
+      for (let i = 0; i < 50 && area(after) === area(brushed); i++) {
+        await page.waitForTimeout(100);
+        after = await labelmap(page);
+      }
+      await screenshot(page, 'undo-8-proposal-rejected-stroke-stays');
+      assert.deepEqual(after, stroke, 'after Esc the labelmap holds the brush stroke and nothing of the proposal');
+    } catch (err) {
+      await screenshot(page, 'undo-brush-failed').catch(() => undefined);
+      process.stdout.write(`# ${consoleOf(page).filter((l) => !l.startsWith('[log]')).slice(-20).join('\n# ')}\n`);
+      throw err;
+    }
+  });
 });
