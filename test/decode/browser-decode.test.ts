@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import * as ort from 'onnxruntime-web';
 import { EMBEDDING_HEADERS, type SegmentResponse, decodeFloat16, embeddingQueryOf, encodeFloat16 } from '@glmedsa/server/api';
 import { uploadDicom } from '@glmedsa/server/dist/src/bundled-pacs/bundled-orthanc.js';
+import { basicTextSr } from '@glmedsa/server/dist/test/helpers/dicom-factory.js';
 import type { DemoInstance } from '@glmedsa/server/dist/src/demo/demo-studies.js';
 import { type BrowserEmbedding, DecodeUnavailable, type DecodePrompts, type ModelVersion, type SessionLike, DownloadRefused, VersionMismatch, decodePrompts, fetchEmbedding, loadDecoder } from '../../extension/src/decode/index.js';
 import type { Stack } from '../helpers/stack.js';
@@ -19,7 +20,6 @@ import { assertSameMasks } from './same-masks.js';
 // compiled with extension/src/decode to test/dist/decode-build/test/decode, so it loads them from there.
 const helper = (name: string) => new URL(`../../../helpers/${name}`, import.meta.url).href;
 const { startStack } = (await import(helper('stack.js'))) as typeof import('../helpers/stack.js');
-const { textReport } = (await import(helper('dicom-objects.js'))) as typeof import('../helpers/dicom-objects.js');
 
 ort.env.wasm.numThreads = 1;
 
@@ -185,7 +185,7 @@ describe('failures are reasons, for the fallback to the server', () => {
 
 describe('refusals the server path would meet too are not reasons to fall back', () => {
   test('an object that is not an image: the server refuses its embedding as it refuses POST /v1/segment', async () => {
-    const report = textReport();
+    const report = basicTextSr();
     await uploadDicom(stack.orthanc, report.bytes);
     const srRef = { ...report.ref, frame: 1 };
     const viaSegment = await fetch(`${base}/v1/segment`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: srRef, points: [{ x: 1, y: 1, label: 1 }] }) });

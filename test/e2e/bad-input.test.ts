@@ -19,10 +19,10 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page, Request, Route } from 'playwright-core';
 import { embeddingQueryOf } from '@glmedsa/server/api';
 import { uploadDicom } from '@glmedsa/server/dist/src/bundled-pacs/bundled-orthanc.js';
+import { basicTextSr } from '@glmedsa/server/dist/test/helpers/dicom-factory.js';
 import { launchChromium, openPage, overrideGlmedsaConfig, reportFailures, screenshot } from '../helpers/browser.js';
-import { textReport } from '../helpers/dicom-objects.js';
 import { type Stack, startStack } from '../helpers/stack.js';
-import { area, clickImage, labelmap, panelError, status, waitForViewer } from './viewer-steps.js';
+import { area, clearPrompts, clickImage, labelmap, panelError, status, waitForViewer } from './viewer-steps.js';
 
 type Path = 'server' | 'auto';
 type ImageRef = { studyInstanceUID: string; seriesInstanceUID: string; sopInstanceUID: string };
@@ -134,11 +134,6 @@ function badInputSuite(path: Path): void {
       await page.mouse.click(p!.x, p!.y);
     }
 
-    async function clear(): Promise<void> {
-      await page.keyboard.press('Escape');
-      await page.waitForFunction(() => window.glmedsa!.status().prompts === 0, null, { timeout: 10_000 });
-    }
-
     /** Back on photograph 0: the accepted mask is untouched, and a click on the lesion still draws a proposal (taken off again with Esc). */
     async function stillWorks(): Promise<void> {
       await showPhoto(0);
@@ -146,7 +141,7 @@ function badInputSuite(path: Path): void {
       const inst = photos()[0]!;
       await clickImage(page, inst.lesion.x, inst.lesion.y);
       assert.equal((await status(page)).error, null);
-      await clear();
+      await clearPrompts(page);
       assert.deepEqual(await labelmap(page), accepted, 'Esc leaves the accepted mask');
     }
 
@@ -196,7 +191,7 @@ function badInputSuite(path: Path): void {
 
     test('a click on an object the model cannot take (a structured report): "not supported", on the path in use', () =>
       step('unsupported', async () => {
-        const report = textReport();
+        const report = basicTextSr({ seriesDescription: 'bad-input report' });
         await uploadDicom(stack.orthanc, report.bytes);
         await arriveUncached(1);
         const posts = sent.segmentPosts;
@@ -212,7 +207,7 @@ function badInputSuite(path: Path): void {
         } finally {
           await unroute();
         }
-        await clear();
+        await clearPrompts(page);
         await stillWorks();
       }));
 
@@ -254,7 +249,7 @@ function badInputSuite(path: Path): void {
         } finally {
           await unroute();
         }
-        await clear();
+        await clearPrompts(page);
         await stillWorks();
       }));
 
@@ -274,7 +269,7 @@ function badInputSuite(path: Path): void {
         } finally {
           await unroute();
         }
-        await clear();
+        await clearPrompts(page);
         // Photograph 0 is in OHIF's cache already: it shows without the PACS.
         await showPhoto(0);
         assert.deepEqual(await labelmap(page), accepted, 'the accepted mask is still in the labelmap');

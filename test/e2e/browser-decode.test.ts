@@ -13,42 +13,13 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, openPage, overrideGlmedsaConfig, reportFailures, screenshot } from '../helpers/browser.js';
 import { type Stack, startStack } from '../helpers/stack.js';
-import { boundsOf, clickImage, dragBox, labelmap, status, waitForViewer } from './viewer-steps.js';
+import { agreement, boundsOf, clearPrompts, clickImage, type DecodeAnswer, decodePathLine, dragBox, labelmap, lastAnswer, status, waitForViewer } from './viewer-steps.js';
 
 type DecodeIn = 'auto' | 'server';
-type Answer = { path: 'browser' | 'server'; best: number; scores: number[] };
-type Outcome = { mask: Uint8Array; answer: Answer };
+type Outcome = { mask: Uint8Array; answer: DecodeAnswer };
 
 function log(line: string): void {
   process.stdout.write(`# ${line}\n`);
-}
-
-function agreement(a: Uint8Array, b: Uint8Array): number {
-  assert.equal(a.length, b.length, 'both labelmaps cover the image');
-  let same = 0;
-  for (let i = 0; i < a.length; i++) if (!!a[i] === !!b[i]) same++;
-  return same / a.length;
-}
-
-async function lastAnswer(page: Page): Promise<Answer> {
-  const a = await page.evaluate(() => {
-    const t = window.glmedsa!.timeline() as { answer?: Answer }[];
-    return t[t.length - 1]?.answer ?? null;
-  });
-  assert.ok(a, 'the last prompt has an answer');
-  return a;
-}
-
-async function panelPath(page: Page, path: 'browser' | 'server'): Promise<string> {
-  const el = page.locator(`[data-glmedsa=decode-path][data-path=${path}]`);
-  await el.waitFor({ timeout: 120_000 });
-  return (await el.textContent()) ?? '';
-}
-
-/** Esc, and wait until no prompt is left on the image. */
-async function clear(page: Page): Promise<void> {
-  await page.keyboard.press('Escape');
-  await page.waitForFunction(() => window.glmedsa!.status().prompts === 0, null, { timeout: 10_000 });
 }
 
 describe('clicks decoded in the browser equal the server path (OHIF 3.13.2 + GLMed-SA, headless Chromium)', { timeout: 900_000 }, () => {
@@ -86,7 +57,7 @@ describe('clicks decoded in the browser equal the server path (OHIF 3.13.2 + GLM
     decodeIn = mode;
     await page.goto(stack.modeUrl(series));
     await waitForViewer(page);
-    const line = await panelPath(page, mode === 'server' ? 'server' : 'browser');
+    const line = await decodePathLine(page, mode === 'server' ? 'server' : 'browser');
     log(`${kind}, decodeIn ${mode}: ${line}`);
     const out: Record<string, Outcome> = {};
     const record = async (name: string, prompts: number) => {
@@ -94,12 +65,12 @@ describe('clicks decoded in the browser equal the server path (OHIF 3.13.2 + GLM
       assert.equal((await status(page)).prompts, prompts, `${name}: ${prompts} prompts on the image`);
       out[name] = { mask: await labelmap(page), answer: await lastAnswer(page) };
       await screenshot(page, `browser-decode-${kind}-${mode}-${name}`);
-      await clear(page);
+      await clearPrompts(page);
     };
     const { x, y } = inst.lesion;
     // A first click, not compared: it waits for whatever the image still needs (the embedding, a wasm compile).
     await clickImage(page, x, y);
-    await clear(page);
+    await clearPrompts(page);
     await clickImage(page, x, y);
     await record('one-click', 1);
 
@@ -148,7 +119,7 @@ describe('clicks decoded in the browser equal the server path (OHIF 3.13.2 + GLM
       const inst = stack.demo.dermoscopy.instances[0]!;
       await page.goto(stack.modeUrl(stack.demo.dermoscopy));
       await waitForViewer(page);
-      const line = await panelPath(page, 'server');
+      const line = await decodePathLine(page, 'server');
       log(`${name}: ${line}`);
       assert.match(line, /^Clicks are decoded on the server because /);
       assert.match(line, reason);
@@ -160,7 +131,7 @@ describe('clicks decoded in the browser equal the server path (OHIF 3.13.2 + GLM
       assert.equal(s.error, null);
       assert.ok((await labelmap(page)).some((v) => v), 'the server path drew the mask');
       await screenshot(page, `browser-decode-fallback-${name}`);
-      await clear(page);
+      await clearPrompts(page);
     } finally {
       await page.unroute(pattern);
     }

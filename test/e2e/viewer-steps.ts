@@ -164,3 +164,37 @@ export function boundsOf(mask: Uint8Array, width: number, height: number, margin
   }
   return { a: { x: Math.max(0, x1 - margin), y: Math.max(0, y1 - margin) }, b: { x: Math.min(width - 1, x2 + margin), y: Math.min(height - 1, y2 + margin) } };
 }
+
+/** Esc (reject the proposal), and wait until no prompt is left on the image. */
+export async function clearPrompts(page: Page): Promise<void> {
+  await page.keyboard.press('Escape');
+  await page.waitForFunction(() => window.glmedsa!.status().prompts === 0, null, { timeout: 10_000 });
+}
+
+/** Which path answered a prompt, its best mask and the candidates' predicted IoU. */
+export type DecodeAnswer = { path: 'browser' | 'server'; best: number; scores: number[] };
+
+/** The answer to the last prompt (from the extension's timeline). */
+export async function lastAnswer(page: Page): Promise<DecodeAnswer> {
+  const a = await page.evaluate(() => {
+    const t = window.glmedsa!.timeline() as { answer?: DecodeAnswer }[];
+    return t[t.length - 1]?.answer ?? null;
+  });
+  if (!a) throw new Error('the last prompt has no answer');
+  return a;
+}
+
+/** Waits until the panel says clicks are decoded on `path` and returns its line. */
+export async function decodePathLine(page: Page, path: 'browser' | 'server'): Promise<string> {
+  const el = page.locator(`[data-glmedsa=decode-path][data-path=${path}]`);
+  await el.waitFor({ timeout: 120_000 });
+  return (await el.textContent()) ?? '';
+}
+
+/** Fraction of pixels on which two labelmaps agree (foreground or not). */
+export function agreement(a: Uint8Array, b: Uint8Array): number {
+  if (a.length !== b.length) throw new Error(`the labelmaps differ in size (${a.length} and ${b.length} pixels)`);
+  let same = 0;
+  for (let i = 0; i < a.length; i++) if (!!a[i] === !!b[i]) same++;
+  return same / a.length;
+}

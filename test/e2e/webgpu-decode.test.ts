@@ -14,41 +14,13 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { WEBGPU_ARGS, launchChromium, openPage, overrideGlmedsaConfig, reportFailures, screenshot } from '../helpers/browser.js';
 import { type Stack, startStack } from '../helpers/stack.js';
-import { clickImage, labelmap, status, waitForViewer } from './viewer-steps.js';
+import { agreement, clearPrompts, clickImage, type DecodeAnswer, decodePathLine, labelmap, lastAnswer, status, waitForViewer } from './viewer-steps.js';
 
 type DecodeIn = 'browser' | 'server';
-type Answer = { path: 'browser' | 'server'; best: number; scores: number[] };
-type Outcome = { mask: Uint8Array; answer: Answer };
+type Outcome = { mask: Uint8Array; answer: DecodeAnswer };
 
 function log(line: string): void {
   process.stdout.write(`# ${line}\n`);
-}
-
-function agreement(a: Uint8Array, b: Uint8Array): number {
-  assert.equal(a.length, b.length, 'both labelmaps cover the image');
-  let same = 0;
-  for (let i = 0; i < a.length; i++) if (!!a[i] === !!b[i]) same++;
-  return same / a.length;
-}
-
-async function lastAnswer(page: Page): Promise<Answer> {
-  const a = await page.evaluate(() => {
-    const t = window.glmedsa!.timeline() as { answer?: Answer }[];
-    return t[t.length - 1]?.answer ?? null;
-  });
-  assert.ok(a, 'the last prompt has an answer');
-  return a;
-}
-
-async function panelLine(page: Page, path: DecodeIn): Promise<string> {
-  const el = page.locator(`[data-glmedsa=decode-path][data-path=${path}]`);
-  await el.waitFor({ timeout: 120_000 });
-  return (await el.textContent()) ?? '';
-}
-
-async function clear(page: Page): Promise<void> {
-  await page.keyboard.press('Escape');
-  await page.waitForFunction(() => window.glmedsa!.status().prompts === 0, null, { timeout: 10_000 });
 }
 
 describe('clicks decoded in the browser on WebGPU (SwiftShader) equal the server path (OHIF 3.13.2 + GLMed-SA, headless Chromium)', { timeout: 900_000 }, () => {
@@ -107,7 +79,7 @@ describe('clicks decoded in the browser on WebGPU (SwiftShader) equal the server
     decodeIn = mode;
     await page.goto(stack.modeUrl(series));
     await waitForViewer(page);
-    const line = await panelLine(page, mode);
+    const line = await decodePathLine(page, mode);
     log(`decodeIn ${mode}: ${line}`);
     if (mode === 'browser') assert.equal(line, 'Clicks are decoded in the browser (WebGPU).');
     const out: Record<string, Outcome> = {};
@@ -117,19 +89,19 @@ describe('clicks decoded in the browser on WebGPU (SwiftShader) equal the server
       log(`decodeIn ${mode}, ${name}: the click took ${st.last?.totalMs.toFixed(0) ?? '?'} ms`);
       out[name] = { mask: await labelmap(page), answer: await lastAnswer(page) };
       await screenshot(page, `webgpu-decode-${mode}-${name}`);
-      await clear(page);
+      await clearPrompts(page);
     };
     const { x, y } = inst.lesion;
     // A first click, not compared: it waits for whatever the image still needs (the embedding, shader compiles).
     await clickImage(page, x, y);
-    await clear(page);
+    await clearPrompts(page);
     await clickImage(page, x, y);
     await record('one-click', 1);
     await clickImage(page, x, y);
     await clickImage(page, Math.min(width - 1, x + Math.round(width * 0.2)), Math.min(height - 1, y + Math.round(height * 0.2)), { shift: true });
     await record('refinement', 2);
     // Still WebGPU after the clicks (a run that failed on it would have said so or fallen back).
-    if (mode === 'browser') assert.equal(await panelLine(page, 'browser'), 'Clicks are decoded in the browser (WebGPU).');
+    if (mode === 'browser') assert.equal(await decodePathLine(page, 'browser'), 'Clicks are decoded in the browser (WebGPU).');
     return out;
   }
 
@@ -169,7 +141,7 @@ describe('clicks decoded in the browser on WebGPU (SwiftShader) equal the server
         const inst = stack.demo.dermoscopy.instances[0]!;
         await failing.goto(stack.modeUrl(stack.demo.dermoscopy));
         await waitForViewer(failing);
-        const line = await panelLine(failing, 'browser');
+        const line = await decodePathLine(failing, 'browser');
         log(`device refused: ${line}`);
         assert.match(line, /^Clicks are decoded in the browser \((wasm with \d+ threads|single-threaded wasm); WebGPU did not take the decoder: .*test: requestDevice refused.*\)\.$/);
         const posts = segmentPosts;
@@ -199,7 +171,7 @@ describe('clicks decoded in the browser on WebGPU (SwiftShader) equal the server
           return a ? (a.info?.isFallbackAdapter ?? null) : null;
         });
         assert.equal(software, true, 'the page has a WebGPU adapter, and it says it is a fallback (software) one');
-        const line = await panelLine(plain, 'browser');
+        const line = await decodePathLine(plain, 'browser');
         log(`software adapter, default backend: ${line}`);
         assert.match(line, /^Clicks are decoded in the browser \((wasm with \d+ threads|single-threaded wasm)\)\.$/);
       });
