@@ -8,24 +8,12 @@ import { after, before, describe, test } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '@glmedsa/server/dist/src/config/load.js';
-import { type RunningServer, startServer } from '@glmedsa/server/dist/src/server.js';
-import { STARTER_MODEL } from '@glmedsa/server/dist/test/helpers/server.js';
-import pino from 'pino';
+import type { RunningServer } from '@glmedsa/server/dist/src/server.js';
+import { ADMIN_KEY, VIEWER_KEY, startJobsServer } from '@glmedsa/server/dist/test/jobs/job-fixtures.js';
 import { AdminClient, parseEvent } from '../src/admin/admin-client.js';
 import { AdminController } from '../src/admin/admin-controller.js';
 import { DEFAULT_FORM, jobRequest } from '../src/admin/job-form.js';
 import { ServerError } from '../src/client.js';
-
-const ADMIN_KEY = 'admin-key-for-the-panel-tests';
-const VIEWER_KEY = 'viewer-key-for-the-panel-tests';
-const AUTH = {
-  mode: 'required',
-  apiKeys: [
-    { key: ADMIN_KEY, role: 'admin', name: 'admin' },
-    { key: VIEWER_KEY, role: 'viewer', name: 'viewer' },
-  ],
-};
 
 test('the default form makes a valid PACS job request with the server defaults', () => {
   const r = jobRequest(DEFAULT_FORM);
@@ -91,19 +79,7 @@ describe('the panel against the real server', () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'glmedsa-admin-panel-'));
 
   before(async () => {
-    const config = loadConfig({
-      env: {},
-      overrides: {
-        listen: { host: '127.0.0.1', port: 0 },
-        pacs: { url: 'http://127.0.0.1:9/dicom-web', timeoutMs: 1000 },
-        models: [{ id: 'starter', dir: STARTER_MODEL }],
-        device: 'cpu',
-        auth: AUTH,
-        jobs: { threads: 1, queueLimit: 2 },
-        logLevel: 'silent',
-      },
-    });
-    server = await startServer(config, { dataDir, log: pino({ level: 'silent' }) });
+    server = await startJobsServer(dataDir, { threads: 1, queueLimit: 2 });
   });
   after(async () => {
     await server?.close();
