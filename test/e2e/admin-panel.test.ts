@@ -4,8 +4,8 @@
  * half Label Map) in the stack's Orthanc; an admin-key page checks the form with the API's schema,
  * starts a short job on those SEGs from the panel, watches it reach 'succeeded' live, activates
  * the published version and sees it served, starts a second one, rolls back to the first and goes
- * back to the base model, then cancels a running job; a viewer-key page sees which version is
- * active and no admin control.
+ * back to the base model, then cancels a running job; the panel's notice follows each job it
+ * started to its real state; a viewer-key page sees which version is active and no admin control.
  * Screenshots of each step go to artifacts/.
  */
 import assert from 'node:assert/strict';
@@ -66,6 +66,12 @@ async function openAdminPanel(page: Page, stack: Stack): Promise<void> {
   await waitForViewer(page);
   await page.locator('[data-cy$="glmedsa-admin-btn"]').first().click();
   await page.locator('[data-glmedsa-admin=panel]').waitFor({ timeout: 30_000 });
+}
+
+/** The notice's sentence and the state of the job it speaks of, read together. */
+async function noticeOf(page: Page): Promise<{ text: string; jobState: string }> {
+  const n = page.locator('[data-glmedsa-admin=notice]');
+  return { text: ((await n.textContent()) ?? '').trim(), jobState: (await n.getAttribute('data-job-state')) ?? '' };
 }
 
 async function serverAdapters(stack: Stack): Promise<{ active: number | null; adapters: { version: number }[] }> {
@@ -129,6 +135,17 @@ describe('the fine-tuning panel, end to end (OHIF 3.13.2 + GLMed-SA, headless Ch
       id,
       { timeout: JOB_TIMEOUT_MS, polling: 250 },
     );
+    // The notice speaks of this job as it is now (running at a step, or already done), never as it was at the start.
+    const seen = await page.evaluate((jobId) => {
+      const r = document.querySelector(`[data-glmedsa-admin=job][data-id="${jobId}"]`);
+      const n = document.querySelector('[data-glmedsa-admin=notice]');
+      return { state: r?.getAttribute('data-state') ?? '', step: /step (\d+)\//.exec(r?.textContent ?? '')?.[1] ?? '', notice: n?.textContent ?? '', noticeState: n?.getAttribute('data-job-state') ?? '' };
+    }, id);
+    log(`while it ran: row ${seen.state} at step ${seen.step}; notice '${seen.notice}'`);
+    assert.equal(seen.noticeState, seen.state, 'the notice follows the job');
+    assert.ok(seen.notice.startsWith(`Job ${id.slice(0, 8)} `), seen.notice);
+    assert.doesNotMatch(seen.notice, /was started|at first/);
+    if (seen.state === 'running') assert.match(seen.notice, /is running/);
     await screenshot(page, `${shot}-running`);
     const live = await page.locator(`[data-glmedsa-admin=job][data-id="${id}"]`).getAttribute('data-following');
     // While it runs, the row follows the events stream (fetch streaming), not the polling fallback.
@@ -149,6 +166,13 @@ describe('the fine-tuning panel, end to end (OHIF 3.13.2 + GLMed-SA, headless Ch
     assert.equal(state, 'succeeded', text);
     assert.match(text, new RegExp(`step ${steps}/${steps}`));
     assert.match(text, /validation Dice before 0\.\d{3}, now 0\.\d{3}/);
+    // The notice now says it succeeded and which version it published, not that it was started.
+    const version = /published version (\d+)/.exec(text)?.[1];
+    assert.ok(version, text);
+    await page.waitForFunction(() => document.querySelector('[data-glmedsa-admin=notice]')?.getAttribute('data-job-state') === 'succeeded', null, { timeout: 10_000 });
+    const notice = await noticeOf(page);
+    log(`notice: ${notice.text}`);
+    assert.match(notice.text, new RegExp(`^Job ${id.slice(0, 8)} succeeded and published version ${version} \\(validation Dice 0\\.\\d{3} -> 0\\.\\d{3}\\); activate it below to serve it\\.$`));
     return id;
   }
 
@@ -217,6 +241,9 @@ describe('the fine-tuning panel, end to end (OHIF 3.13.2 + GLMed-SA, headless Ch
       const reason = (await row.locator('[data-glmedsa-admin=job-reason]').textContent()) ?? '';
       log(`cancelled job ${id.slice(0, 8)}: ${reason}`);
       assert.match(reason, /cancelled while running/);
+      const notice = await noticeOf(page);
+      log(`notice: ${notice.text}`);
+      assert.deepEqual(notice, { text: `Job ${id.slice(0, 8)} was cancelled while running. No version was published.`, jobState: 'cancelled' });
       assert.equal(await row.locator('[data-glmedsa-admin=cancel]').count(), 0, 'a finished job has no Cancel button');
       assert.equal((await serverAdapters(stack)).adapters.length, versionsBefore, 'no version published');
       await screenshot(page, 'admin-9-cancelled');
