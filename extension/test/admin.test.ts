@@ -117,10 +117,26 @@ describe('the panel against the real server', () => {
     const s = c.get();
     assert.equal(s.role, 'viewer');
     assert.equal(s.model, 'starter');
+    assert.equal(s.modelName, 'glmedsa-starter', "the server's display name, as the main panel shows it");
     assert.equal(s.active, null);
     assert.equal(s.error, null);
     assert.deepEqual(s.jobs, [], 'a viewer is not shown jobs');
     await assert.rejects(client(VIEWER_KEY).jobs(), (err: unknown) => err instanceof ServerError && err.kind === 'unauthorised' && /needs the admin role/.test(err.message));
+  });
+
+  test("the model is called by the server's display name, also when the viewer's configuration names its id", async () => {
+    const { models } = await client(VIEWER_KEY).models();
+    const starter = models.find((m) => m.id === 'starter')!;
+    assert.notEqual(starter.name, starter.id, 'the starter has a display name of its own');
+    const c = new AdminController(client(VIEWER_KEY), () => 'starter');
+    await c.refresh();
+    assert.equal(c.get().model, 'starter', 'the API paths take the id');
+    assert.equal(c.get().modelName, starter.name);
+    // A configured model the server does not serve is a sentence naming it; no name is made up for it.
+    const stale = new AdminController(client(VIEWER_KEY), () => 'no-such-model');
+    await stale.refresh();
+    assert.equal(stale.get().modelName, null);
+    assert.match(stale.get().error ?? '', /no-such-model/);
   });
 
   test('a wrong key is a sentence in the state, not an exception', async () => {

@@ -5,7 +5,8 @@
  * starts a short job on those SEGs from the panel, watches it reach 'succeeded' live, activates
  * the published version and sees it served, starts a second one, rolls back to the first and goes
  * back to the base model, then cancels a running job; the panel's notice follows each job it
- * started to its real state; a viewer-key page sees which version is active and no admin control.
+ * started to its real state, and the model has the same name as in the main GLMed-SA panel; a
+ * viewer-key page sees which version is active and no admin control.
  * Screenshots of each step go to artifacts/.
  */
 import assert from 'node:assert/strict';
@@ -60,12 +61,38 @@ async function seedAnnotations(stack: Stack): Promise<void> {
   }
 }
 
-/** Opens a demo study in the mode and shows the fine-tuning panel. */
-async function openAdminPanel(page: Page, stack: Stack): Promise<void> {
+/** Opens a demo study in the mode and shows the fine-tuning panel; returns the model's name as the main panel showed it. */
+async function openAdminPanel(page: Page, stack: Stack): Promise<string> {
   await page.goto(stack.modeUrl(stack.demo.dermoscopy));
   await waitForViewer(page);
+  // The main panel reads GET /v1/models after the viewer is up: wait for the name, not the placeholder.
+  await page.waitForFunction(() => !['', '-'].includes(document.querySelector('[data-glmedsa=model]')?.textContent?.trim() ?? ''), null, { timeout: 30_000 });
+  const mainName = ((await page.locator('[data-glmedsa=model]').textContent()) ?? '').trim();
   await page.locator('[data-cy$="glmedsa-admin-btn"]').first().click();
   await page.locator('[data-glmedsa-admin=panel]').waitFor({ timeout: 30_000 });
+  return mainName;
+}
+
+/** The starter's display name in GET /v1/models (it changes with the version served, e.g. 'starter-v1'). */
+async function serverName(stack: Stack): Promise<{ id: string; name: string }> {
+  const res = await fetch(`${stack.server.url}/v1/models`, { headers: { 'x-api-key': VIEWER_KEY } });
+  return ((await res.json()) as { models: { id: string; name: string }[] }).models.find((m) => m.id === 'starter')!;
+}
+
+/** The fine-tuning panel calls the model what the server calls it now (waits for it to catch up after a switch). */
+async function adminModelName(page: Page, stack: Stack): Promise<string> {
+  const { name } = await serverName(stack);
+  await page.waitForFunction((n) => document.querySelector('[data-glmedsa-admin=model]')?.textContent?.trim() === n, name, { timeout: 30_000 }).catch(() => undefined);
+  return ((await page.locator('[data-glmedsa-admin=model]').textContent()) ?? '').trim();
+}
+
+/** Both panels call the model by the display name GET /v1/models gives it (not one by its id). */
+async function assertSameModelName(page: Page, stack: Stack, mainName: string): Promise<void> {
+  const starter = await serverName(stack);
+  const adminName = await adminModelName(page, stack);
+  log(`model: main panel '${mainName}', fine-tuning panel '${adminName}', server name '${starter.name}', id '${starter.id}'`);
+  assert.equal(mainName, starter.name);
+  assert.equal(adminName, mainName, 'the same model has the same name in both panels');
 }
 
 /** The notice's sentence and the state of the job it speaks of, read together. */
@@ -178,8 +205,9 @@ describe('the fine-tuning panel, end to end (OHIF 3.13.2 + GLMed-SA, headless Ch
 
   test('an admin checks the form, runs a job from the panel, activates its version, rolls back and returns to the base model', () =>
     failWithConsole(() => page, 'admin', async () => {
-      await openAdminPanel(page, stack);
+      const mainName = await openAdminPanel(page, stack);
       await page.locator('[data-glmedsa-admin=panel][data-role=admin]').waitFor({ timeout: 30_000 });
+      await assertSameModelName(page, stack, mainName);
       assert.equal(await page.locator('[data-glmedsa-admin=active]').getAttribute('data-version'), 'base');
       await screenshot(page, 'admin-1-panel');
 
@@ -201,6 +229,9 @@ describe('the fine-tuning panel, end to end (OHIF 3.13.2 + GLMed-SA, headless Ch
       await v1.locator('[data-glmedsa-admin=activate]').click();
       await page.locator('[data-glmedsa-admin=active][data-version="1"]').waitFor({ timeout: 120_000 });
       assert.equal((await serverAdapters(stack)).active, 1, 'the server serves version 1');
+      // The server names the served model after its version now; the panel follows, as the main panel does.
+      const servedName = (await serverName(stack)).name;
+      assert.equal(await adminModelName(page, stack), servedName, `the panel shows the served model's new name '${servedName}'`);
       log(`version 1 (job ${first.slice(0, 8)}) active: ${await page.locator('[data-glmedsa-admin=active]').textContent()}`);
       await screenshot(page, 'admin-4-version-1-active');
 
@@ -256,8 +287,9 @@ describe('the fine-tuning panel, end to end (OHIF 3.13.2 + GLMed-SA, headless Ch
       const activate = await fetch(`${stack.server.url}/v1/models/starter/adapters/1/activate`, { method: 'POST', headers: { 'x-api-key': ADMIN_KEY } });
       assert.equal(activate.status, 200, 'an admin serves version 1 for this check');
       await viewerPage.context().route('**/v1/**', (route) => route.continue({ headers: { ...route.request().headers(), authorization: `ApiKey ${VIEWER_KEY}` } }));
-      await openAdminPanel(viewerPage, stack);
+      const mainName = await openAdminPanel(viewerPage, stack);
       await viewerPage.locator('[data-glmedsa-admin=panel][data-role=viewer]').waitFor({ timeout: 30_000 });
+      await assertSameModelName(viewerPage, stack, mainName);
       await viewerPage.locator('[data-glmedsa-admin=active][data-version="1"]').waitFor({ timeout: 30_000 });
       const line = (await viewerPage.locator('[data-glmedsa-admin=active]').textContent()) ?? '';
       log(`viewer sees: ${line}`);

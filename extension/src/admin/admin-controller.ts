@@ -7,6 +7,7 @@
  */
 import { type AdapterInfo, FINISHED_STATES, type JobRecord, type Role } from '@glmedsa/server/api';
 import { ServerError } from '../client.js';
+import { modelLabel } from '../status.js';
 import type { AdminClient } from './admin-client.js';
 import { type JobForm, jobRequest } from './job-form.js';
 import { jobNotice } from './job-notice.js';
@@ -14,7 +15,10 @@ import { jobNotice } from './job-notice.js';
 export interface AdminState {
   /** The caller's role, null until known. */
   role: Role | null;
+  /** The model's id (what the API's paths take). */
   model: string | null;
+  /** What the panels call the model: the server's display name, or the id when it has none. */
+  modelName: string | null;
   /** The active adapter version (null: the base model). */
   active: number | null;
   adapters: AdapterInfo[];
@@ -38,13 +42,22 @@ type Listener = (s: AdminState) => void;
 
 const POLL_MS = 2000;
 
+/**
+ * A model's name as GET /v1/models gives it, the one the main panel shows. It is read again after
+ * every change: the server names the served model after its active version (e.g. 'starter-v1').
+ */
+function nameIn(models: { id: string; name: string }[], id: string): string {
+  const info = models.find((m) => m.id === id);
+  return info ? modelLabel(info) : id;
+}
+
 function sentenceOf(err: unknown): string {
   if (err instanceof ServerError) return err.message;
   return `Something went wrong in the fine-tuning panel: ${(err as Error)?.message ?? String(err)}.`;
 }
 
 export class AdminController {
-  private state: AdminState = { role: null, model: null, active: null, adapters: [], jobs: [], following: {}, submitting: false, formProblems: [], switching: null, error: null, notice: null, noticeJob: null };
+  private state: AdminState = { role: null, model: null, modelName: null, active: null, adapters: [], jobs: [], following: {}, submitting: false, formProblems: [], switching: null, error: null, notice: null, noticeJob: null };
   private readonly listeners = new Set<Listener>();
   private readonly watchers = new Map<string, AbortController>();
   private started = false;
@@ -96,14 +109,11 @@ export class AdminController {
   async refresh(quiet = false): Promise<void> {
     try {
       const who = await this.client.whoami();
-      let model = this.state.model ?? this.preferredModel();
-      if (!model) {
-        const models = await this.client.models();
-        model = (models.models.find((m) => m.default) ?? models.models[0])?.id ?? null;
-      }
+      const { models } = await this.client.models();
+      const model = this.state.model ?? this.preferredModel() ?? (models.find((m) => m.default) ?? models[0])?.id ?? null;
       if (!model) throw new ServerError('server', 'The segmentation server serves no model.');
       const versions = await this.client.adapters(model);
-      this.set({ role: who.role, model, active: versions.active, adapters: versions.adapters, ...(quiet ? {} : { error: null }) });
+      this.set({ role: who.role, model, modelName: nameIn(models, model), active: versions.active, adapters: versions.adapters, ...(quiet ? {} : { error: null }) });
       if (who.role === 'admin') {
         const { jobs } = await this.client.jobs();
         this.set(this.withJobs(jobs));
@@ -183,6 +193,17 @@ export class AdminController {
     }
   }
 
+  /** The served model's name follows the version in use (the main panel re-reads it too, onSwitched). */
+  private async refreshName(): Promise<void> {
+    const model = this.state.model;
+    if (!model) return;
+    try {
+      this.set({ modelName: nameIn((await this.client.models()).models, model) });
+    } catch {
+      // The switch itself worked; the next refresh reads the name again.
+    }
+  }
+
   /** Checks the form with the API's schema, then starts the job; the server's refusal is shown as its sentence. */
   async submit(form: JobForm): Promise<JobRecord | null> {
     const req = jobRequest(form);
@@ -234,6 +255,7 @@ export class AdminController {
       const v = await call();
       this.set({ active: v.active, adapters: v.adapters, notice });
       this.onSwitched();
+      await this.refreshName();
     } catch (err) {
       this.set({ error: sentenceOf(err) });
     } finally {

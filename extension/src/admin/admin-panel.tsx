@@ -125,7 +125,9 @@ export function makeAdminPanel(c: AdminController) {
         <div style={{ ...S.heading, marginTop: '0', marginBottom: '4px' }}>GLMed-SA fine-tuning</div>
         <div style={S.row}>
           <span>Model</span>
-          <span data-glmedsa-admin="model">{s.model ?? '-'}</span>
+          <span data-glmedsa-admin="model" data-id={s.model ?? ''}>
+            {s.modelName ?? s.model ?? '-'}
+          </span>
         </div>
         <div style={S.row}>
           <span>Adapter in use</span>
