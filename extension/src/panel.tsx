@@ -6,7 +6,7 @@
 import type { Controller } from './controller.js';
 import { h, hostReact } from './peers.js';
 import { decodeLine } from './segmenter/decode-router.js';
-import type { PanelState } from './status.js';
+import { type PanelState, modelLabel } from './status.js';
 
 void h;
 
@@ -31,12 +31,12 @@ export function makePanel(controller: Controller, actions: { saveSeg(): void }) 
             <select data-glmedsa="model" value={s.model ?? ''} onChange={(e: { target: { value: string } }) => controller.selectModel(e.target.value)} style={{ background: '#111', color: 'inherit' }}>
               {s.models.map((m) => (
                 <option key={m.id} value={m.id}>
-                  {m.name || m.id}
+                  {modelLabel(m)}
                 </option>
               ))}
             </select>
           ) : (
-            <span data-glmedsa="model">{model ? model.name || model.id : s.model ?? '-'}</span>
+            <span data-glmedsa="model">{model ? modelLabel(model) : s.model ?? '-'}</span>
           )}
         </div>
         <div style={row}>

@@ -26,6 +26,14 @@ export interface PanelState {
   decode: { path: 'browser' | 'server'; backend: string | null; reason: string | null } | null;
 }
 
+/**
+ * What both panels call a model: the display name GET /v1/models gives (e.g. 'glmedsa-starter'),
+ * or the id (e.g. 'starter', what the API's paths take) when the name is empty.
+ */
+export function modelLabel(m: { id: string; name: string }): string {
+  return m.name || m.id;
+}
+
 type Listener = (s: PanelState) => void;
 
 export class StatusStore {

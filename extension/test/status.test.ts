@@ -1,7 +1,7 @@
 /** The panel's store: patches merge, listeners hear every change until they unsubscribe. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type PanelState, StatusStore } from '../src/status.js';
+import { type PanelState, StatusStore, modelLabel } from '../src/status.js';
 
 test('the store starts unknown and empty', () => {
   const s = new StatusStore().get();
@@ -39,4 +39,9 @@ test('listeners hear each change with the new state, and stop after unsubscribin
   assert.deepEqual(heard.map((s) => [s.busy, s.prompts]), [[true, 0], [true, 2]]);
   assert.equal(other.length, 3);
   assert.equal(other[2], store.get());
+});
+
+test("both panels call a model by the server's display name, by its id when the name is empty", () => {
+  assert.equal(modelLabel({ id: 'starter', name: 'glmedsa-starter' }), 'glmedsa-starter');
+  assert.equal(modelLabel({ id: 'starter', name: '' }), 'starter');
 });

@@ -4,8 +4,9 @@
  * half Label Map) in the stack's Orthanc; an admin-key page checks the form with the API's schema,
  * starts a short job on those SEGs from the panel, watches it reach 'succeeded' live, activates
  * the published version and sees it served, starts a second one, rolls back to the first and goes
- * back to the base model, then cancels a running job; a viewer-key page sees which version is
- * active and no admin control.
+ * back to the base model, then cancels a running job; the panel's notice follows each job it
+ * started to its real state, and the model has the same name as in the main GLMed-SA panel; a
+ * viewer-key page sees which version is active and no admin control.
  * Screenshots of each step go to artifacts/.
  */
 import assert from 'node:assert/strict';
@@ -60,12 +61,44 @@ async function seedAnnotations(stack: Stack): Promise<void> {
   }
 }
 
-/** Opens a demo study in the mode and shows the fine-tuning panel. */
-async function openAdminPanel(page: Page, stack: Stack): Promise<void> {
+/** Opens a demo study in the mode and shows the fine-tuning panel; returns the model's name as the main panel showed it. */
+async function openAdminPanel(page: Page, stack: Stack): Promise<string> {
   await page.goto(stack.modeUrl(stack.demo.dermoscopy));
   await waitForViewer(page);
+  // The main panel reads GET /v1/models after the viewer is up: wait for the name, not the placeholder.
+  await page.waitForFunction(() => !['', '-'].includes(document.querySelector('[data-glmedsa=model]')?.textContent?.trim() ?? ''), null, { timeout: 30_000 });
+  const mainName = ((await page.locator('[data-glmedsa=model]').textContent()) ?? '').trim();
   await page.locator('[data-cy$="glmedsa-admin-btn"]').first().click();
   await page.locator('[data-glmedsa-admin=panel]').waitFor({ timeout: 30_000 });
+  return mainName;
+}
+
+/** The starter's display name in GET /v1/models (it changes with the version served, e.g. 'starter-v1'). */
+async function serverName(stack: Stack): Promise<{ id: string; name: string }> {
+  const res = await fetch(`${stack.server.url}/v1/models`, { headers: { 'x-api-key': VIEWER_KEY } });
+  return ((await res.json()) as { models: { id: string; name: string }[] }).models.find((m) => m.id === 'starter')!;
+}
+
+/** The fine-tuning panel calls the model what the server calls it now (waits for it to catch up after a switch). */
+async function adminModelName(page: Page, stack: Stack): Promise<string> {
+  const { name } = await serverName(stack);
+  await page.waitForFunction((n) => document.querySelector('[data-glmedsa-admin=model]')?.textContent?.trim() === n, name, { timeout: 30_000 }).catch(() => undefined);
+  return ((await page.locator('[data-glmedsa-admin=model]').textContent()) ?? '').trim();
+}
+
+/** Both panels call the model by the display name GET /v1/models gives it (not one by its id). */
+async function assertSameModelName(page: Page, stack: Stack, mainName: string): Promise<void> {
+  const starter = await serverName(stack);
+  const adminName = await adminModelName(page, stack);
+  log(`model: main panel '${mainName}', fine-tuning panel '${adminName}', server name '${starter.name}', id '${starter.id}'`);
+  assert.equal(mainName, starter.name);
+  assert.equal(adminName, mainName, 'the same model has the same name in both panels');
+}
+
+/** The notice's sentence and the state of the job it speaks of, read together. */
+async function noticeOf(page: Page): Promise<{ text: string; jobState: string }> {
+  const n = page.locator('[data-glmedsa-admin=notice]');
+  return { text: ((await n.textContent()) ?? '').trim(), jobState: (await n.getAttribute('data-job-state')) ?? '' };
 }
 
 async function serverAdapters(stack: Stack): Promise<{ active: number | null; adapters: { version: number }[] }> {
@@ -129,6 +162,17 @@ describe('the fine-tuning panel, end to end (OHIF 3.13.2 + GLMed-SA, headless Ch
       id,
       { timeout: JOB_TIMEOUT_MS, polling: 250 },
     );
+    // The notice speaks of this job as it is now (running at a step, or already done), never as it was at the start.
+    const seen = await page.evaluate((jobId) => {
+      const r = document.querySelector(`[data-glmedsa-admin=job][data-id="${jobId}"]`);
+      const n = document.querySelector('[data-glmedsa-admin=notice]');
+      return { state: r?.getAttribute('data-state') ?? '', step: /step (\d+)\//.exec(r?.textContent ?? '')?.[1] ?? '', notice: n?.textContent ?? '', noticeState: n?.getAttribute('data-job-state') ?? '' };
+    }, id);
+    log(`while it ran: row ${seen.state} at step ${seen.step}; notice '${seen.notice}'`);
+    assert.equal(seen.noticeState, seen.state, 'the notice follows the job');
+    assert.ok(seen.notice.startsWith(`Job ${id.slice(0, 8)} `), seen.notice);
+    assert.doesNotMatch(seen.notice, /was started|at first/);
+    if (seen.state === 'running') assert.match(seen.notice, /is running/);
     await screenshot(page, `${shot}-running`);
     const live = await page.locator(`[data-glmedsa-admin=job][data-id="${id}"]`).getAttribute('data-following');
     // While it runs, the row follows the events stream (fetch streaming), not the polling fallback.
@@ -149,13 +193,21 @@ describe('the fine-tuning panel, end to end (OHIF 3.13.2 + GLMed-SA, headless Ch
     assert.equal(state, 'succeeded', text);
     assert.match(text, new RegExp(`step ${steps}/${steps}`));
     assert.match(text, /validation Dice before 0\.\d{3}, now 0\.\d{3}/);
+    // The notice now says it succeeded and which version it published, not that it was started.
+    const version = /published version (\d+)/.exec(text)?.[1];
+    assert.ok(version, text);
+    await page.waitForFunction(() => document.querySelector('[data-glmedsa-admin=notice]')?.getAttribute('data-job-state') === 'succeeded', null, { timeout: 10_000 });
+    const notice = await noticeOf(page);
+    log(`notice: ${notice.text}`);
+    assert.match(notice.text, new RegExp(`^Job ${id.slice(0, 8)} succeeded and published version ${version} \\(validation Dice 0\\.\\d{3} -> 0\\.\\d{3}\\); activate it below to serve it\\.$`));
     return id;
   }
 
   test('an admin checks the form, runs a job from the panel, activates its version, rolls back and returns to the base model', () =>
     failWithConsole(() => page, 'admin', async () => {
-      await openAdminPanel(page, stack);
+      const mainName = await openAdminPanel(page, stack);
       await page.locator('[data-glmedsa-admin=panel][data-role=admin]').waitFor({ timeout: 30_000 });
+      await assertSameModelName(page, stack, mainName);
       assert.equal(await page.locator('[data-glmedsa-admin=active]').getAttribute('data-version'), 'base');
       await screenshot(page, 'admin-1-panel');
 
@@ -177,6 +229,9 @@ describe('the fine-tuning panel, end to end (OHIF 3.13.2 + GLMed-SA, headless Ch
       await v1.locator('[data-glmedsa-admin=activate]').click();
       await page.locator('[data-glmedsa-admin=active][data-version="1"]').waitFor({ timeout: 120_000 });
       assert.equal((await serverAdapters(stack)).active, 1, 'the server serves version 1');
+      // The server names the served model after its version now; the panel follows, as the main panel does.
+      const servedName = (await serverName(stack)).name;
+      assert.equal(await adminModelName(page, stack), servedName, `the panel shows the served model's new name '${servedName}'`);
       log(`version 1 (job ${first.slice(0, 8)}) active: ${await page.locator('[data-glmedsa-admin=active]').textContent()}`);
       await screenshot(page, 'admin-4-version-1-active');
 
@@ -217,6 +272,9 @@ describe('the fine-tuning panel, end to end (OHIF 3.13.2 + GLMed-SA, headless Ch
       const reason = (await row.locator('[data-glmedsa-admin=job-reason]').textContent()) ?? '';
       log(`cancelled job ${id.slice(0, 8)}: ${reason}`);
       assert.match(reason, /cancelled while running/);
+      const notice = await noticeOf(page);
+      log(`notice: ${notice.text}`);
+      assert.deepEqual(notice, { text: `Job ${id.slice(0, 8)} was cancelled while running. No version was published.`, jobState: 'cancelled' });
       assert.equal(await row.locator('[data-glmedsa-admin=cancel]').count(), 0, 'a finished job has no Cancel button');
       assert.equal((await serverAdapters(stack)).adapters.length, versionsBefore, 'no version published');
       await screenshot(page, 'admin-9-cancelled');
@@ -229,8 +287,9 @@ describe('the fine-tuning panel, end to end (OHIF 3.13.2 + GLMed-SA, headless Ch
       const activate = await fetch(`${stack.server.url}/v1/models/starter/adapters/1/activate`, { method: 'POST', headers: { 'x-api-key': ADMIN_KEY } });
       assert.equal(activate.status, 200, 'an admin serves version 1 for this check');
       await viewerPage.context().route('**/v1/**', (route) => route.continue({ headers: { ...route.request().headers(), authorization: `ApiKey ${VIEWER_KEY}` } }));
-      await openAdminPanel(viewerPage, stack);
+      const mainName = await openAdminPanel(viewerPage, stack);
       await viewerPage.locator('[data-glmedsa-admin=panel][data-role=viewer]').waitFor({ timeout: 30_000 });
+      await assertSameModelName(viewerPage, stack, mainName);
       await viewerPage.locator('[data-glmedsa-admin=active][data-version="1"]').waitFor({ timeout: 30_000 });
       const line = (await viewerPage.locator('[data-glmedsa-admin=active]').textContent()) ?? '';
       log(`viewer sees: ${line}`);

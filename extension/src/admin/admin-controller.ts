@@ -7,13 +7,18 @@
  */
 import { type AdapterInfo, FINISHED_STATES, type JobRecord, type Role } from '@glmedsa/server/api';
 import { ServerError } from '../client.js';
+import { modelLabel } from '../status.js';
 import type { AdminClient } from './admin-client.js';
 import { type JobForm, jobRequest } from './job-form.js';
+import { jobNotice } from './job-notice.js';
 
 export interface AdminState {
   /** The caller's role, null until known. */
   role: Role | null;
+  /** The model's id (what the API's paths take). */
   model: string | null;
+  /** What the panels call the model: the server's display name, or the id when it has none. */
+  modelName: string | null;
   /** The active adapter version (null: the base model). */
   active: number | null;
   adapters: AdapterInfo[];
@@ -29,11 +34,22 @@ export interface AdminState {
   /** The last failure, as a sentence. */
   error: string | null;
   notice: string | null;
+  /** The job the notice speaks of (the one this admin started): the notice follows its record. */
+  noticeJob: string | null;
 }
 
 type Listener = (s: AdminState) => void;
 
 const POLL_MS = 2000;
+
+/**
+ * A model's name as GET /v1/models gives it, the one the main panel shows. It is read again after
+ * every change: the server names the served model after its active version (e.g. 'starter-v1').
+ */
+function nameIn(models: { id: string; name: string }[], id: string): string {
+  const info = models.find((m) => m.id === id);
+  return info ? modelLabel(info) : id;
+}
 
 function sentenceOf(err: unknown): string {
   if (err instanceof ServerError) return err.message;
@@ -41,7 +57,7 @@ function sentenceOf(err: unknown): string {
 }
 
 export class AdminController {
-  private state: AdminState = { role: null, model: null, active: null, adapters: [], jobs: [], following: {}, submitting: false, formProblems: [], switching: null, error: null, notice: null };
+  private state: AdminState = { role: null, model: null, modelName: null, active: null, adapters: [], jobs: [], following: {}, submitting: false, formProblems: [], switching: null, error: null, notice: null, noticeJob: null };
   private readonly listeners = new Set<Listener>();
   private readonly watchers = new Map<string, AbortController>();
   private started = false;
@@ -93,17 +109,14 @@ export class AdminController {
   async refresh(quiet = false): Promise<void> {
     try {
       const who = await this.client.whoami();
-      let model = this.state.model ?? this.preferredModel();
-      if (!model) {
-        const models = await this.client.models();
-        model = (models.models.find((m) => m.default) ?? models.models[0])?.id ?? null;
-      }
+      const { models } = await this.client.models();
+      const model = this.state.model ?? this.preferredModel() ?? (models.find((m) => m.default) ?? models[0])?.id ?? null;
       if (!model) throw new ServerError('server', 'The segmentation server serves no model.');
       const versions = await this.client.adapters(model);
-      this.set({ role: who.role, model, active: versions.active, adapters: versions.adapters, ...(quiet ? {} : { error: null }) });
+      this.set({ role: who.role, model, modelName: nameIn(models, model), active: versions.active, adapters: versions.adapters, ...(quiet ? {} : { error: null }) });
       if (who.role === 'admin') {
         const { jobs } = await this.client.jobs();
-        this.set({ jobs });
+        this.set(this.withJobs(jobs));
         for (const j of jobs) if (!FINISHED_STATES.includes(j.state)) this.follow(j.id);
       }
     } catch (err) {
@@ -111,13 +124,19 @@ export class AdminController {
     }
   }
 
-  private withJob(job: JobRecord): JobRecord[] {
-    return this.state.jobs.some((j) => j.id === job.id) ? this.state.jobs.map((j) => (j.id === job.id ? job : j)) : [job, ...this.state.jobs];
+  /** Every change of the job list goes through here, so that the notice says what its job does now. */
+  private withJobs(jobs: JobRecord[]): Pick<AdminState, 'jobs'> & Partial<AdminState> {
+    const followed = this.state.noticeJob === null ? undefined : jobs.find((j) => j.id === this.state.noticeJob);
+    return followed ? { jobs, notice: jobNotice(followed) } : { jobs };
+  }
+
+  private withJob(job: JobRecord): Pick<AdminState, 'jobs'> & Partial<AdminState> {
+    return this.withJobs(this.state.jobs.some((j) => j.id === job.id) ? this.state.jobs.map((j) => (j.id === job.id ? job : j)) : [job, ...this.state.jobs]);
   }
 
   private upsert(job: JobRecord): void {
     if (FINISHED_STATES.includes(job.state) && this.watchers.has(job.id)) return this.stopFollowing(job);
-    this.set({ jobs: this.withJob(job) });
+    this.set(this.withJob(job));
   }
 
   /** Stops following a finished job; its final record and the end of following show up together. */
@@ -125,7 +144,7 @@ export class AdminController {
     this.watchers.get(job.id)?.abort();
     this.watchers.delete(job.id);
     const { [job.id]: _gone, ...rest } = this.state.following;
-    this.set({ jobs: this.withJob(job), following: rest });
+    this.set({ ...this.withJob(job), following: rest });
   }
 
   /** Follows a job through its events stream until it ends; polls when the stream is refused or breaks. */
@@ -174,6 +193,17 @@ export class AdminController {
     }
   }
 
+  /** The served model's name follows the version in use (the main panel re-reads it too, onSwitched). */
+  private async refreshName(): Promise<void> {
+    const model = this.state.model;
+    if (!model) return;
+    try {
+      this.set({ modelName: nameIn((await this.client.models()).models, model) });
+    } catch {
+      // The switch itself worked; the next refresh reads the name again.
+    }
+  }
+
   /** Checks the form with the API's schema, then starts the job; the server's refusal is shown as its sentence. */
   async submit(form: JobForm): Promise<JobRecord | null> {
     const req = jobRequest(form);
@@ -181,12 +211,13 @@ export class AdminController {
       this.set({ formProblems: req.problems });
       return null;
     }
-    this.set({ submitting: true, formProblems: [], error: null, notice: null });
+    this.set({ submitting: true, formProblems: [], error: null, notice: null, noticeJob: null });
     try {
       const job = await this.client.submit({ ...req.body, ...(this.state.model ? { model: this.state.model } : {}) });
+      // From here on the notice is remade from each new record of this job (withJobs).
+      this.set({ noticeJob: job.id });
       this.upsert(job);
       this.follow(job.id);
-      this.set({ notice: `Job ${job.id.slice(0, 8)} was started (${job.state} at first).` });
       return job;
     } catch (err) {
       if (err instanceof ServerError && err.status === 400) this.set({ formProblems: [err.message] });
@@ -218,11 +249,13 @@ export class AdminController {
 
   private async switchTo(target: number | 'base', call: () => Promise<{ active: number | null; adapters: AdapterInfo[] }>, notice: string): Promise<void> {
     if (!this.state.model || this.state.switching !== null) return;
-    this.set({ switching: target, error: null, notice: null });
+    // A version switch has a notice of its own; the job's notice stops following the job.
+    this.set({ switching: target, error: null, notice: null, noticeJob: null });
     try {
       const v = await call();
       this.set({ active: v.active, adapters: v.adapters, notice });
       this.onSwitched();
+      await this.refreshName();
     } catch (err) {
       this.set({ error: sentenceOf(err) });
     } finally {

@@ -9,6 +9,7 @@ import { FINISHED_STATES } from '@glmedsa/server/api';
 import { h, hostReact } from '../peers.js';
 import type { AdminController, AdminState } from './admin-controller.js';
 import { DEFAULT_FORM, type JobForm } from './job-form.js';
+import { dice, eta } from './job-notice.js';
 
 void h;
 
@@ -23,15 +24,9 @@ const S = {
   small: { fontSize: '11px', color: '#a1a1aa' },
   error: { marginTop: '6px', padding: '6px', background: '#3f1d1d', borderRadius: '4px', color: '#fecaca' },
   notice: { marginTop: '6px', fontSize: '12px', color: '#86efac' },
+  /** A job that ended without a version (cancelled) is neither good news nor an error. */
+  quietNotice: { marginTop: '6px', fontSize: '12px', color: '#d4d4d8' },
 };
-
-const dice = (d: number | null | undefined) => (d === null || d === undefined ? '-' : d.toFixed(3));
-
-function eta(s: number | null): string {
-  if (s === null || !Number.isFinite(s)) return '-';
-  const t = Math.max(0, Math.round(s));
-  return t >= 60 ? `${Math.floor(t / 60)} min ${t % 60} s` : `${t} s`;
-}
 
 function activeLine(s: AdminState): string {
   if (s.active === null) return 'base model (no adapter)';
@@ -124,12 +119,15 @@ export function makeAdminPanel(c: AdminController) {
       return off;
     }, []);
     const field = (name: keyof JobForm) => (v: string) => setForm((f: JobForm) => ({ ...f, [name]: v }));
+    const noticeState = s.noticeJob === null ? null : s.jobs.find((j) => j.id === s.noticeJob)?.state ?? null;
     return (
       <div data-glmedsa-admin="panel" data-role={s.role ?? ''} style={S.root}>
         <div style={{ ...S.heading, marginTop: '0', marginBottom: '4px' }}>GLMed-SA fine-tuning</div>
         <div style={S.row}>
           <span>Model</span>
-          <span data-glmedsa-admin="model">{s.model ?? '-'}</span>
+          <span data-glmedsa-admin="model" data-id={s.model ?? ''}>
+            {s.modelName ?? s.model ?? '-'}
+          </span>
         </div>
         <div style={S.row}>
           <span>Adapter in use</span>
@@ -144,7 +142,8 @@ export function makeAdminPanel(c: AdminController) {
           </div>
         ) : null}
         {s.notice ? (
-          <div data-glmedsa-admin="notice" style={S.notice}>
+          // data-job-state: the state of the job the notice speaks of ('' for a version switch); a failure reads as one.
+          <div data-glmedsa-admin="notice" data-job-state={noticeState ?? ''} role="status" style={noticeState === 'failed' ? S.error : noticeState === 'cancelled' ? S.quietNotice : S.notice}>
             {s.notice}
           </div>
         ) : null}

@@ -9,7 +9,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(here, '..', '..', '..', '..');
 export const STARTER_MODEL = process.env['GLMEDSA_TEST_MODEL'] ?? path.join(REPO_ROOT, 'models', 'starter');
 
-export async function startTestServer(pacsUrl: string, overrides: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}): Promise<RunningServer> {
+/** `dataDir`: where jobs, adapters and merged models go (default: the server's own, `.data` of the working directory). */
+export async function startTestServer(pacsUrl: string, overrides: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}, dataDir?: string): Promise<RunningServer> {
   const config = loadConfig({
     env,
     overrides: {
@@ -21,7 +22,7 @@ export async function startTestServer(pacsUrl: string, overrides: Record<string,
       ...overrides,
     },
   });
-  return startServer(config, { log: pino({ level: process.env['GLMEDSA_TEST_LOG'] ?? 'silent' }) });
+  return startServer(config, { ...(dataDir ? { dataDir } : {}), log: pino({ level: process.env['GLMEDSA_TEST_LOG'] ?? 'silent' }) });
 }
 
 export interface JsonResponse {

@@ -1,9 +1,14 @@
-/** What the jobs tests share: synth dataset folders, a data dir, API keys, an events-stream reader. */
+/**
+ * What the jobs tests share (the server's and the extension's fine-tuning panel tests): the server
+ * with authentication on and a data dir of the test's, synth dataset folders, API keys, an
+ * events-stream reader.
+ */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from '../helpers/server.js';
+import type { RunningServer } from '../../src/server.js';
+import { REPO_ROOT, startTestServer } from '../helpers/server.js';
 
 export const ADMIN_KEY = 'admin-key-for-the-jobs-tests';
 export const VIEWER_KEY = 'viewer-key-for-the-jobs-tests';
@@ -16,6 +21,17 @@ export const AUTH = {
     { key: VIEWER_KEY, role: 'viewer', name: 'viewer' },
   ],
 };
+
+/** A PACS nobody answers (the discard port): a PACS job fails fast with a sentence; folder jobs need none. */
+export const NO_PACS = { url: 'http://127.0.0.1:9/dicom-web', timeoutMs: 1000 };
+
+/**
+ * The real server as the jobs tests run it: the starter model on the CPU, the ADMIN and VIEWER keys
+ * required, its job store and adapter registry in `dataDir` (so they start as the test made them).
+ */
+export function startJobsServer(dataDir: string, jobs: Record<string, unknown>, pacs: { url: string; timeoutMs: number; username?: string; password?: string } = NO_PACS): Promise<RunningServer> {
+  return startTestServer(pacs.url, { pacs, auth: AUTH, jobs }, {}, dataDir);
+}
 
 const CLI = path.join(REPO_ROOT, 'models', 'bin', 'glmedsa.js');
 

@@ -8,12 +8,10 @@ import { existsSync, promises as fs, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readPng, regionCentre } from '@glmedsa/models';
-import pino from 'pino';
 import { AdapterListResponseSchema, JobEventSchema, JobListResponseSchema, JobRecordSchema } from '../../src/api/index.js';
-import { loadConfig } from '../../src/config/load.js';
-import { type RunningServer, startServer } from '../../src/server.js';
-import { STARTER_MODEL, get, post } from '../helpers/server.js';
-import { ADMIN, AUTH, VIEWER, dataDirWithSiteB, readEvents, waitFor } from './job-fixtures.js';
+import type { RunningServer } from '../../src/server.js';
+import { get, post } from '../helpers/server.js';
+import { ADMIN, VIEWER, dataDirWithSiteB, readEvents, startJobsServer, waitFor } from './job-fixtures.js';
 
 const HP = { steps: 24, batch: 2, lr: 1e-3, seed: 3 };
 
@@ -38,19 +36,7 @@ describe('fine-tuning jobs and adapter versions', () => {
 
   before(async () => {
     dataDir = dataDirWithSiteB();
-    const config = loadConfig({
-      env: {},
-      overrides: {
-        listen: { host: '127.0.0.1', port: 0 },
-        pacs: { url: 'http://127.0.0.1:9/dicom-web', timeoutMs: 1000 },
-        models: [{ id: 'starter', dir: STARTER_MODEL }],
-        device: 'cpu',
-        auth: AUTH,
-        jobs: { threads: 1, queueLimit: 1, checkpointEvery: 4, releaseGraceMs: 1000 },
-        logLevel: 'silent',
-      },
-    });
-    server = await startServer(config, { dataDir, log: pino({ level: process.env['GLMEDSA_TEST_LOG'] ?? 'silent' }) });
+    server = await startJobsServer(dataDir, { threads: 1, queueLimit: 1, checkpointEvery: 4, releaseGraceMs: 1000 });
     const validation = path.join(dataDir, 'datasets', 'site-b', 'validation');
     const items = (JSON.parse(await fs.readFile(path.join(validation, 'manifest.json'), 'utf8')) as { items: { image: string; mask: string }[] }).items;
     const upload = async (file: string) => {

@@ -12,14 +12,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SITES, phantomItem, type Phantom } from '@glmedsa/models';
-import pino from 'pino';
-import { loadConfig } from '../../src/config/load.js';
-import { type RunningServer, startServer } from '../../src/server.js';
+import type { RunningServer } from '../../src/server.js';
 import { newStudy, newUid, rgbPhoto } from '../helpers/dicom-factory.js';
 import { useOrthanc } from '../helpers/orthanc.js';
 import { segInstance } from '../helpers/seg-builder.js';
-import { STARTER_MODEL, get, post } from '../helpers/server.js';
-import { ADMIN, AUTH, VIEWER, readEvents } from './job-fixtures.js';
+import { get, post } from '../helpers/server.js';
+import { ADMIN, VIEWER, readEvents, startJobsServer } from './job-fixtures.js';
 
 /** The size the folder jobs' phantoms have (job-fixtures): the starter trains quickly on it. */
 const SIZE = 128;
@@ -87,19 +85,7 @@ describe('a fine-tuning job on SEGs from the PACS', () => {
 
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'glmedsa-pacs-job-'));
     const h = pacs.handle;
-    const config = loadConfig({
-      env: {},
-      overrides: {
-        listen: { host: '127.0.0.1', port: 0 },
-        pacs: { url: h.dicomWebUrl, timeoutMs: 10_000, ...(h.auth ? { username: h.auth.username, password: h.auth.password } : {}) },
-        models: [{ id: 'starter', dir: STARTER_MODEL }],
-        device: 'cpu',
-        auth: AUTH,
-        jobs: { threads: 1, queueLimit: 2, checkpointEvery: 8, releaseGraceMs: 1000 },
-        logLevel: 'silent',
-      },
-    });
-    server = await startServer(config, { dataDir, log: pino({ level: process.env['GLMEDSA_TEST_LOG'] ?? 'silent' }) });
+    server = await startJobsServer(dataDir, { threads: 1, queueLimit: 2, checkpointEvery: 8, releaseGraceMs: 1000 }, { url: h.dicomWebUrl, timeoutMs: 10_000, ...(h.auth ? { username: h.auth.username, password: h.auth.password } : {}) });
   });
 
   after(async () => {
