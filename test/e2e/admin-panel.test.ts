@@ -73,7 +73,7 @@ async function openAdminPanel(page: Page, stack: Stack): Promise<string> {
   return mainName;
 }
 
-/** The starter's display name in GET /v1/models (it changes with the version served, e.g. 'starter-v1'). */
+/** The starter's display name in GET /v1/models (it changes with the version served, e.g. 'glmedsa-starter-v1'). */
 async function serverName(stack: Stack): Promise<{ id: string; name: string }> {
   const res = await fetch(`${stack.server.url}/v1/models`, { headers: { 'x-api-key': VIEWER_KEY } });
   return ((await res.json()) as { models: { id: string; name: string }[] }).models.find((m) => m.id === 'starter')!;

@@ -21,6 +21,13 @@ export function decodeBackendOf(v: unknown): DecodeBackend {
 
 export const makeTensor: MakeTensor = (data, dims) => new ort.Tensor('float32', data, dims);
 
+/**
+ * onnxruntime's worker threads spin for a while after each run, waiting for more work. A click
+ * decodes once and then the page renders the mask, on the same cores: here (2 cores, software
+ * WebGL) the spinning threads slowed the render that follows each decode. They sleep instead.
+ */
+const NO_SPINNING = { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } };
+
 /** The backend a session runs on, in words for the panel. */
 export type BackendName = string;
 
@@ -66,7 +73,7 @@ export async function createDecoderSession(baseUrl: string, bytes: Uint8Array, p
   let webgpuFailed: string | null = null;
   if (await useWebGpu(preference)) {
     try {
-      const s = await ort.InferenceSession.create(bytes, { executionProviders: ['webgpu'] });
+      const s = await ort.InferenceSession.create(bytes, { executionProviders: ['webgpu'], ...NO_SPINNING });
       return { session: s as unknown as SessionLike, backend: 'WebGPU' };
     } catch (err) {
       // Operators WebGPU lacks do not fail here (onnxruntime-web places them on its CPU provider in the
@@ -74,6 +81,6 @@ export async function createDecoderSession(baseUrl: string, bytes: Uint8Array, p
       webgpuFailed = brief(err instanceof Error ? err.message.replace(/\s+/g, ' ') : String(err)) || 'no reason given';
     }
   }
-  const s = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
+  const s = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], ...NO_SPINNING });
   return { session: s as unknown as SessionLike, backend: webgpuFailed ? `${wasmName()}; WebGPU did not take the decoder: ${webgpuFailed}` : wasmName() };
 }

@@ -154,7 +154,7 @@ export class AdapterService {
     if (existsSync(path.join(dir, 'model.json'))) return dir;
     await fs.mkdir(path.dirname(dir), { recursive: true });
     const tmp = `${dir}.tmp-${randomBytes(4).toString('hex')}`;
-    const run = runCli(['export', '--model', base.dir, '--adapter', this.o.registry.dir(base.id, version), '--out', tmp, '--name', `${base.id}-v${version}`], {
+    const run = runCli(['export', '--model', base.dir, '--adapter', this.o.registry.dir(base.id, version), '--out', tmp, '--name', `${base.manifest.name}-v${version}`], {
       threads: this.o.threads,
     });
     const { code, stderrTail } = await run.exited;

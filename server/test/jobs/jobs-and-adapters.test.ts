@@ -162,6 +162,7 @@ describe('fine-tuning jobs and adapter versions', () => {
         done++;
       }
     };
+    const baseName = ((await get(`${server.url}/v1/models`, VIEWER)).body['models'] as Record<string, unknown>[]).find((m) => m['id'] === 'starter')!['name'];
     const clickers = [clicker(), clicker()];
     const act = await post(`${server.url}/v1/models/starter/adapters/1/activate`, {}, ADMIN);
     running = false;
@@ -175,6 +176,8 @@ describe('fine-tuning jobs and adapter versions', () => {
     const models = await get(`${server.url}/v1/models`, VIEWER);
     const starter = (models.body['models'] as Record<string, unknown>[]).find((m) => m['id'] === 'starter')!;
     assert.equal(starter['activeAdapter'], '1');
+    // The version served keeps the base model's display name, with its version after it.
+    assert.equal(starter['name'], `${baseName}-v1`);
     assert.equal((starter['adapters'] as unknown[]).length, 1);
 
     const off = await post(`${server.url}/v1/models/starter/adapters/deactivate`, {}, ADMIN);
