@@ -120,7 +120,7 @@ const extension = {
     const config = appConfig.glmedsa ?? {};
     controller = new Controller(config, servicesManager.services, peers);
     const c = controller;
-    admin = createAdmin(config, () => c.authorization(), () => void c.refreshServer());
+    admin = createAdmin(config, () => c.authorization(), () => void c.refreshServer(), () => c.status.get().model);
     lendKeyToViewer(servicesManager.services, config);
     peers.cornerstoneTools.addTool(createClickTool(controller));
     (globalThis as unknown as Record<string, unknown>)['glmedsa'] = diagnostics();

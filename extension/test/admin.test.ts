@@ -139,6 +139,17 @@ describe('the panel against the real server', () => {
     assert.match(stale.get().error ?? '', /no-such-model/);
   });
 
+  test('the panel follows the model the main panel picks, at its next refresh', async () => {
+    let picked: string | null = 'starter';
+    const c = new AdminController(client(VIEWER_KEY), () => picked);
+    await c.refresh();
+    assert.equal(c.get().model, 'starter');
+    // Another pick (here one the server does not serve, as this server has one model): the panel asks about it.
+    picked = 'another-model';
+    await c.refresh();
+    assert.match(c.get().error ?? '', /another-model/);
+  });
+
   test('a wrong key is a sentence in the state, not an exception', async () => {
     const c = new AdminController(client('not-a-key'), () => null);
     await c.refresh();

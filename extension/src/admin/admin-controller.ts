@@ -44,7 +44,7 @@ const POLL_MS = 2000;
 
 /**
  * A model's name as GET /v1/models gives it, the one the main panel shows. It is read again after
- * every change: the server names the served model after its active version (e.g. 'starter-v1').
+ * every change: the server names the served model after its active version (e.g. 'glmedsa-starter-v1').
  */
 function nameIn(models: { id: string; name: string }[], id: string): string {
   const info = models.find((m) => m.id === id);
@@ -110,7 +110,8 @@ export class AdminController {
     try {
       const who = await this.client.whoami();
       const { models } = await this.client.models();
-      const model = this.state.model ?? this.preferredModel() ?? (models.find((m) => m.default) ?? models[0])?.id ?? null;
+      // The model the main panel segments with now (the user may have picked another), else the one shown so far, else the server's default.
+      const model = this.preferredModel() ?? this.state.model ?? (models.find((m) => m.default) ?? models[0])?.id ?? null;
       if (!model) throw new ServerError('server', 'The segmentation server serves no model.');
       const versions = await this.client.adapters(model);
       this.set({ role: who.role, model, modelName: nameIn(models, model), active: versions.active, adapters: versions.adapters, ...(quiet ? {} : { error: null }) });

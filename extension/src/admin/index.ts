@@ -7,6 +7,12 @@ export { AdminController } from './admin-controller.js';
 
 export const ADMIN_PANEL_NAME = 'glmedsa-admin';
 
-export function createAdmin(config: { serverUrl?: string; model?: string }, authorization: () => string | null, onSwitched?: () => void): AdminController {
-  return new AdminController(new AdminClient({ baseUrl: config.serverUrl ?? '', authorization }), () => config.model ?? null, onSwitched);
+export function createAdmin(
+  config: { serverUrl?: string; model?: string },
+  authorization: () => string | null,
+  onSwitched?: () => void,
+  /** The model the main panel segments with now (the user may pick another). */
+  currentModel: () => string | null = () => null,
+): AdminController {
+  return new AdminController(new AdminClient({ baseUrl: config.serverUrl ?? '', authorization }), () => currentModel() ?? config.model ?? null, onSwitched);
 }
