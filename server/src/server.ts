@@ -52,6 +52,7 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
     count: config.workers.count,
     threads: config.workers.threads,
     cpuMemArena: config.workers.cpuMemArena,
+    spinning: config.workers.spinning,
     device: config.device,
     models: models.map((m) => ({ id: m.id, dir: m.dir })),
     queueLimit: config.workers.queueLimit,

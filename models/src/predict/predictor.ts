@@ -46,6 +46,8 @@ export interface PredictorOptions {
   onFallback?: (reason: string) => void;
   /** onnxruntime's CPU memory arena (see SessionOptions.cpuMemArena). */
   cpuMemArena?: boolean;
+  /** onnxruntime's threads spin between runs (see SessionOptions.spinning). */
+  spinning?: boolean;
 }
 
 /** The consecutive tokens `first..first+count-1` of [1, M, ...rest], as a view [count, ...rest]. */
@@ -71,6 +73,7 @@ function sessionOptions(o: PredictorOptions) {
     ...(o.threads ? { threads: o.threads } : {}),
     ...(o.onFallback ? { onFallback: o.onFallback } : {}),
     ...(o.cpuMemArena === undefined ? {} : { cpuMemArena: o.cpuMemArena }),
+    ...(o.spinning === undefined ? {} : { spinning: o.spinning }),
   };
 }
 

@@ -19,3 +19,17 @@ test('a built graph loads and runs in onnxruntime', async () => {
   assert.deepEqual(out['y']!.shape, [2, 3]);
   assert.deepEqual(out['r']!.shape, [1, 1, 4, 6]);
 });
+
+test('sessions whose threads sleep between runs (spinning off) give the same outputs as spinning ones', async () => {
+  const g = new Graph();
+  const x = g.input('x', 'float32', ['B', 4]);
+  g.output(op.gelu(op.matmul(x, g.param('w', float32([4, 2], [1, 2, 3, 4, 5, 6, 7, 8])))), 'y');
+  const bytes = serializeModel(g);
+  const feeds = { x: float32([2, 4], [1, -2, 3, 0.5, 0, 1, 0, -1]) };
+  // The binding checks the option's form (it refuses config entries that are not strings).
+  const asleep = await openSession(bytes, { device: 'cpu', threads: 2, spinning: false });
+  const spinning = await openSession(bytes, { device: 'cpu', threads: 2 });
+  const a = (await runSession(asleep, feeds))['y']!;
+  const b = (await runSession(spinning, feeds))['y']!;
+  assert.deepEqual(Array.from(a.data as Float32Array), Array.from(b.data as Float32Array));
+});

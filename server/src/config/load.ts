@@ -75,6 +75,7 @@ export const ENV_VARS: Record<string, { path: string[]; parse?: (name: string, v
   GLMEDSA_WORKERS: { path: ['workers', 'count'], parse: int, help: 'inference worker threads (default 2 with at least 2 cores and 4 GiB, else 1)' },
   GLMEDSA_THREADS: { path: ['workers', 'threads'], parse: int, help: 'onnxruntime threads per worker (0 = one per core)' },
   GLMEDSA_ORT_MEM_ARENA: { path: ['workers', 'cpuMemArena'], parse: onOff, help: "onnxruntime's CPU memory arena in each session: on | off (default on)" },
+  GLMEDSA_ORT_SPINNING: { path: ['workers', 'spinning'], parse: onOff, help: "onnxruntime's CPU threads spin between runs: on | off (default off: they sleep)" },
   GLMEDSA_QUEUE_LIMIT: { path: ['workers', 'queueLimit'], parse: int, help: 'queued inference jobs before 503' },
   GLMEDSA_CACHE_BYTES: { path: ['cache', 'embeddingBytes'], parse: int, help: 'embedding cache size in bytes' },
   GLMEDSA_UPLOAD_CACHE_BYTES: { path: ['cache', 'uploadBytes'], parse: int, help: 'bytes of uploaded images kept in memory (default 268435456)' },

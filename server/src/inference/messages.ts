@@ -69,6 +69,8 @@ export type WorkerRequest =
       threads: number;
       /** onnxruntime's CPU memory arena on or off (config workers.cpuMemArena). */
       cpuMemArena: boolean;
+      /** onnxruntime's CPU threads spin between runs (config workers.spinning). */
+      spinning: boolean;
       limits: ImageLimits;
       guard: Int32Array;
     }

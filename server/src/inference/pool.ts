@@ -70,6 +70,8 @@ export interface PoolOptions {
   device: 'auto' | 'cuda' | 'cpu';
   /** onnxruntime's CPU memory arena in each session (see config workers.cpuMemArena). */
   cpuMemArena: boolean;
+  /** onnxruntime's CPU threads spin between runs (config workers.spinning; default off). */
+  spinning?: boolean;
   models: ModelToLoad[];
   queueLimit: number;
   jobTimeoutMs: number;
@@ -132,7 +134,7 @@ export class InferencePool {
         if (!slot.ready) reject(err);
       });
       worker.on('exit', (code) => this.onExit(slot, code));
-      const load: WorkerRequest = { type: 'load', models: [...this.o.models], device: this.o.device, threads: this.o.threads, cpuMemArena: this.o.cpuMemArena, limits: this.o.limits, guard: slot.guard };
+      const load: WorkerRequest = { type: 'load', models: [...this.o.models], device: this.o.device, threads: this.o.threads, cpuMemArena: this.o.cpuMemArena, spinning: this.o.spinning ?? false, limits: this.o.limits, guard: slot.guard };
       worker.postMessage(load);
     });
   }

@@ -23,6 +23,7 @@ const native = <T>(call: () => Promise<T>): Promise<T> => guardedNative(guard!, 
 let lastDevice: 'auto' | 'cuda' | 'cpu' = 'auto';
 let lastThreads = 0;
 let cpuMemArena = true;
+let spinning = false;
 
 function post(msg: WorkerResponse, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(msg, transfer);
@@ -104,6 +105,7 @@ port.on('message', (msg: WorkerRequest) => {
     lastDevice = msg.device;
     lastThreads = msg.threads;
     cpuMemArena = msg.cpuMemArena;
+    spinning = msg.spinning;
     (async () => {
       const loaded: { id: string; provider: 'cuda' | 'cpu'; fallback?: string }[] = [];
       for (const m of msg.models) {
@@ -112,6 +114,7 @@ port.on('message', (msg: WorkerRequest) => {
           device: msg.device,
           ...(msg.threads ? { threads: msg.threads } : {}),
           cpuMemArena,
+          spinning,
           onFallback: (reason) => (fallback = reason),
         });
         await warmUp(p);
@@ -125,7 +128,7 @@ port.on('message', (msg: WorkerRequest) => {
   if (msg.type === 'load-model') {
     const m = msg.model;
     native(async () => {
-      const p = await SamPredictor.open(m.dir, { device: lastDevice, ...(lastThreads ? { threads: lastThreads } : {}), cpuMemArena });
+      const p = await SamPredictor.open(m.dir, { device: lastDevice, ...(lastThreads ? { threads: lastThreads } : {}), cpuMemArena, spinning });
       await warmUp(p);
       return p;
     })

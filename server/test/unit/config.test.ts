@@ -69,6 +69,8 @@ test('the image limits and the worker heap come from GLMEDSA_* variables, and a 
 test("onnxruntime's CPU memory arena is switched with GLMEDSA_ORT_MEM_ARENA", () => {
   assert.equal(loadConfig({ env: { GLMEDSA_ORT_MEM_ARENA: 'off' } }).workers.cpuMemArena, false);
   assert.equal(loadConfig({ env: { GLMEDSA_ORT_MEM_ARENA: 'on' } }).workers.cpuMemArena, true);
+  assert.equal(loadConfig({ env: {} }).workers.spinning, false);
+  assert.equal(loadConfig({ env: { GLMEDSA_ORT_SPINNING: 'on' } }).workers.spinning, true);
   assert.throws(() => loadConfig({ env: { GLMEDSA_ORT_MEM_ARENA: 'maybe' } }), /GLMEDSA_ORT_MEM_ARENA must be on or off/);
 });
 
