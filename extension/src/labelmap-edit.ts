@@ -64,13 +64,42 @@ export function paint(pixels: Pixels, mask: ArrayLike<number>, value: number): U
 
 /**
  * Takes a painted proposal off: its pixels that still hold `value` become 0 again. What other
- * tools did meanwhile stays: a brush stroke or an eraser elsewhere, an undo of the viewer's own,
- * a pixel another segment took over (a same-segment brush stroke over the proposal itself cannot be
- * told apart from it and goes with it).
+ * tools did meanwhile stays: a brush stroke or an eraser, an undo of the viewer's own, a pixel
+ * another segment (or the proposal's own segment, painted by hand) took over.
  */
 export function unpaint(pixels: Pixels, painted: Uint32Array, value: number): void {
   for (let k = 0; k < painted.length; k++) {
     const i = painted[k]!;
     if (i < pixels.length && pixels[i] === value) pixels[i] = 0;
   }
+}
+
+/**
+ * Accepts a painted proposal: its pixels that still hold the preview's `from` become the segment
+ * `to`. Returns the change as the undo history keeps it (each such pixel was 0 before the proposal,
+ * since the proposal paints only free pixels), or null when no pixel of it is left.
+ */
+export function promote(pixels: Pixels, painted: Uint32Array, from: number, to: number): LabelmapEdit | null {
+  const kept: number[] = [];
+  for (let k = 0; k < painted.length; k++) {
+    const i = painted[k]!;
+    if (i < pixels.length && pixels[i] === from) {
+      pixels[i] = to;
+      kept.push(i);
+    }
+  }
+  if (kept.length === 0) return null;
+  return { indices: Uint32Array.from(kept), before: new Float64Array(kept.length), after: new Float64Array(kept.length).fill(to) };
+}
+
+/** The segment index a proposal is painted with until it is accepted (Cornerstone's preview index). */
+export const PREVIEW_SEGMENT_INDEX = 255;
+/** The preview index for a proposal of `segmentIndex` (another one where the segment itself is 255). */
+export function previewIndexFor(segmentIndex: number): number {
+  return segmentIndex === PREVIEW_SEGMENT_INDEX ? PREVIEW_SEGMENT_INDEX - 1 : PREVIEW_SEGMENT_INDEX;
+}
+
+/** A lighter shade of an RGBA colour (each channel half way to white, alpha kept). */
+export function lighter(color: readonly number[]): number[] {
+  return color.map((c, i) => (i < 3 ? Math.round(c + (255 - c) * 0.5) : c));
 }

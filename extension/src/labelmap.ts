@@ -1,17 +1,20 @@
 /**
- * The preview of a proposed mask on the active segment of a stack labelmap: the proposal paints
- * the pixels no segment holds, each new proposal first takes the previous one off, accept keeps it
- * (one memo in the viewer's undo history, so Ctrl+Z / Ctrl+Y undo and redo it), reject takes it
- * off. Only the preview's own pixels are ever taken off, so what OHIF's brush, eraser or undo did
- * to the labelmap while a proposal was on show stays. Creates a labelmap for the display set when
- * the viewport has none.
+ * The preview of a proposed mask on the active segment of a stack labelmap, as Cornerstone's own
+ * labelmap previews do it: the proposal paints the pixels no segment holds with a preview segment
+ * index (255) drawn in a lighter shade of the segment's colour; each new proposal first takes the
+ * previous one off; accept turns its pixels into the segment (one memo in the viewer's undo
+ * history, so Ctrl+Z / Ctrl+Y undo and redo it); reject takes them off. Only pixels that still hold
+ * the preview index are ever changed, so what OHIF's brush, eraser or undo did to the labelmap
+ * while a proposal was on show stays, a stroke of the same segment over the proposal included.
+ * Creates a labelmap for the display set when the viewport has none.
  */
 import { labelmapPixels, recordLabelmapEdit } from './history.js';
-import { diffPixels, paint, type Pixels, unpaint } from './labelmap-edit.js';
+import { lighter, paint, type Pixels, previewIndexFor, promote, unpaint } from './labelmap-edit.js';
 import type { Peers } from './peers.js';
 import type { DisplaySet, OhifServices } from './viewer-types.js';
 
 interface Target {
+  viewportId: string;
   segmentationId: string;
   segmentIndex: number;
   labelmapImageId: string;
@@ -49,7 +52,7 @@ export class LabelmapPreview {
     const ids = seg.getLabelmapImageIdsForImageId?.(imageId, segmentationId);
     const labelmapImageId = Array.isArray(ids) ? ids[0] : ids;
     if (!labelmapImageId) throw new Error('the segmentation has no labelmap for this image');
-    return { segmentationId, segmentIndex: segmentIndex || 1, labelmapImageId };
+    return { viewportId, segmentationId, segmentIndex: segmentIndex || 1, labelmapImageId };
   }
 
   private pixels(labelmapImageId: string): Pixels {
@@ -62,15 +65,28 @@ export class LabelmapPreview {
     const px = this.pixels(target.labelmapImageId);
     if (px.length !== mask.length) throw new Error(`the mask (${mask.length} pixels) does not fit the labelmap (${px.length})`);
     this.takeOff(px);
-    this.shown = { target, painted: paint(px, mask, target.segmentIndex) };
+    this.colourPreview(target);
+    this.shown = { target, painted: paint(px, mask, previewIndexFor(target.segmentIndex)) };
     this.modified(target);
+  }
+
+  /** Gives the preview index a lighter shade of the segment's colour in the target's viewport. */
+  private colourPreview(target: Target): void {
+    const color = this.peers.cornerstoneTools.segmentation.config?.color;
+    if (!color) return; // a Cornerstone without per-index colours: the preview keeps the LUT's colour
+    try {
+      const segmentColor = color.getSegmentIndexColor(target.viewportId, target.segmentationId, target.segmentIndex);
+      if (segmentColor) color.setSegmentIndexColor(target.viewportId, target.segmentationId, previewIndexFor(target.segmentIndex), lighter(segmentColor));
+    } catch {
+      // No colour LUT for this viewport yet: the preview is drawn in the LUT's colour for its index.
+    }
   }
 
   /** Takes the proposal's pixels off the labelmap (if it is still there). */
   private takeOff(px?: Pixels): void {
     if (!this.shown) return;
     try {
-      unpaint(px ?? this.pixels(this.shown.target.labelmapImageId), this.shown.painted, this.shown.target.segmentIndex);
+      unpaint(px ?? this.pixels(this.shown.target.labelmapImageId), this.shown.painted, previewIndexFor(this.shown.target.segmentIndex));
     } catch {
       // The labelmap went away under the proposal: nothing is left to take off.
     }
@@ -95,15 +111,13 @@ export class LabelmapPreview {
     this.shown = null;
     let edit = null;
     try {
-      const now = this.pixels(target.labelmapImageId);
-      // The labelmap without the proposal: the memo holds the proposal's pixels and nothing else.
-      const without = Float64Array.from(now as ArrayLike<number>);
-      unpaint(without, painted, target.segmentIndex);
-      edit = diffPixels(without, now);
+      // The preview's pixels that are still the preview's become the segment; the memo holds them and nothing else.
+      edit = promote(this.pixels(target.labelmapImageId), painted, previewIndexFor(target.segmentIndex), target.segmentIndex);
     } catch {
       // The labelmap went away under the proposal: there is nothing to record.
     }
     if (edit) {
+      this.modified(target);
       recordLabelmapEdit(this.peers, target, edit, {
         beforeRestore: () => {
           // An undo/redo while a proposal is on show drops the proposal first, so the two never mix.

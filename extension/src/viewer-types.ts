@@ -90,6 +90,13 @@ export interface CornerstoneTools {
     triggerSegmentationEvents: { triggerSegmentationDataModified(segmentationId: string, modifiedSlices?: number[]): void };
     segmentIndex: { getActiveSegmentIndex(segmentationId: string): number | undefined };
     activeSegmentation: { getActiveSegmentation(viewportId: string): { segmentationId: string } | undefined };
+    /** Per-viewport segment colours (RGBA 0-255), absent in Cornerstone versions without them. */
+    config?: {
+      color?: {
+        getSegmentIndexColor(viewportId: string, segmentationId: string, segmentIndex: number): number[] | null | undefined;
+        setSegmentIndexColor(viewportId: string, segmentationId: string, segmentIndex: number, color: number[]): void;
+      };
+    };
   };
   utilities: { triggerAnnotationRenderForViewportIds(ids: string[]): void };
   drawing: {

@@ -1,7 +1,7 @@
 /** The undo record of an accepted mask: only changed pixels are kept, undo and redo restore each side exactly. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { applyEdit, diffPixels, paint, unpaint } from '../src/labelmap-edit.js';
+import { applyEdit, diffPixels, lighter, paint, PREVIEW_SEGMENT_INDEX, previewIndexFor, promote, unpaint } from '../src/labelmap-edit.js';
 
 test('an edit keeps only the pixels that changed, with their old and new values', () => {
   const before = Uint8Array.from([0, 0, 2, 2, 0, 0]);
@@ -47,6 +47,47 @@ test('a proposal paints only free pixels, and taking it off leaves what other to
   assert.deepEqual([...live], [0, 0, 2, 2, 0, 0, 1, 0]);
 });
 
+test('accepting a proposal turns its remaining preview pixels into the segment, and undo takes exactly those off', () => {
+  const live = Uint8Array.from([0, 0, 2, 0, 0, 0, 0, 0]);
+  const painted = paint(live, [1, 1, 1, 1, 1, 0, 0, 0], 255);
+  assert.deepEqual([...live], [255, 255, 2, 255, 255, 0, 0, 0]);
+  live[1] = 1; // a brush stroke of the proposal's own segment over the proposal
+  live[3] = 0; // an eraser on the proposal
+  live[4] = 3; // another segment painted over it
+  live[6] = 1; // a stroke beside it
+  const edit = promote(live, painted, 255, 1);
+  assert.ok(edit);
+  assert.deepEqual([...live], [1, 1, 2, 0, 3, 0, 1, 0]);
+  assert.deepEqual([...edit.indices], [0], 'only the pixel still held by the preview');
+  applyEdit(live, edit, 'undo');
+  assert.deepEqual([...live], [0, 1, 2, 0, 3, 0, 1, 0], 'undo leaves the hand-painted pixels');
+  applyEdit(live, edit, 'redo');
+  assert.deepEqual([...live], [1, 1, 2, 0, 3, 0, 1, 0]);
+});
+
+test('a rejected preview leaves a stroke of its own segment drawn over it', () => {
+  const live = new Uint8Array(6);
+  const painted = paint(live, [0, 1, 1, 1, 0, 0], 255);
+  live[2] = 1;
+  unpaint(live, painted, 255);
+  assert.deepEqual([...live], [0, 0, 1, 0, 0, 0]);
+});
+
+test('accepting a proposal nothing is left of records nothing', () => {
+  const live = new Uint8Array(4);
+  const painted = paint(live, [1, 1, 0, 0], 255);
+  live.fill(0);
+  assert.equal(promote(live, painted, 255, 1), null);
+});
+
 test('a proposal that does not fit the labelmap is refused', () => {
   assert.throws(() => paint(new Uint8Array(4), [1, 1], 1), /does not fit/);
+});
+
+test("the preview is painted with Cornerstone's preview index, in a lighter shade of the segment's colour", () => {
+  assert.equal(previewIndexFor(1), PREVIEW_SEGMENT_INDEX);
+  assert.equal(PREVIEW_SEGMENT_INDEX, 255);
+  assert.notEqual(previewIndexFor(255), 255, 'a segment numbered 255 gets another preview index');
+  assert.deepEqual(lighter([221, 84, 0, 255]), [238, 170, 128, 255]);
+  assert.deepEqual(lighter([255, 255, 255, 128]), [255, 255, 255, 128]);
 });

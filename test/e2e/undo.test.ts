@@ -4,7 +4,8 @@
  * box over the upper part of the lesion and Enter, Ctrl+Z: the slice's labelmap is empty again,
  * Ctrl+Y: the mask is back; a second accepted mask on the same slice (a click on the lesion, which
  * adds its lower part) is undone alone (the first stays), and redone; Ctrl+Z while a
- * proposal is on show drops the proposal first. The prompt-level undo (U) still removes one prompt,
+ * proposal is on show drops the proposal first; OHIF brush strokes made while a proposal is on show
+ * (beside it and over it) stay when it is rejected. The prompt-level undo (U) still removes one prompt,
  * and the panel's key help names every key of the mode.
  * Screenshots go to artifacts/undo-*.png.
  */
@@ -112,7 +113,7 @@ describe('Ctrl+Z / Ctrl+Y undo and redo accepted masks (OHIF 3.13.2 + GLMed-SA, 
     }
   });
 
-  test("an OHIF brush stroke made while a proposal is on show stays when the proposal is rejected", async () => {
+  test("OHIF brush strokes made while a proposal is on show stay when the proposal is rejected, over the proposal too", async () => {
     const { stack, page } = session;
     try {
       const slice = stack.demo.ct.instances[0]!;
@@ -121,8 +122,11 @@ describe('Ctrl+Z / Ctrl+Y undo and redo accepted masks (OHIF 3.13.2 + GLMed-SA, 
       await clickImage(page, slice.lesion.x, slice.lesion.y);
       const proposal = await labelmap(page);
       assert.ok(area(proposal) > 0, 'the click shows a proposal');
+      // As Cornerstone's own labelmap previews: the proposal is drawn with the preview index, not yet as the segment.
+      assert.deepEqual(await labelmap(page, 255), proposal, 'the proposal holds the preview index');
+      assert.equal(area(await labelmap(page, 1)), 0, 'nothing is in the segment before the proposal is accepted');
 
-      // A point of the image whose neighbourhood the proposal does not touch, for the stroke.
+      // A point of the image whose neighbourhood the proposal does not touch, for the first stroke.
       const W = slice.width;
       const H = slice.height;
       const clearOf = (x: number, y: number, r: number) => {
@@ -133,35 +137,40 @@ describe('Ctrl+Z / Ctrl+Y undo and redo accepted masks (OHIF 3.13.2 + GLMed-SA, 
       const spot = spots.find((p) => clearOf(p.x, p.y, Math.round(W / 8)));
       assert.ok(spot, 'a part of the slice away from the proposal');
 
-      // OHIF's own brush, from its labelmap tools, paints a stroke there.
+      // OHIF's own brush, from its labelmap tools, paints one stroke there and one across the proposal,
+      // both in the proposal's own segment (the active one).
       await page.locator('[data-cy=panelSegmentationWithToolsLabelMap-btn]').click();
       await page.locator('[data-cy=Brush-btn]').click();
-      const from = (await page.evaluate(([x, y]) => window.glmedsa!.pagePoint(x!, y!), [spot.x - 6, spot.y]))!;
-      const to = (await page.evaluate(([x, y]) => window.glmedsa!.pagePoint(x!, y!), [spot.x + 6, spot.y]))!;
-      await page.mouse.move(from.x, from.y);
-      await page.mouse.down();
-      await page.mouse.move(to.x, to.y, { steps: 8 });
-      await page.mouse.up();
-      let brushed = proposal;
-      for (let i = 0; i < 50 && area(brushed) <= area(proposal); i++) {
-        await page.waitForTimeout(100);
-        brushed = await labelmap(page);
-      }
-      const stroke = brushed.map((v, i) => (v && !proposal[i] ? 1 : 0));
-      assert.ok(area(stroke) > 0, 'the brush painted a stroke');
-      assert.ok(proposal.every((v, i) => !v || brushed[i]), 'the proposal is still on show beside the stroke');
-      await screenshot(page, 'undo-7-brush-beside-a-proposal');
+      // A brush narrower than the proposal (OHIF's default radius, 25 mm, would cover all of it).
+      const radius = page.locator('input[type=number]').first();
+      await radius.fill('8');
+      await radius.press('Enter');
+      const stroke = async (x0: number, x1: number, y: number) => {
+        const was = area(await labelmap(page, 1));
+        const from = (await page.evaluate(([x, yy]) => window.glmedsa!.pagePoint(x!, yy!), [x0, y]))!;
+        const to = (await page.evaluate(([x, yy]) => window.glmedsa!.pagePoint(x!, yy!), [x1, y]))!;
+        await page.mouse.move(from.x, from.y);
+        await page.mouse.down();
+        await page.mouse.move(to.x, to.y, { steps: 8 });
+        await page.mouse.up();
+        for (let i = 0; i < 50 && area(await labelmap(page, 1)) <= was; i++) await page.waitForTimeout(100);
+      };
+      await stroke(spot.x - 6, spot.x + 6, spot.y);
+      await stroke(slice.lesion.x - 4, slice.lesion.x + 4, slice.lesion.y);
+      const painted = await labelmap(page, 1);
+      const previewLeft = await labelmap(page, 255);
+      assert.ok(painted.some((v, i) => v && !proposal[i]), 'the brush painted a stroke away from the proposal');
+      assert.ok(painted.some((v, i) => v && proposal[i]), 'the brush painted over the proposal');
+      assert.ok(proposal.every((v, i) => !v || painted[i] || previewLeft[i]), 'the rest of the proposal is still on show');
+      await screenshot(page, 'undo-7-brush-beside-and-over-a-proposal');
 
-      // Esc rejects the proposal: its pixels go, the stroke stays.
+      // Esc rejects the proposal: its remaining pixels go, both strokes stay whole.
       await page.keyboard.press('Escape');
       await page.waitForFunction(() => window.glmedsa!.status().prompts === 0, null, { timeout: 10_000 });
-      let after = brushed;
-      for (let i = 0; i < 50 && area(after) === area(brushed); i++) {
-        await page.waitForTimeout(100);
-        after = await labelmap(page);
-      }
-      await screenshot(page, 'undo-8-proposal-rejected-stroke-stays');
-      assert.deepEqual(after, stroke, 'after Esc the labelmap holds the brush stroke and nothing of the proposal');
+      for (let i = 0; i < 50 && area(await labelmap(page, 255)) > 0; i++) await page.waitForTimeout(100);
+      const after = await labelmap(page);
+      await screenshot(page, 'undo-8-proposal-rejected-strokes-stay');
+      assert.deepEqual(after, painted, 'after Esc the labelmap holds the brush strokes and nothing else of the proposal');
     } catch (err) {
       await screenshot(page, 'undo-brush-failed').catch(() => undefined);
       process.stdout.write(`# ${consoleOf(page).filter((l) => !l.startsWith('[log]')).slice(-20).join('\n# ')}\n`);

@@ -77,9 +77,9 @@ export async function clickImage(page: Page, x: number, y: number, o: { shift?: 
   if (s.error) throw new Error(`the panel shows an error after the click: ${s.error}`);
 }
 
-/** The labelmap of the image on show, 0/1 per pixel. */
-export async function labelmap(page: Page): Promise<Uint8Array> {
-  const l = await page.evaluate(() => window.glmedsa!.labelmap());
+/** The labelmap of the image on show, 0/1 per pixel: any segment, or only `segmentIndex`'s pixels. */
+export async function labelmap(page: Page, segmentIndex?: number): Promise<Uint8Array> {
+  const l = await page.evaluate((i) => window.glmedsa!.labelmap(i ?? undefined), segmentIndex ?? null);
   if (!l) throw new Error('there is no labelmap for the image on show');
   return Uint8Array.from(l.data);
 }
