@@ -70,15 +70,25 @@ export class LabelmapPreview {
     this.modified(target);
   }
 
-  /** Gives the preview index a lighter shade of the segment's colour in the target's viewport. */
+  /** Gives the preview index a lighter shade of the segment's colour in every viewport showing the segmentation. */
   private colourPreview(target: Target): void {
-    const color = this.peers.cornerstoneTools.segmentation.config?.color;
+    const seg = this.peers.cornerstoneTools.segmentation;
+    const color = seg.config?.color;
     if (!color) return; // a Cornerstone without per-index colours: the preview keeps the LUT's colour
+    const preview = previewIndexFor(target.segmentIndex);
+    let viewportIds = [target.viewportId];
     try {
-      const segmentColor = color.getSegmentIndexColor(target.viewportId, target.segmentationId, target.segmentIndex);
-      if (segmentColor) color.setSegmentIndexColor(target.viewportId, target.segmentationId, previewIndexFor(target.segmentIndex), lighter(segmentColor));
+      viewportIds = seg.state?.getViewportIdsWithSegmentation?.(target.segmentationId) ?? viewportIds;
     } catch {
-      // No colour LUT for this viewport yet: the preview is drawn in the LUT's colour for its index.
+      // Keep the target's own viewport.
+    }
+    for (const viewportId of viewportIds) {
+      try {
+        const segmentColor = color.getSegmentIndexColor(viewportId, target.segmentationId, target.segmentIndex);
+        if (segmentColor) color.setSegmentIndexColor(viewportId, target.segmentationId, preview, lighter(segmentColor));
+      } catch {
+        // No colour LUT in this viewport yet: the preview is drawn there in the LUT's colour for its index.
+      }
     }
   }
 

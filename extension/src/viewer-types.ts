@@ -90,6 +90,7 @@ export interface CornerstoneTools {
     triggerSegmentationEvents: { triggerSegmentationDataModified(segmentationId: string, modifiedSlices?: number[]): void };
     segmentIndex: { getActiveSegmentIndex(segmentationId: string): number | undefined };
     activeSegmentation: { getActiveSegmentation(viewportId: string): { segmentationId: string } | undefined };
+    state?: { getViewportIdsWithSegmentation?(segmentationId: string): string[] };
     /** Per-viewport segment colours (RGBA 0-255), absent in Cornerstone versions without them. */
     config?: {
       color?: {
