@@ -203,11 +203,19 @@ export async function soakBench(args: string[]): Promise<void> {
       const start = performance.now();
       const end = start + minutes * 60_000;
       const rss: Sample[] = [await sample(url, pid, start)];
+      const outcomes: Outcome[] = [];
+      let reported = 0;
       const sampler = setInterval(() => {
-        void sample(url, pid, start).then((x) => rss.push(x), () => undefined);
+        void sample(url, pid, start).then((x) => {
+          rss.push(x);
+          const minute = Math.floor(x.s / 60);
+          if (minute > reported && minute < minutes) {
+            reported = minute;
+            process.stderr.write(`soak: minute ${minute}/${minutes}, ${outcomes.length} requests, server RSS ${x.mb.toFixed(0)} MB\n`);
+          }
+        }, () => undefined);
       }, 5000);
       process.stderr.write(`soak: ${CLIENTS} clients for ${minutes} min, server RSS at start ${rss[0]!.mb.toFixed(0)} MB\n`);
-      const outcomes: Outcome[] = [];
       await Promise.all(
         Array.from({ length: CLIENTS }, async (_, c) => {
           const rng = new Rng(100 + c);
