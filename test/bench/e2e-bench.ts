@@ -135,6 +135,8 @@ function loadClients(stack: Stack, images: DemoInstance[], n: number): { stop():
 export async function e2eBench(args: string[] = []): Promise<void> {
   const n = Number(args.find((a) => /^--clicks=\d+$/.test(a))?.slice(9) ?? 20);
   const clients = Number(args.find((a) => /^--clients=\d+$/.test(a))?.slice(10) ?? 8);
+  const progress = (line: string) => process.stderr.write(`e2e bench: ${line}\n`);
+  progress('starting Orthanc, the server and Chromium...');
   const stack = await startStack();
   const browser = await launchChromium();
   let decodeIn: Path = 'server';
@@ -152,6 +154,7 @@ export async function e2eBench(args: string[] = []): Promise<void> {
     const results: Record<Path, { quiet: Sample[]; loaded: Sample[]; image: Traffic; decoder: Traffic; click: Traffic; loadDone: number; backend: string }> = {} as never;
     for (const path of ['server', 'browser'] as const) {
       decodeIn = path;
+      progress(`${path} path: opening the viewer`);
       meter.start(`${path}:image`);
       await page.goto(stack.modeUrl(stack.demo.dermoscopy));
       await waitForViewer(page);
@@ -161,8 +164,10 @@ export async function e2eBench(args: string[] = []): Promise<void> {
       // The first click waits for what the image needs (the embedding, the decoder); it is not timed.
       await clickImage(page, inst.lesion.x, inst.lesion.y);
       await page.keyboard.press('Escape');
+      progress(`${path} path: ${n} quiet clicks`);
       meter.start(`${path}:clicks`);
       const quiet = await clicks(page, inst, n, path);
+      progress(`${path} path: ${n} clicks with ${clients} clients clicking beside them`);
       meter.start(`${path}:loaded`);
       const load = loadClients(stack, others, clients);
       await new Promise((r) => setTimeout(r, 1000));
