@@ -17,3 +17,6 @@ export { cropRuns, runIntersection, runStats, type RunBox, type RunStats } from 
 export { DEFAULT_STOP_RULE, STOP_CAUSES, measureSlice, stability, stopCause, stopRule, type SliceMeasures, type StopCause, type StopRule } from './stop-rule.js';
 export type { SliceAnswer, SlicePrompt, SliceSegmenter } from './types.js';
 export { volumeOverlap, type VolumeOverlap } from './volume-metrics.js';
+export { propagateStack, type StackPropagation, type StackPropagationOptions, type StackSeed } from './stack-propagation.js';
+export { lesionStackSource, pngFolderSource, type NamedSliceSource } from './slice-sources.js';
+export { propagationReport, writePropagationOutput } from './propagation-output.js';
