@@ -133,6 +133,8 @@ export async function propagate(o: PropagateOptions): Promise<PropagationResult>
         if (ahead.length) o.segmenter.prefetch(ahead);
       }
       const answer = await o.segmenter.segment(k, nextPrompt(prev, width, height, prompt), stop.signal);
+      // The other direction may have failed (or the caller cancelled) while this slice was computed.
+      stop.signal.throwIfAborted();
       const stats = runStats(answer.counts, width);
       const measures = measureSlice(stats, answer.score, prev.stats, stats.area ? runIntersection(answer.counts, prev.counts) : 0, answer.lowRes);
       const cause = stopCause(measures, seedStats.area, rule);
