@@ -1,5 +1,5 @@
 /**
- * HTTP stays at the server's edge: the domain folders (jobs and adapters too) never import http/, routes/ or express
+ * HTTP stays at the server's edge: the domain folders (jobs, adapters, series and propagation too) never import http/, routes/ or express
  * (they throw domain errors; http/problem.ts alone maps them to statuses).
  */
 import assert from 'node:assert/strict';
@@ -12,7 +12,7 @@ import { DomainError, ERROR_KINDS } from '../../src/errors.js';
 import { STATUS_OF_KIND, TITLES, statusOf } from '../../src/http/problem.js';
 
 const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'src');
-const DOMAIN = ['inference', 'segmentation', 'images', 'dicom', 'jobs', 'adapters'];
+const DOMAIN = ['inference', 'segmentation', 'images', 'dicom', 'jobs', 'adapters', 'series', 'propagation'];
 const EDGE = [path.join(SRC, 'http'), path.join(SRC, 'routes')];
 
 function tsFiles(dir: string): string[] {
@@ -21,7 +21,7 @@ function tsFiles(dir: string): string[] {
   );
 }
 
-test('inference, segmentation, images, dicom, jobs and adapters import nothing of the HTTP layer', () => {
+test('inference, segmentation, images, dicom, jobs, adapters, series and propagation import nothing of the HTTP layer', () => {
   let checked = 0;
   for (const folder of DOMAIN) {
     for (const file of tsFiles(path.join(SRC, folder))) {
