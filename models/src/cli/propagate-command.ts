@@ -7,7 +7,7 @@ import { PROPAGATION_DIRECTIONS, type PropagationDirection } from '../propagate/
 import { type NamedSliceSource, lesionStackSource, pngFolderSource } from '../propagate/slice-sources.js';
 import { propagationReport, writePropagationOutput } from '../propagate/propagation-output.js';
 import { type StackSeed, propagateStack } from '../propagate/stack-propagation.js';
-import { DEFAULT_STOP_RULE, type StopRule } from '../propagate/stop-rule.js';
+import { DEFAULT_STOP_RULE, type StopRule, stopRuleFromJson } from '../propagate/stop-rule.js';
 import { volumeOverlap } from '../propagate/volume-metrics.js';
 import type { Device } from '../runtime/session.js';
 import { lesionStack, type LesionStack } from '../synth/lesion-stack.js';
@@ -66,7 +66,12 @@ export async function propagateCommand(argv: string[]): Promise<void> {
   if (!values.slices === !values.phantom) throw new UsageError('give one stack: --slices DIR or --phantom SEED[:SITE]');
   const direction = parseChoice(values.direction, '--direction', PROPAGATION_DIRECTIONS, 'both' as PropagationDirection);
   const maxSlices = values['max-slices'] ? parseInteger(values['max-slices'], '--max-slices', undefined, 1) : undefined;
-  const rule = parseRule(values['stop-rule']);
+  let rule: Partial<StopRule> | undefined;
+  try {
+    rule = values['stop-rule'] === undefined ? undefined : stopRuleFromJson(values['stop-rule']);
+  } catch (err) {
+    throw new UsageError(`--stop-rule: ${(err as Error).message}`);
+  }
   const device = parseChoice(values.device, '--device', ['auto', 'cpu', 'cuda'] as const, 'auto' as Device);
   const threads = values.threads ? parseInteger(values.threads, '--threads', 0, 1, 256) : undefined;
 
@@ -155,20 +160,4 @@ function seedSlice(value: string | undefined, source: NamedSliceSource, phantom:
   const byName = source.names.indexOf(value);
   if (byName >= 0) return byName;
   return parseInteger(value, '--seed-slice', undefined, 0, source.count - 1);
-}
-
-function parseRule(text: string | undefined): Partial<StopRule> | undefined {
-  if (text === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new UsageError(`--stop-rule must be a JSON object, got '${text}'`);
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError('--stop-rule must be a JSON object');
-  for (const [k, v] of Object.entries(parsed)) {
-    if (!(k in DEFAULT_STOP_RULE)) throw new UsageError(`--stop-rule has an unknown threshold '${k}' (known: ${Object.keys(DEFAULT_STOP_RULE).join(', ')})`);
-    if (typeof v !== 'number') throw new UsageError(`--stop-rule ${k} must be a number`);
-  }
-  return parsed as Partial<StopRule>;
 }

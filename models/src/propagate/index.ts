@@ -14,7 +14,7 @@ export {
   type PropagationResult,
 } from './propagate.js';
 export { cropRuns, runIntersection, runStats, type RunBox, type RunStats } from './runs.js';
-export { DEFAULT_STOP_RULE, STOP_CAUSES, measureSlice, stability, stopCause, stopRule, type SliceMeasures, type StopCause, type StopRule } from './stop-rule.js';
+export { DEFAULT_STOP_RULE, STOP_CAUSES, measureSlice, stability, stopCause, stopRule, stopRuleFromJson, type SliceMeasures, type StopCause, type StopRule } from './stop-rule.js';
 export type { SliceAnswer, SlicePrompt, SliceSegmenter } from './types.js';
 export { volumeOverlap, type VolumeOverlap } from './volume-metrics.js';
 export { propagateStack, type StackPropagation, type StackPropagationOptions, type StackSeed } from './stack-propagation.js';

@@ -32,13 +32,13 @@ export interface StopRule {
 /** Defaults (see the module comment for where they come from). */
 export const DEFAULT_STOP_RULE: Readonly<StopRule> = Object.freeze({
   minPixels: 4,
-  minSeedFraction: 0.02,
-  minScore: 0.5,
-  maxGrowth: 1.6,
+  minSeedFraction: 0,
+  minScore: 0,
+  maxGrowth: 2,
   growthFromPixels: 64,
-  minOverlap: 0.2,
-  maxShift: 1.0,
-  minStability: 0,
+  minOverlap: 0.1,
+  maxShift: 3,
+  minStability: 0.5,
 });
 
 /** Which test a mask failed. */
@@ -107,4 +107,21 @@ export function stopRule(partial: Partial<StopRule> = {}): StopRule {
     if (typeof v !== 'number' || Number.isNaN(v) || (k !== 'minScore' && v < 0)) throw new Error(`stop rule ${k} must be a non-negative number, got ${String(v)}`);
   }
   return rule;
+}
+
+/** A partial rule from JSON text (a command-line option): known thresholds only, numbers only. */
+export function stopRuleFromJson(text: string): Partial<StopRule> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error(`the stop rule must be a JSON object, got '${text}'`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('the stop rule must be a JSON object');
+  for (const [k, v] of Object.entries(parsed)) {
+    if (!(k in DEFAULT_STOP_RULE)) throw new Error(`the stop rule has an unknown threshold '${k}' (known: ${Object.keys(DEFAULT_STOP_RULE).join(', ')})`);
+    if (typeof v !== 'number') throw new Error(`the stop rule's ${k} must be a number`);
+  }
+  stopRule(parsed as Partial<StopRule>); // checks the values
+  return parsed as Partial<StopRule>;
 }
