@@ -1,6 +1,6 @@
 /** glmedsa propagate: a mask through a stack of slices (a folder of PNG slices or a phantom). */
 import { parseArgs } from 'node:util';
-import { readPng } from '../image/index.js';
+import { readMaskPng } from '../image/index.js';
 import { regionCentre } from '../train/clicks.js';
 import { SamPredictor } from '../predict/predictor.js';
 import { PROPAGATION_DIRECTIONS, type PropagationDirection } from '../propagate/propagate.js';
@@ -87,11 +87,9 @@ export async function propagateCommand(argv: string[]): Promise<void> {
   const seedIndex = seedSlice(values['seed-slice'], source, phantom);
   let seed: StackSeed;
   if (values['seed-mask']) {
-    const img = await readPng(values['seed-mask']);
-    if (img.width !== source.width || img.height !== source.height) throw new UsageError(`--seed-mask is ${img.width}x${img.height}; the slices are ${source.width}x${source.height}`);
-    const mask = new Uint8Array(img.width * img.height);
-    for (let i = 0; i < mask.length; i++) mask[i] = img.data[3 * i]! || img.data[3 * i + 1]! || img.data[3 * i + 2]! ? 1 : 0;
-    seed = { index: seedIndex, mask };
+    const m = await readMaskPng(values['seed-mask']);
+    if (m.width !== source.width || m.height !== source.height) throw new UsageError(`--seed-mask is ${m.width}x${m.height}; the slices are ${source.width}x${source.height}`);
+    seed = { index: seedIndex, mask: m.mask };
   } else if (values['seed-point']) {
     const [x, y] = parseNumberList(values['seed-point'], '--seed-point', 2) as [number, number];
     seed = { index: seedIndex, point: { x, y } };

@@ -19,9 +19,28 @@ export interface RunStats {
   bbox: RunBox | null;
 }
 
+/**
+ * Calls `segment(y, x1, x2)` for each row piece of the foreground (inclusive columns), in order: a
+ * foreground run may wrap over several rows.
+ */
+function forEachSegment(counts: ArrayLike<number>, width: number, segment: (y: number, x1: number, x2: number) => void): void {
+  let pos = 0;
+  for (let k = 0; k < counts.length; k++) {
+    const n = counts[k]!;
+    if (k % 2 === 1) {
+      for (let start = pos, end = pos + n; start < end; ) {
+        const y = Math.floor(start / width);
+        const rowEnd = Math.min(end, (y + 1) * width);
+        segment(y, start - y * width, rowEnd - 1 - y * width);
+        start = rowEnd;
+      }
+    }
+    pos += n;
+  }
+}
+
 /** Area, centroid and bounding box of a row-major run-length mask `width` pixels wide. */
 export function runStats(counts: ArrayLike<number>, width: number): RunStats {
-  let pos = 0;
   let area = 0;
   let sx = 0;
   let sy = 0;
@@ -29,30 +48,16 @@ export function runStats(counts: ArrayLike<number>, width: number): RunStats {
   let y1 = Infinity;
   let x2 = -1;
   let y2 = -1;
-  for (let k = 0; k < counts.length; k++) {
-    const n = counts[k]!;
-    if (k % 2 === 1 && n > 0) {
-      // A foreground run may wrap over several rows.
-      let start = pos;
-      const end = pos + n;
-      while (start < end) {
-        const y = Math.floor(start / width);
-        const rowEnd = Math.min(end, (y + 1) * width);
-        const a = start - y * width;
-        const b = rowEnd - 1 - y * width;
-        const len = b - a + 1;
-        area += len;
-        sx += ((a + b) / 2) * len;
-        sy += y * len;
-        if (a < x1) x1 = a;
-        if (b > x2) x2 = b;
-        if (y < y1) y1 = y;
-        if (y > y2) y2 = y;
-        start = rowEnd;
-      }
-    }
-    pos += n;
-  }
+  forEachSegment(counts, width, (y, a, b) => {
+    const len = b - a + 1;
+    area += len;
+    sx += ((a + b) / 2) * len;
+    sy += y * len;
+    if (a < x1) x1 = a;
+    if (b > x2) x2 = b;
+    if (y < y1) y1 = y;
+    if (y > y2) y2 = y;
+  });
   if (area === 0) return { area: 0, centroid: null, bbox: null };
   return { area, centroid: { x: sx / area, y: sy / area }, bbox: { x1, y1, x2, y2 } };
 }
@@ -94,24 +99,11 @@ export function cropRuns(counts: ArrayLike<number>, width: number, box: RunBox):
   const w = box.x2 - box.x1 + 1;
   const h = box.y2 - box.y1 + 1;
   const out = new Uint8Array(w * h);
-  let pos = 0;
-  for (let k = 0; k < counts.length; k++) {
-    const n = counts[k]!;
-    if (k % 2 === 1 && n > 0) {
-      let start = pos;
-      const end = pos + n;
-      while (start < end) {
-        const y = Math.floor(start / width);
-        const rowEnd = Math.min(end, (y + 1) * width);
-        if (y >= box.y1 && y <= box.y2) {
-          const a = Math.max(start - y * width, box.x1);
-          const b = Math.min(rowEnd - 1 - y * width, box.x2);
-          if (b >= a) out.fill(1, (y - box.y1) * w + (a - box.x1), (y - box.y1) * w + (b - box.x1) + 1);
-        }
-        start = rowEnd;
-      }
-    }
-    pos += n;
-  }
+  forEachSegment(counts, width, (y, a, b) => {
+    if (y < box.y1 || y > box.y2) return;
+    const from = Math.max(a, box.x1);
+    const to = Math.min(b, box.x2);
+    if (to >= from) out.fill(1, (y - box.y1) * w + (from - box.x1), (y - box.y1) * w + (to - box.x1) + 1);
+  });
   return out;
 }

@@ -62,7 +62,7 @@ test('a mask made into the mask prompt comes back through SAM upsampling, for wi
 test('the stop rule: each test fires on its own, in order, and the defaults are checked', () => {
   const prev = { area: 400, centroid: { x: 50, y: 50 }, bbox: { x1: 40, y1: 40, x2: 60, y2: 60 } };
   const m = (over: Partial<ReturnType<typeof measureSlice>>) => ({ area: 380, score: 0.9, growth: 0.95, overlap: 0.8, shift: 0.1, stability: 0.95, ...over });
-  const rule = { ...DEFAULT_STOP_RULE, minScore: 0.5, minStability: 0.6, maxGrowth: 1.6, minOverlap: 0.2, maxShift: 1 };
+  const rule = { ...DEFAULT_STOP_RULE, minSeedFraction: 0.02, minScore: 0.5, minStability: 0.6, maxGrowth: 1.6, minOverlap: 0.2, maxShift: 1 };
   assert.equal(stopCause(m({}), 400, rule), null);
   assert.equal(stopCause(m({ area: 0 }), 400, rule), 'empty');
   assert.equal(stopCause(m({ area: 3 }), 400, rule), 'too-small');

@@ -24,7 +24,7 @@ const STARTER = path.join(MODELS_ROOT, 'starter');
 const SIZE = 96;
 const stack = lesionStack(31, { size: SIZE, slices: 24 });
 
-/** Answers the true mask of each slice; its logits carry the slice index, to check what prompts the next one. */
+/** Answers the true mask of each slice with confident logits whose first value carries the slice index (index + 2), to check what prompts the next one. */
 class TruthSegmenter implements SliceSegmenter {
   prompts = new Map<number, SlicePrompt>();
   prefetched: number[][] = [];
@@ -41,7 +41,7 @@ class TruthSegmenter implements SliceSegmenter {
     this.prompts.set(index, prompt);
     await new Promise((r) => setImmediate(r));
     if (this.fail && index === this.fail.at) throw this.fail.error;
-    return { counts: encodeRle(this.masks[index]!, SIZE, SIZE).counts, score: 0.9, lowRes: new Float32Array(4).fill(index) };
+    return { counts: encodeRle(this.masks[index]!, SIZE, SIZE).counts, score: 0.9, lowRes: Float32Array.of(index + 2, 10, -10, -10) };
   }
 }
 
@@ -76,7 +76,7 @@ describe('the loop on true masks', () => {
         const py = Math.floor(i / SIZE);
         assert.ok(px >= prompt.box![0] && px <= prompt.box![2] && py >= prompt.box![1] && py <= prompt.box![3], `slice ${index}: the box holds slice ${prev}'s mask`);
       }
-      assert.equal(prompt.maskInput![0], prev === largest ? -1 : prev, `slice ${index}: slice ${prev}'s logits are the mask prompt`);
+      assert.equal(prompt.maskInput![0], prev === largest ? -1 : prev + 2, `slice ${index}: slice ${prev}'s logits are the mask prompt`);
       assert.equal(prompt.multimask, false);
     }
     // Slices ahead of each front are asked for before they are needed, nearest first.

@@ -5,7 +5,7 @@
  * renders PACS frames, and the same propagation loop runs on it.
  */
 import { parseArgs } from 'node:util';
-import { PROPAGATION_DIRECTIONS, type PropagationDirection, SamPredictor, type StackSeed, type StopRule, propagateStack, propagationReport, readPng, stopRuleFromJson, writePropagationOutput } from '@glmedsa/models';
+import { PROPAGATION_DIRECTIONS, type PropagationDirection, SamPredictor, type StackSeed, type StopRule, propagateStack, propagationReport, readMaskPng, stopRuleFromJson, writePropagationOutput } from '@glmedsa/models';
 import { readDicomFolder } from '../series/dicom-folder.js';
 
 export const PROPAGATE_HELP = `glmedsa-server propagate --model DIR --dicom DIR --seed-slice N|SOP[:FRAME] (--seed-point x,y | --seed-mask FILE.png)
@@ -103,11 +103,9 @@ async function run(values: Record<string, string | boolean | undefined>): Promis
   if (index < 0) throw new UsageError(`--seed-slice ${seedText} is neither an index below ${series.slices.length} nor an image of the series`);
   let seed: StackSeed;
   if (str('seed-mask')) {
-    const img = await readPng(str('seed-mask')!);
-    if (img.width !== series.columns || img.height !== series.rows) throw new UsageError(`--seed-mask is ${img.width}x${img.height}; the series' images are ${series.columns}x${series.rows}`);
-    const mask = new Uint8Array(img.width * img.height);
-    for (let i = 0; i < mask.length; i++) mask[i] = img.data[3 * i]! || img.data[3 * i + 1]! || img.data[3 * i + 2]! ? 1 : 0;
-    seed = { index, mask };
+    const m = await readMaskPng(str('seed-mask')!);
+    if (m.width !== series.columns || m.height !== series.rows) throw new UsageError(`--seed-mask is ${m.width}x${m.height}; the series' images are ${series.columns}x${series.rows}`);
+    seed = { index, mask: m.mask };
   } else if (str('seed-point')) {
     const [x, y] = numbers(str('seed-point')!, '--seed-point', 2) as [number, number];
     seed = { index, point: { x, y } };
