@@ -180,12 +180,12 @@ async function runCase(predictor: SamPredictor, stack: LesionStack, magnitude: n
 
 /** The rules searched. */
 function* ruleGrid(): Generator<StopRule> {
-  for (const minScore of [-Infinity, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8])
-    for (const maxGrowth of [1.3, 1.6, 2, 3, Infinity])
-      for (const minOverlap of [0, 0.1, 0.2, 0.3, 0.4, 0.5])
-        for (const minSeedFraction of [0, 0.02, 0.05, 0.1])
-          for (const maxShift of [0.5, 1, 2, Infinity])
-            for (const minStability of [0, 0.5, 0.7, 0.8, 0.9]) yield { minPixels: 4, minSeedFraction, minScore, maxGrowth, growthFromPixels: 64, minOverlap, maxShift, minStability };
+  for (const minScore of [-Infinity, 0.2, 0.4, 0.6])
+    for (const maxGrowth of [1.6, 2, 3, Infinity])
+      for (const minOverlap of [0, 0.1, 0.2, 0.3])
+        for (const minSeedFraction of [0, 0.02, 0.05])
+          for (const maxShift of [1, 2, 3, Infinity])
+            for (const minStability of [0, 0.3, 0.5, 0.6, 0.7, 0.8]) yield { minPixels: 4, minSeedFraction, minScore, maxGrowth, growthFromPixels: 64, minOverlap, maxShift, minStability };
 }
 
 const fmt = (v: number, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : String(v));
@@ -230,59 +230,85 @@ export async function propagateEvalBench(args: string[]): Promise<void> {
     best[v] = top;
   }
 
-  const rows: (string | number)[][] = [['prompt / stop rule', 'seed', '3D Dice (held-out)', 'first off', 'last off', '|first|+|last| mean']];
+  const sitesOf = (cases: StackCase[]) => [...sites.map((site) => [`site ${site}`, cases.filter((c) => c.stack.site === site)] as const), ['all', cases] as const];
+  const rows: (string | number)[][] = [['stacks', 'prompt / stop rule', 'seed', '3D Dice', 'first off', 'last off', '|first|+|last|']];
   const summarize = (cases: StackCase[], get: (c: StackCase) => Outcome) => {
     const os = cases.map(get);
     return {
       dice: mean(os.map((o) => o.dice)),
-      first: mean(os.map((o) => o.firstOffset)),
-      last: mean(os.map((o) => o.lastOffset)),
-      abs: mean(os.map((o) => Math.abs(o.firstOffset) + Math.abs(o.lastOffset))),
+      first: mean(os.map((o) => o.firstOffset).filter(Number.isFinite)),
+      last: mean(os.map((o) => o.lastOffset).filter(Number.isFinite)),
+      abs: mean(os.map((o) => Math.abs(o.firstOffset) + Math.abs(o.lastOffset)).filter(Number.isFinite)),
     };
   };
-  for (const v of Object.keys(VARIANTS)) {
-    for (const [label, rule] of [
-      ['tuned', best[v]!.rule],
-      ['default', DEFAULT_STOP_RULE],
-      ['oracle ends', 'oracle'],
-      ['no rule (empty only)', PERMISSIVE],
-    ] as [string, StopRule | 'oracle'][]) {
+  const v0 = Object.keys(VARIANTS)[0]!;
+  for (const [label, cases] of sitesOf(heldOut)) {
+    const lines: [string, string, StopRule | 'oracle'][] = [
+      [v0, 'default', DEFAULT_STOP_RULE],
+      [v0, 'tuned', best[v0]!.rule],
+      [v0, 'no rule (empty only)', PERMISSIVE],
+      [v0, 'oracle ends', 'oracle'],
+      ...Object.keys(VARIANTS)
+        .slice(1)
+        .map((v) => [v, 'default', DEFAULT_STOP_RULE] as [string, string, StopRule]),
+    ];
+    for (const [v, rname, rule] of lines) {
       for (const kind of ['click', 'truth'] as const) {
-        const s = summarize(heldOut, (c) => outcome(c, c.chains[v]![kind], rule));
-        rows.push([`${v} / ${label}`, kind === 'click' ? '1 click' : 'true mask', fmt(s.dice), fmt(s.first, 2), fmt(s.last, 2), fmt(s.abs, 2)]);
+        const x = summarize(cases, (c) => outcome(c, c.chains[v]![kind], rule));
+        rows.push([`${label} (${cases.length})`, `${v} / ${rname}`, kind === 'click' ? '1 click' : 'true mask', fmt(x.dice), fmt(x.first, 2), fmt(x.last, 2), fmt(x.abs, 2)]);
       }
     }
+    const per = summarize(cases, (c) => score(c, c.perSliceClicks));
+    rows.push([`${label} (${cases.length})`, 'slice by slice, 1 click per lesion slice', 'N clicks', fmt(per.dice), fmt(per.first, 2), fmt(per.last, 2), fmt(per.abs, 2)]);
   }
-  const clicks = summarize(heldOut, (c) => score(c, c.perSliceClicks));
-  rows.push(['slice by slice, 1 click per lesion slice', 'N clicks', fmt(clicks.dice), fmt(clicks.first, 2), fmt(clicks.last, 2), fmt(clicks.abs, 2)]);
+  out.push('held-out stacks:');
   out.push(table(rows));
   out.push('first off / last off: found first slice - true first slice, found last - true last (negative first or positive last: beyond the lesion), mean over stacks');
   for (const v of Object.keys(VARIANTS)) out.push(`tuned rule for ${v} (tuning 3D Dice ${fmt(best[v]!.dice)}): ${describeRule(best[v]!.rule)}`);
   out.push(`default rule: ${describeRule(DEFAULT_STOP_RULE)}`);
-
-  // Dice along the lesion, by distance from the largest slice in half-extents.
-  const v0 = Object.keys(VARIANTS)[0]!;
-  const bins = [0, 0.25, 0.5, 0.75, 1.01];
-  const along: (string | number)[][] = [['distance from the largest slice', 'slices', `1 click, ${v0}, default rule`, 'true mask, default rule', '1 click per slice']];
-  for (let b = 0; b < bins.length - 1; b++) {
-    const vals = { click: [] as number[], truth: [] as number[], per: [] as number[] };
-    for (const c of heldOut) {
-      const { first, last, largest } = c.stack.lesion;
-      const half = Math.max(largest - first, last - largest, 1);
-      const click = outcome(c, c.chains[v0]!.click, DEFAULT_STOP_RULE).perSlice;
-      const truth = outcome(c, c.chains[v0]!.truth, DEFAULT_STOP_RULE).perSlice;
-      const per = score(c, c.perSliceClicks).perSlice;
-      for (const [z, d] of click) {
-        const r = Math.abs(z - largest) / half;
-        if (r >= bins[b]! && r < bins[b + 1]!) {
-          vals.click.push(d);
-          vals.truth.push(truth.get(z)!);
-          vals.per.push(per.get(z)!);
-        }
+  // Which test ended each direction under the default rule, and whether the object had really ended there.
+  const causes = new Map<string, { beyond: number; inside: number }>();
+  for (const c of heldOut) {
+    for (const kind of ['click', 'truth'] as const) {
+      const chain = c.chains[v0]![kind];
+      if (!chain.seedArea) continue;
+      for (const dir of [chain.forward, chain.backward]) {
+        const stop = dir.find((j) => stopCause(j.measures, chain.seedArea, DEFAULT_STOP_RULE) !== null);
+        const cause = stop ? stopCause(stop.measures, chain.seedArea, DEFAULT_STOP_RULE)! : 'series end';
+        const e = causes.get(cause) ?? { beyond: 0, inside: 0 };
+        if (!stop || c.truthArea[stop.index] === 0) e.beyond++;
+        else e.inside++;
+        causes.set(cause, e);
       }
     }
-    along.push([`${bins[b]}-${Math.min(1, bins[b + 1]!)}`, vals.click.length, fmt(mean(vals.click)), fmt(mean(vals.truth)), fmt(mean(vals.per))]);
   }
+  out.push(`what ended each direction (default rule, ${v0}, held-out): ${[...causes.entries()].map(([k, e]) => `${k} ${e.beyond + e.inside} (${e.inside} inside the lesion)`).join(', ')}`);
+
+  // Dice along the lesion, by distance from the largest slice in half-extents.
+  const bins = [0, 0.25, 0.5, 0.75, 1.01];
+  const along: (string | number)[][] = [['stacks', 'distance from the largest slice', 'slices', `1 click, ${v0}, default rule`, 'true mask, default rule', '1 click per slice']];
+  for (const [label, cases] of sitesOf(heldOut)) {
+    for (let b = 0; b < bins.length - 1; b++) {
+      const vals = { click: [] as number[], truth: [] as number[], per: [] as number[] };
+      for (const c of cases) {
+        const { first, last, largest } = c.stack.lesion;
+        const half = Math.max(largest - first, last - largest, 1);
+        const click = outcome(c, c.chains[v0]!.click, DEFAULT_STOP_RULE).perSlice;
+        const truth = outcome(c, c.chains[v0]!.truth, DEFAULT_STOP_RULE).perSlice;
+        const per = score(c, c.perSliceClicks).perSlice;
+        for (const [z, d] of click) {
+          const r = Math.abs(z - largest) / half;
+          if (r >= bins[b]! && r < bins[b + 1]!) {
+            vals.click.push(d);
+            vals.truth.push(truth.get(z)!);
+            vals.per.push(per.get(z)!);
+          }
+        }
+      }
+      along.push([label, `${bins[b]}-${Math.min(1, bins[b + 1]!)}`, vals.click.length, fmt(mean(vals.click)), fmt(mean(vals.truth)), fmt(mean(vals.per))]);
+    }
+  }
+  out.push('Dice on each lesion slice, by distance from the largest slice (in half-extents of the lesion), held-out stacks:');
   out.push(table(along));
   if (args.includes('--verbose')) {
     const v = Object.keys(VARIANTS)[0]!;
