@@ -24,6 +24,7 @@ import {
   upsampleLogitsToOriginal,
 } from '@glmedsa/models';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { PropagationEnd, PropagationRecord, PropagationRequest, PropagationSlice, PropagationSummary } from '../api/index.js';
 import type { ServerConfig } from '../config/schema.js';
 import type { DicomWebClient } from '../dicom/dicomweb-client.js';
@@ -38,7 +39,6 @@ import type { LoadedSeries, SeriesReader } from '../series/series-reader.js';
 import { PropagationMetrics } from './propagation-metrics.js';
 import { PropagationRun } from './propagation-run.js';
 import { SeriesSegmenter } from './series-segmenter.js';
-import type { Registry } from 'prom-client';
 
 export type PropagationEvent =
   | { type: 'state' | 'end'; id: string; summary: PropagationSummary }
@@ -265,6 +265,8 @@ export class PropagationService {
         this.finish(entry, 'failed', `The propagation failed on the server (the error was logged); the ${run.kept} slice${run.kept === 1 ? '' : 's'} found until then ${run.kept === 1 ? 'is' : 'are'} kept.`);
       }
     } finally {
+      // Encodes still queued ahead of where the object ended are dropped (those running finish into the cache).
+      if (!entry.abort.signal.aborted) entry.abort.abort(new DomainError('busy', 'the propagation has ended'));
       release();
     }
     this.metrics.seconds.observe({ state: run.state }, (performance.now() - started) / 1000);
