@@ -1,5 +1,5 @@
 /**
- * npm run bench -- propagate [--slices N] [--vitb-slices N] [--clients N] [--starter-only | --vitb-only]: how fast
+ * npm run bench -- propagate [--slices N] [--vitb-slices N] [--clients N] [--threads N] [--starter-only | --vitb-only]: how fast
  * a propagation goes through a series on this machine, and what it costs other users' clicks.
  *
  * The server runs in its own process on a real Orthanc. A series of identical CT slices with a
@@ -85,11 +85,11 @@ async function clicking(url: string, targets: Target[], clients: number, until: 
   return latencies;
 }
 
-async function benchModel(name: string, modelDir: string, orthanc: BundledOrthanc, tube: Tube, targets: Target[], clients: number, config: object, maxSlices?: number): Promise<string[]> {
+async function benchModel(name: string, modelDir: string, orthanc: BundledOrthanc, tube: Tube, targets: Target[], clients: number, config: object, env: Record<string, string>, maxSlices?: number): Promise<string[]> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'glmedsa-propagate-bench-'));
   const configFile = path.join(work, 'server.json');
   await writeFile(configFile, JSON.stringify(config));
-  const { url, child } = await startServerProcess(modelDir, orthanc.dicomWebUrl, { GLMEDSA_CONFIG: configFile });
+  const { url, child } = await startServerProcess(modelDir, orthanc.dicomWebUrl, { GLMEDSA_CONFIG: configFile, ...env });
   try {
     // the clicking clients' images are warm before anything is measured
     for (const t of targets.slice(0, clients)) await segment(url, t);
@@ -118,14 +118,16 @@ export async function propagateBench(args: string[]): Promise<void> {
   const slices = opt(args, 'slices', 64);
   const vitbSlices = opt(args, 'vitb-slices', 16);
   const clients = opt(args, 'clients', 4);
+  const threads = opt(args, 'threads', 0);
+  const env: Record<string, string> = threads ? { GLMEDSA_THREADS: String(threads) } : {};
   const work = await mkdtemp(path.join(os.tmpdir(), 'glmedsa-propagate-bench-'));
   const orthanc = await startBundledOrthanc({ dataDir: path.join(work, 'orthanc'), httpPort: 0, stopGraceMs: 0 });
   try {
     process.stderr.write(`propagate: storing a ${slices}-slice series and ${clients} photographs in Orthanc...\n`);
     const tube = await uploadTube(orthanc, slices);
     const targets = await phantomTargets(orthanc, 3100);
-    const lines = [`propagation through a series over HTTP: ${SIZE}x${SIZE} CT slices in Orthanc, the server in its own process (2 workers), ${os.cpus().length} cores, onnxruntime CPU`];
-    if (!args.includes('--vitb-only')) lines.push(...(await benchModel('starter', path.join(REPO, 'models', 'starter'), orthanc, tube, targets, clients, {})));
+    const lines = [`propagation through a series over HTTP: ${SIZE}x${SIZE} CT slices in Orthanc, the server in its own process (2 workers, ${threads || 'default'} onnxruntime threads each), ${os.cpus().length} cores, onnxruntime CPU`];
+    if (!args.includes('--vitb-only')) lines.push(...(await benchModel('starter', path.join(REPO, 'models', 'starter'), orthanc, tube, targets, clients, {}, env)));
     if (!args.includes('--starter-only')) {
       process.stderr.write('propagate: exporting a vit_b-shaped model at 512 px with random weights...\n');
       const vitb = path.join(work, 'vit_b_512');
@@ -134,7 +136,7 @@ export async function propagateBench(args: string[]): Promise<void> {
       // Random weights segment noise: the stop rule is off so the propagation runs through the series.
       const noStop = { propagation: { stopRule: { minPixels: 0, minStability: 0, minOverlap: 0, maxGrowth: 1e9, maxShift: 1e9, minScore: -1e9 } } };
       // A few slices on each side of the middle: vit_b encodes take seconds each on a CPU.
-      lines.push(...(await benchModel('vit_b 512', vitb, orthanc, tube, targets, clients, noStop, Math.max(1, Math.floor(vitbSlices / 2)))));
+      lines.push(...(await benchModel('vit_b 512', vitb, orthanc, tube, targets, clients, noStop, env, Math.max(1, Math.floor(vitbSlices / 2)))));
     }
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
