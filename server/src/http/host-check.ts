@@ -36,13 +36,18 @@ export function allowedHostNames(configured: readonly string[], listenHost: stri
   return set;
 }
 
+/** Whether {@link hostCheck} vets the Host header of every request with these settings. */
+export function hostCheckActive(o: { allowedHosts: readonly string[]; authRequired: boolean }): boolean {
+  return !o.allowedHosts.includes('*') && (!o.authRequired || o.allowedHosts.length > 0);
+}
+
 /**
  * Refuses (421) requests whose Host header names a host not in the allow-list. Off when
  * authentication is required and no list is configured (a rebinding page has no credentials).
  */
 export function hostCheck(o: { allowedHosts: readonly string[]; listenHost: string; authRequired: boolean }): RequestHandler {
   const allowed = allowedHostNames(o.allowedHosts, o.listenHost);
-  const active = allowed !== 'any' && (!o.authRequired || o.allowedHosts.length > 0);
+  const active = hostCheckActive(o);
   const list = allowed === 'any' ? '' : [...allowed].join(', ');
   return (req, res, next) => {
     if (!active) return next();
