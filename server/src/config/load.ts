@@ -110,6 +110,11 @@ export const ENV_VARS: Record<string, { path: string[]; parse?: (name: string, v
   GLMEDSA_STOW_BYTES: { path: ['limits', 'stowBytes'], parse: int, help: 'largest STOW-RS body the DICOMweb proxy forwards (default 1073741824)' },
   GLMEDSA_MAX_IMAGE_SIDE: { path: ['limits', 'maxImageSide'], parse: int, help: 'largest width or height of any image, in pixels (default 16384)' },
   GLMEDSA_MAX_IMAGE_PIXELS: { path: ['limits', 'maxImagePixels'], parse: int, help: 'largest width x height of any image (default 67108864, 8192 x 8192)' },
+  GLMEDSA_LARGE_IMAGE_PIXELS: {
+    path: ['limits', 'largeImagePixels'],
+    parse: int,
+    help: 'images with more pixels are decoded in strips and take the large-image lane, one at a time (default 4194304, 2048 x 2048)',
+  },
   GLMEDSA_WORKER_HEAP_MB: { path: ['limits', 'workerHeapMb'], parse: int, help: 'V8 heap of each inference worker, in MB (default 2048)' },
   GLMEDSA_MODEL_DIR: {
     path: ['models'],

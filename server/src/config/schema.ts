@@ -156,13 +156,19 @@ export const ServerConfigSchema = z
         maxImageSide: z.number().int().min(64).max(65_535).default(16_384),
         /** Largest width x height (8192 x 8192 by default), checked from the header before decoding. */
         maxImagePixels: z.number().int().min(4096).max(1_000_000_000).default(64 * 1024 * 1024),
+        /**
+         * Images with more pixels than this (2048 x 2048 by default) are large: decoded a strip at a
+         * time straight into the encoder's size, their masks upsampled row by row, one of them in
+         * the workers at a time, never on the last free worker (see the README's memory section).
+         */
+        largeImagePixels: z.number().int().min(4096).max(1_000_000_000).default(2048 * 2048),
         /** The largest STOW-RS body the DICOMweb proxy forwards to the PACS (saving a DICOM SEG), checked from Content-Length. */
         stowBytes: z.number().int().min(1024).default(1024 * 1024 * 1024),
         maxPoints: z.number().int().min(1).max(1000).default(64),
         /** V8 heap of each inference worker (worker_threads resourceLimits): a runaway decode ends that worker only. */
         workerHeapMb: z.number().int().min(64).max(65_536).default(2048),
       })
-      .default({ jsonBytes: 256 * 1024, uploadBytes: 32 * 1024 * 1024, stowBytes: 1024 ** 3, maxImageSide: 16_384, maxImagePixels: 64 * 1024 * 1024, maxPoints: 64, workerHeapMb: 2048 }),
+      .default({ jsonBytes: 256 * 1024, uploadBytes: 32 * 1024 * 1024, stowBytes: 1024 ** 3, maxImageSide: 16_384, maxImagePixels: 64 * 1024 * 1024, largeImagePixels: 2048 * 2048, maxPoints: 64, workerHeapMb: 2048 }),
     /** The bundled OHIF viewer, our run-time modules under /ext/ and the same-origin DICOMweb proxy. */
     viewer: z
       .object({
