@@ -25,7 +25,7 @@ export function declaredBodyLimit(limits: ServerConfig['limits']): RequestHandle
     const bytes = Number(declared);
     const limit = bodyLimitFor(req.path, limits);
     if (Number.isFinite(bytes) && bytes > limit.bytes) {
-      return sendProblem(res, 413, 'Too large', `the request declares a body of ${MB(bytes)}; ${limit.what} may be at most ${MB(limit.bytes)} (${limit.setting})`);
+      return sendProblem(res, 413, 'Too large', `the request declares a body of ${MB(bytes)}, larger than the ${MB(limit.bytes)} ${limit.what} may have (${limit.setting})`);
     }
     next();
   };
