@@ -11,25 +11,11 @@ import { buildDemoStudies } from '../../src/demo/demo-studies.js';
 import type { RunningServer } from '../../src/server.js';
 import { httpServer, silentServer } from '../helpers/fake-pacs.js';
 import { useOrthanc } from '../helpers/orthanc.js';
-import { startTestServer } from '../helpers/server.js';
+import { getWithHost, startTestServer } from '../helpers/server.js';
 
 const VIEWER_KEY = 'viewer-key-0123456789';
 const ANNOTATOR_KEY = 'annotator-key-0123456789';
 const PACS_USER = { username: 'glmedsa-proxy', password: 'pacs-secret-42' };
-
-/** A GET with a Host header of the test's choice (fetch does not let one set it); answers status and body. */
-function getWithHost(base: string, path: string, host: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${base}${path}`, { headers: { ...headers, host }, setHost: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.once('error', reject);
-    req.end();
-  });
-}
 
 /** Orthanc's own words, which must not reach a caller. */
 const PACS_WORDING = /orthanc|OrthancError|HttpStatus|Message|Details|Uri|Method/;
