@@ -45,3 +45,5 @@ export * from './synth/index.js';
 export { type ProgressEvent, type ProgressSink, consoleProgress, silentProgress } from './util/progress.js';
 export { Rng } from './util/random.js';
 export { writeFileAtomic, writeBytesAtomic, writeJsonAtomic } from './util/atomic-file.js';
+/** What the glmedsa command promises a parent process: exit statuses, `train --events` lines, `eval --json`. */
+export { CLI_EXIT, EvalSummarySchema, type EvalSummary, TrainEventSchema, type TrainEvent } from './cli/contract.js';

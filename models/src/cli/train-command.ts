@@ -16,9 +16,7 @@ import { TrainingCancelled, type TrainResult, train } from '../train/trainer.js'
 import { validate } from '../train/validation.js';
 import { consoleProgress } from '../util/progress.js';
 import { UsageError, parseChoice, parseFloatArg, parseInteger, requireString } from './args.js';
-
-/** Exit status of a run stopped by SIGTERM/SIGINT after writing its checkpoint. */
-export const CANCELLED_EXIT = 3;
+import { CLI_EXIT, type TrainEvent } from './contract.js';
 
 export const trainHelp = `glmedsa train --base MODEL --variant sam|medsa|gmedsa|glmedsa --trainable adapters|decoder|all
               --data DIR --steps N --batch B --lr X --out DIR [--resume] [--seed K] [--clicks K] [--loss sam|medsa]
@@ -33,7 +31,7 @@ continue an interrupted run exactly where it stopped. --loss sam (default) train
 candidate masks on single clicks and the IoU head too; --loss medsa only the single-mask output.
 
 SIGTERM or SIGINT stops the run after the current step, writes the checkpoint and exits with
-status ${CANCELLED_EXIT} (a second signal exits at once); --resume continues it. --events writes
+status ${CLI_EXIT.cancelled} (a second signal exits at once); --resume continues it. --events writes
 one JSON object per line to stdout (for a job runner): {"type":"progress",...} after every step
 (step, steps, loss, smoothedLoss, trainDice, trainIou, lr, elapsedSeconds, etaSeconds,
 imagesPerSecond, checkpointed), then {"type":"done",...} with the result, or
@@ -111,7 +109,7 @@ export async function trainCommand(argv: string[]): Promise<number | void> {
   const validationData = values['validation-data'] === undefined ? undefined : await datasetSource(values['validation-data']);
   const validateEvery = parseInteger(values['validate-every'], '--validate-every', Math.max(1, Math.ceil(steps / 4)), 1);
   const events = !!values.events;
-  const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
+  const emit = (event: TrainEvent) => process.stdout.write(`${JSON.stringify(event)}\n`);
   const controller = new AbortController();
   const stop = (signal: NodeJS.Signals) => {
     // A second signal does not wait for the step (checkpoints are written atomically).
@@ -161,7 +159,7 @@ export async function trainCommand(argv: string[]): Promise<number | void> {
     if (!(e instanceof TrainingCancelled)) throw e;
     process.stderr.write(`cancelled at step ${e.step}; ${path.join(out, CHECKPOINT_FILE)} lets --resume continue\n`);
     if (events) emit({ type: 'cancelled', step: e.step });
-    return CANCELLED_EXIT;
+    return CLI_EXIT.cancelled;
   } finally {
     process.off('SIGTERM', stop);
     process.off('SIGINT', stop);
