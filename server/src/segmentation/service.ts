@@ -18,7 +18,7 @@ import type { EncodeResult, ImageSource } from '../inference/messages.js';
 import type { InferencePool, Priority } from '../inference/pool.js';
 import type { Metrics } from '../metrics.js';
 import type { MaskStore } from './mask-store.js';
-import type { ModelCatalog, ServedModel } from './models.js';
+import type { ModelCatalog, ServedModel } from '../catalog/model-catalog.js';
 import type { UploadStore } from './uploads.js';
 
 /** What the service needs from a PACS. */

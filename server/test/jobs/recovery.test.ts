@@ -16,7 +16,7 @@ import { FolderDatasetProvider } from '../../src/jobs/dataset-provider.js';
 import { JobRunner } from '../../src/jobs/job-runner.js';
 import type { JobRecord } from '../../src/api/jobs.js';
 import { SqliteJobStore } from '../../src/jobs/sqlite-job-store.js';
-import { ModelCatalog } from '../../src/segmentation/models.js';
+import { ModelCatalog } from '../../src/catalog/model-catalog.js';
 import { STARTER_MODEL } from '../helpers/server.js';
 import { waitFor } from './job-fixtures.js';
 
