@@ -5,7 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
-import { AdapterRegistry } from './adapters/adapter-registry.js';
+import { AdapterRegistry } from './catalog/adapter-registry.js';
 import { AdapterService } from './adapters/adapter-service.js';
 import { createApp } from './app.js';
 import { checkExposure } from './config/load.js';

@@ -15,7 +15,7 @@ import { Conflict, NotFound } from '../errors.js';
 import type { InferencePool } from '../inference/pool.js';
 import { lastError, runCli } from '../children/cli-process.js';
 import type { ModelCatalog, ServedModel } from '../catalog/model-catalog.js';
-import type { AdapterRegistry, AdapterVersion } from './adapter-registry.js';
+import type { AdapterRegistry, AdapterVersion } from '../catalog/adapter-registry.js';
 
 export type { AdapterInfo } from '../api/adapters.js';
 

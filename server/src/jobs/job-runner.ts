@@ -14,7 +14,7 @@ import path from 'node:path';
 import { CLI_EXIT, EvalSummarySchema, TrainEventSchema } from '@glmedsa/models';
 import type { Logger } from 'pino';
 import { Busy, Conflict, InvalidRequest, NotFound } from '../errors.js';
-import type { AdapterRegistry } from '../adapters/adapter-registry.js';
+import type { AdapterRegistry } from '../catalog/adapter-registry.js';
 import type { ModelCatalog } from '../catalog/model-catalog.js';
 import { type CliRun, lastError, runCli } from '../children/cli-process.js';
 import type { DatasetProvider, PreparedDataset } from './dataset-provider.js';

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { openModelFolder } from '@glmedsa/models';
 import pino from 'pino';
-import { AdapterRegistry } from '../../src/adapters/adapter-registry.js';
+import { AdapterRegistry } from '../../src/catalog/adapter-registry.js';
 import { FolderDatasetProvider } from '../../src/jobs/dataset-provider.js';
 import { JobRunner } from '../../src/jobs/job-runner.js';
 import type { JobRecord } from '../../src/api/jobs.js';
