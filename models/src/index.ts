@@ -32,7 +32,7 @@ export { loadCheckpoint, type LoadedCheckpoint } from './model/load-checkpoint.j
 export { weightsFingerprint } from './model/fingerprint.js';
 export * from './predict/predictor.js';
 export { type Device, type LoadedSession, type SessionOptions, openSession, runSession, missingCudaProvider, ortLibraryDir } from './runtime/session.js';
-export * from './train/artifact.js';
+export * from './model/adapter-artifact.js';
 export { train, type TrainOptions, type TrainResult, TrainingCancelled } from './train/trainer.js';
 export type { TrainProgress, ValidationMetrics } from './train/training-progress.js';
 export { validate, type ValidationOptions } from './train/validation.js';

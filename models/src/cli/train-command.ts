@@ -7,7 +7,7 @@ import { loadModelWeights } from '../model/load-model.js';
 import { VARIANTS, parseModelConfig } from '../sam/config.js';
 import { weightsForVariant } from '../sam/weights.js';
 import { type Tensor, numel } from '../tensor.js';
-import { ADAPTER_MANIFEST, writeAdapter } from '../train/artifact.js';
+import { ADAPTER_MANIFEST, writeAdapter } from '../model/adapter-artifact.js';
 import { CHECKPOINT_FILE } from '../train/checkpoint.js';
 import { datasetSource } from '../train/dataset-source.js';
 import { LOSS_KINDS } from '../train/loss.js';

@@ -12,8 +12,8 @@ import { type Weights, weightsForVariant } from '../sam/weights.js';
 import { type Tensor, toFloat32 } from '../tensor.js';
 import { writeJsonAtomic } from '../util/atomic-file.js';
 import { readJsonFile } from '../util/json-file.js';
-import { LOSS_KINDS } from './loss.js';
-import { TRAINABLE_SETS } from './trainable.js';
+import { LOSS_KINDS } from '../train/loss.js';
+import { TRAINABLE_SETS } from '../train/trainable.js';
 
 export const ADAPTER_TENSORS = 'adapter.safetensors';
 export const ADAPTER_MANIFEST = 'adapter.json';
