@@ -36,7 +36,7 @@ export * from './model/adapter-artifact.js';
 export { train, type TrainOptions, type TrainResult, TrainingCancelled } from './train/trainer.js';
 export type { TrainProgress, ValidationMetrics } from './train/training-progress.js';
 export { validate, type ValidationOptions } from './train/validation.js';
-export { TRAINABLE_SETS, type TrainableSet, trainableNames } from './train/trainable.js';
+export { type TrainableSet, trainableNames } from './train/trainable.js';
 export { evaluate, evaluateSample, type EvalResult, type EvalSample } from './train/evaluate.js';
 export { overlap, meanOverlap, type Overlap } from './train/metrics.js';
 export { regionCentre } from './train/clicks.js';
