@@ -3,14 +3,14 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadModelWeights } from '../model/load-model.js';
-import { VARIANTS, parseModelConfig } from '../sam/config.js';
+import { type LoadedModel, loadModelWeights } from '../model/load-model.js';
+import { VARIANTS, type Variant, parseModelConfig } from '../sam/config.js';
 import { weightsForVariant } from '../sam/weights.js';
 import { type Tensor, numel } from '../tensor.js';
 import { ADAPTER_MANIFEST, LOSS_KINDS, TRAINABLE_SETS, writeAdapter } from '../model/adapter-artifact.js';
 import { CHECKPOINT_FILE } from '../train/checkpoint.js';
 import { datasetSource } from '../train/dataset-source.js';
-import { trainableNames } from '../train/trainable.js';
+import { type TrainableSet, trainableNames } from '../train/trainable.js';
 import { TrainingCancelled, type TrainResult, train } from '../train/trainer.js';
 import { validate } from '../train/validation.js';
 import { consoleProgress } from '../util/progress.js';
@@ -42,7 +42,33 @@ step; those steps' progress events carry "validation":{"dice","iou","n"}, and so
 Validation reads the weights and draws no random numbers: the trained weights are the same with it
 or without it.`;
 
-export async function trainCommand(argv: string[]): Promise<number | void> {
+/** A train command line, checked: everything `runTrain` needs, nothing read from disk yet. */
+interface TrainArgs {
+  baseDir: string;
+  dataDir: string;
+  out: string;
+  /** Absent: the base model's own variant. */
+  variant: Variant | undefined;
+  set: TrainableSet;
+  steps: number;
+  batch: number;
+  lr: number;
+  seed: number;
+  clicks: number;
+  lossKind: (typeof LOSS_KINDS)[number];
+  device: 'auto' | 'cpu' | 'cuda';
+  weightDecay: number | undefined;
+  warmup: number | undefined;
+  augment: boolean | undefined;
+  checkpointEvery: number;
+  resume: boolean;
+  name: string | undefined;
+  threads: number | undefined;
+  events: boolean;
+  validation: { dataDir: string; every: number } | undefined;
+}
+
+function parseTrainArgs(argv: string[]): TrainArgs {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -84,40 +110,64 @@ export async function trainCommand(argv: string[]): Promise<number | void> {
   const clicks = parseInteger(values.clicks, '--clicks', 1, 1, 20);
   const lossKind = parseChoice(values.loss, '--loss', LOSS_KINDS, 'sam');
   const device = parseChoice(values.device, '--device', ['auto', 'cpu', 'cuda'] as const, 'auto');
-  if (!values.resume && existsSync(path.join(out, ADAPTER_MANIFEST))) {
+  const variant = values.variant === undefined ? undefined : parseChoice(values.variant, '--variant', VARIANTS, 'sam');
+  const threads = values.threads === undefined ? undefined : parseInteger(values.threads, '--threads', 1, 1, 256);
+  if (values['validate-every'] !== undefined && values['validation-data'] === undefined) throw new UsageError('--validate-every needs --validation-data');
+  const validateEvery = parseInteger(values['validate-every'], '--validate-every', Math.max(1, Math.ceil(steps / 4)), 1);
+  return {
+    baseDir,
+    dataDir,
+    out,
+    variant,
+    set,
+    steps,
+    batch,
+    lr,
+    seed,
+    clicks,
+    lossKind,
+    device,
+    weightDecay: values['weight-decay'] ? parseFloatArg(values['weight-decay'], '--weight-decay', 0) : undefined,
+    warmup: values.warmup ? parseInteger(values.warmup, '--warmup', 0, 0) : undefined,
+    augment: values['no-augment'] ? false : values.augment ? true : undefined,
+    checkpointEvery: parseInteger(values['checkpoint-every'], '--checkpoint-every', 100, 1),
+    resume: !!values.resume,
+    name: values.name,
+    threads,
+    events: !!values.events,
+    validation: values['validation-data'] === undefined ? undefined : { dataDir: values['validation-data'], every: validateEvery },
+  };
+}
+
+export async function trainCommand(argv: string[]): Promise<number | void> {
+  return runTrain(parseTrainArgs(argv));
+}
+
+/** Loads the base model and the data, trains (stopping cleanly on SIGTERM/SIGINT), writes the adapter. */
+async function runTrain(a: TrainArgs): Promise<number | void> {
+  const { out, steps, batch, lr, seed, clicks, lossKind, device, threads, events, set } = a;
+  if (!a.resume && existsSync(path.join(out, ADAPTER_MANIFEST))) {
     throw new UsageError(`${out} already holds a trained adapter; choose another --out (or --resume an interrupted run)`);
   }
 
-  const base = await loadModelWeights(baseDir);
-  const variant = parseChoice(values.variant, '--variant', VARIANTS, base.config.variant);
+  const base = await loadModelWeights(a.baseDir);
+  const variant = a.variant ?? base.config.variant;
   const config = parseModelConfig({ ...base.config, variant });
   const { weights, initialized } = weightsForVariant(config, base.weights, { seed });
   if (initialized.length) process.stderr.write(`${initialized.length} ${variant} adapter tensors start fresh (fc2 = 0)\n`);
   const trainable = trainableNames(config, set);
-  const data = await datasetSource(dataDir);
+  const data = await datasetSource(a.dataDir);
   const parameters = trainable.reduce((n, k) => n + numel(weights.get(k)!.shape), 0);
   process.stderr.write(
     `training ${parameters.toLocaleString('en-US')} parameters (${set}, ${variant}) of ${base.folder.manifest.name} on ${data.description}\n`,
   );
-  if (values.resume && existsSync(path.join(out, ADAPTER_MANIFEST)) && !existsSync(path.join(out, CHECKPOINT_FILE))) {
+  if (a.resume && existsSync(path.join(out, ADAPTER_MANIFEST)) && !existsSync(path.join(out, CHECKPOINT_FILE))) {
     process.stdout.write(`${out} is already complete; nothing to resume\n`);
     return;
   }
-  const threads = values.threads === undefined ? undefined : parseInteger(values.threads, '--threads', 1, 1, 256);
-  if (values['validate-every'] !== undefined && values['validation-data'] === undefined) throw new UsageError('--validate-every needs --validation-data');
-  const validationData = values['validation-data'] === undefined ? undefined : await datasetSource(values['validation-data']);
-  const validateEvery = parseInteger(values['validate-every'], '--validate-every', Math.max(1, Math.ceil(steps / 4)), 1);
-  const events = !!values.events;
+  const validationData = a.validation === undefined ? undefined : await datasetSource(a.validation.dataDir);
   const emit = (event: TrainEvent) => process.stdout.write(`${JSON.stringify(event)}\n`);
-  const controller = new AbortController();
-  const stop = (signal: NodeJS.Signals) => {
-    // A second signal does not wait for the step (checkpoints are written atomically).
-    if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
-    process.stderr.write(`${signal}: stopping after the current step\n`);
-    controller.abort();
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  const stop = stopOnSignals();
   let result: TrainResult;
   try {
     result = await train({
@@ -131,20 +181,20 @@ export async function trainCommand(argv: string[]): Promise<number | void> {
       seed,
       clicks,
       loss: { kind: lossKind },
-      ...(values['weight-decay'] ? { weightDecay: parseFloatArg(values['weight-decay'], '--weight-decay', 0) } : {}),
-      ...(values.warmup ? { warmup: parseInteger(values.warmup, '--warmup', 0, 0) } : {}),
-      ...(values['no-augment'] ? { augment: false } : values.augment ? { augment: true } : {}),
+      ...(a.weightDecay !== undefined ? { weightDecay: a.weightDecay } : {}),
+      ...(a.warmup !== undefined ? { warmup: a.warmup } : {}),
+      ...(a.augment !== undefined ? { augment: a.augment } : {}),
       inputSize: base.folder.manifest.input_size,
       workDir: out,
-      resume: !!values.resume,
-      checkpointEvery: parseInteger(values['checkpoint-every'], '--checkpoint-every', 100, 1),
+      resume: a.resume,
+      checkpointEvery: a.checkpointEvery,
       baseFingerprint: base.fingerprint,
       device,
       ...(threads ? { threads } : {}),
       ...(validationData
         ? {
             validation: {
-              every: validateEvery,
+              every: a.validation!.every,
               evaluate: () => validate({ config, weights, inputSize: base.folder.manifest.input_size, data: validationData, clicks, device, ...(threads ? { threads } : {}) }),
             },
           }
@@ -152,7 +202,7 @@ export async function trainCommand(argv: string[]): Promise<number | void> {
       progress: consoleProgress(),
       ...(events ? { onProgress: (p) => emit({ type: 'progress', ...p }) } : {}),
       log: (line) => process.stderr.write(`${line}\n`),
-      signal: controller.signal,
+      signal: stop.signal,
     });
   } catch (e) {
     if (!(e instanceof TrainingCancelled)) throw e;
@@ -160,19 +210,56 @@ export async function trainCommand(argv: string[]): Promise<number | void> {
     if (events) emit({ type: 'cancelled', step: e.step });
     return CLI_EXIT.cancelled;
   } finally {
-    process.off('SIGTERM', stop);
-    process.off('SIGINT', stop);
+    stop.release();
   }
-  const tensors = new Map<string, Tensor<'float32'>>(trainable.map((k) => [k, weights.get(k)!]));
-  await writeAdapter(out, tensors, {
+  await writeTrainedAdapter(a, { variant, base, data, parameters, result, tensors: new Map(trainable.map((k) => [k, weights.get(k)!])) });
+  await rm(path.join(out, CHECKPOINT_FILE), { force: true });
+  if (events) {
+    emit({ type: 'done', out, ...result });
+    return;
+  }
+  process.stdout.write(
+    `trained ${steps} steps in ${result.seconds.toFixed(1)} s (${result.imagesPerSecond.toFixed(2)} images/s${result.resumedFrom ? `, resumed at step ${result.resumedFrom}` : ''}): ` +
+      `final loss ${result.finalLoss.toFixed(4)}, running train Dice ${result.trainDice.toFixed(3)} -> ${out}\n`,
+  );
+}
+
+/** SIGTERM or SIGINT aborts the returned signal (the run stops after its step); a second one exits at once. */
+function stopOnSignals(): { signal: AbortSignal; release(): void } {
+  const controller = new AbortController();
+  const stop = (signal: NodeJS.Signals) => {
+    // A second signal does not wait for the step (checkpoints are written atomically).
+    if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
+    process.stderr.write(`${signal}: stopping after the current step\n`);
+    controller.abort();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  return {
+    signal: controller.signal,
+    release() {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+    },
+  };
+}
+
+/** adapter.safetensors + adapter.json of a finished run: the trained tensors and what made them. */
+async function writeTrainedAdapter(
+  a: TrainArgs,
+  r: { variant: Variant; base: LoadedModel; data: { description: string; fingerprint: string; count: number }; parameters: number; result: TrainResult; tensors: Map<string, Tensor<'float32'>> },
+): Promise<void> {
+  const { steps, batch, lr, seed, clicks, lossKind } = a;
+  const { base, data, result } = r;
+  await writeAdapter(a.out, r.tensors, {
     format: 'glmedsa-adapter',
     format_version: 1,
-    name: values.name ?? path.basename(path.resolve(out)),
-    variant,
-    trainable: set,
+    name: a.name ?? path.basename(path.resolve(a.out)),
+    variant: r.variant,
+    trainable: a.set,
     base: { name: base.folder.manifest.name, weights_sha256: base.fingerprint },
-    tensors: tensors.size,
-    parameters,
+    tensors: r.tensors.size,
+    parameters: r.parameters,
     data: { description: data.description, fingerprint: data.fingerprint, count: data.count },
     training: {
       steps,
@@ -191,13 +278,4 @@ export async function trainCommand(argv: string[]): Promise<number | void> {
     },
     created_at: new Date().toISOString(),
   });
-  await rm(path.join(out, CHECKPOINT_FILE), { force: true });
-  if (events) {
-    emit({ type: 'done', out, ...result });
-    return;
-  }
-  process.stdout.write(
-    `trained ${steps} steps in ${result.seconds.toFixed(1)} s (${result.imagesPerSecond.toFixed(2)} images/s${result.resumedFrom ? `, resumed at step ${result.resumedFrom}` : ''}): ` +
-      `final loss ${result.finalLoss.toFixed(4)}, running train Dice ${result.trainDice.toFixed(3)} -> ${out}\n`,
-  );
 }
