@@ -19,7 +19,7 @@ import type { AdapterRegistry, AdapterVersion } from '../catalog/adapter-registr
 
 export type { AdapterInfo } from '../api/adapters.js';
 
-export interface AdapterServiceOptions {
+interface AdapterServiceOptions {
   registry: AdapterRegistry;
   catalog: ModelCatalog;
   pool: InferencePool;

@@ -15,7 +15,7 @@ export interface EncodeJob {
   source: ImageSource;
 }
 
-export interface PromptSpec {
+interface PromptSpec {
   points: [number, number][];
   labels: number[];
   box: [number, number, number, number] | null;

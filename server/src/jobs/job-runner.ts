@@ -21,7 +21,7 @@ import type { DatasetProvider, PreparedDataset } from './dataset-provider.js';
 import type { JobStore } from './job-store.js';
 import { DEFAULT_HYPERPARAMETERS, FINISHED_STATES, type JobRecord, type JobRequest, type JobValidation, defaultValidateEvery } from '../api/jobs.js';
 
-export interface JobRunnerOptions {
+interface JobRunnerOptions {
   store: JobStore;
   datasets: DatasetProvider;
   registry: AdapterRegistry;
@@ -39,7 +39,7 @@ export interface JobRunnerOptions {
   log: Logger;
 }
 
-export type JobEvent = { type: 'state' | 'progress'; job: JobRecord };
+type JobEvent = { type: 'state' | 'progress'; job: JobRecord };
 
 class Stopped extends Error {}
 
