@@ -10,7 +10,7 @@ import { type Tensor, numel } from '../tensor.js';
 import { ADAPTER_MANIFEST, LOSS_KINDS, TRAINABLE_SETS, writeAdapter } from '../model/adapter-artifact.js';
 import { CHECKPOINT_FILE } from '../train/checkpoint.js';
 import { datasetSource } from '../train/dataset-source.js';
-import { type TrainableSet, trainableNames } from '../train/trainable.js';
+import { trainableNames } from '../train/trainable.js';
 import { TrainingCancelled, type TrainResult, train } from '../train/trainer.js';
 import { validate } from '../train/validation.js';
 import { consoleProgress } from '../util/progress.js';
@@ -43,32 +43,9 @@ Validation reads the weights and draws no random numbers: the trained weights ar
 or without it.`;
 
 /** A train command line, checked: everything `runTrain` needs, nothing read from disk yet. */
-interface TrainArgs {
-  baseDir: string;
-  dataDir: string;
-  out: string;
-  /** Absent: the base model's own variant. */
-  variant: Variant | undefined;
-  set: TrainableSet;
-  steps: number;
-  batch: number;
-  lr: number;
-  seed: number;
-  clicks: number;
-  lossKind: (typeof LOSS_KINDS)[number];
-  device: 'auto' | 'cpu' | 'cuda';
-  weightDecay: number | undefined;
-  warmup: number | undefined;
-  augment: boolean | undefined;
-  checkpointEvery: number;
-  resume: boolean;
-  name: string | undefined;
-  threads: number | undefined;
-  events: boolean;
-  validation: { dataDir: string; every: number } | undefined;
-}
+type TrainArgs = ReturnType<typeof parseTrainArgs>;
 
-function parseTrainArgs(argv: string[]): TrainArgs {
+function parseTrainArgs(argv: string[]) {
   const { values } = parseArgs({
     args: argv,
     options: {
