@@ -1,6 +1,7 @@
 /**
- * No dead exports in models/src: every export that the package entry does not make public is used
- * by some other file of the repository (product or test). Runs the compiler-API check of
+ * No dead exports in models/src or server/src: every export that the package's entries do not
+ * make public (models: `@glmedsa/models`; the server: `@glmedsa/server` and `@glmedsa/server/api`)
+ * is used by some other file of the repository (product or test). Runs the compiler-API check of
  * models/scripts/export-usage.ts over the real source tree.
  *
  * KNOWN may list exports tolerated for a while (say, while another change reshapes their module),
@@ -8,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { exportUsage } from '../scripts/export-usage.js';
+import { SCOPES, exportUsage } from '../scripts/export-usage.js';
 import { REPO_ROOT } from './helpers/paths.js';
 
 const KNOWN = new Set<string>([]);
@@ -24,4 +25,14 @@ test('every non-public export of models/src is used by another file', (t) => {
   const unexpected = flagged.filter((k) => !KNOWN.has(k));
   assert.deepEqual(unexpected, [], 'exports nothing else uses: remove them, or drop the `export` keyword');
   for (const gone of [...KNOWN].filter((k) => !flagged.includes(k))) t.diagnostic(`KNOWN entry no longer needed: ${gone}`);
+});
+
+test('every export of server/src other than its entries is used by another file', () => {
+  const report = exportUsage(REPO_ROOT, SCOPES.server);
+  assert.ok(report.exports.length > 200, `the scan found only ${report.exports.length} exports`);
+  // The cross-package tests import the server's built modules (@glmedsa/server/dist/src/...): those uses count.
+  const demo = report.exports.find((u) => u.file === 'server/src/demo/demo-studies.ts' && u.name === 'DemoInstance');
+  assert.ok(demo?.usedBy.includes('test/helpers/stack.ts'), 'uses through @glmedsa/server/dist were not seen');
+  const flagged = [...report.unused, ...report.onlyInFile].map((u) => `${u.file}: ${u.name}`);
+  assert.deepEqual(flagged, [], 'exports nothing else uses: remove them, or drop the `export` keyword');
 });

@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng, dermoscopyPhantom, encodePng, siteProfile } from '@glmedsa/models';
-import { startBundledOrthanc } from '../src/bundled-pacs/bundled-orthanc.js';
+import { startBundledOrthanc } from '../src/bundled-pacs/index.js';
 import { DEFAULT_MALLOC_ARENA_MAX } from '../src/process/malloc-arenas.js';
 import { craftPng, tallPng, zerosZlib } from '../test/helpers/png-craft.js';
 import { type Target, pct, phantomTargets, startServerProcess } from './server-bench.js';

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../src/config/load.js';
 import { seedDemo } from '../src/demo/seed.js';
-import { OrthancNotInstalled, findDicomWebPlugin, findOrthancBinary, isPortFree, superviseOrthanc } from '../src/bundled-pacs/bundled-orthanc.js';
+import { OrthancNotInstalled, findDicomWebPlugin, findOrthancBinary, isPortFree, superviseOrthanc } from '../src/bundled-pacs/index.js';
 import { assertPortFree } from '../src/http/listen.js';
 import { startServer } from '../src/server.js';
 import { DEFAULT_EXT_DIR, ViewerSetupError, ensureOhifDist } from '../src/viewer/index.js';

@@ -10,7 +10,7 @@ import { sendProblem } from './problem.js';
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
 
 /** The host name of a Host header value, lowercased, IPv6 in brackets, without the port. */
-export function hostName(header: string): string | null {
+function hostName(header: string): string | null {
   const h = header.trim().toLowerCase();
   if (h === '') return null;
   if (h.startsWith('[')) {
@@ -24,7 +24,7 @@ export function hostName(header: string): string | null {
 }
 
 /** The names accepted: the configured ones, or the loopback names and the listen address. */
-export function allowedHostNames(configured: readonly string[], listenHost: string): Set<string> | 'any' {
+function allowedHostNames(configured: readonly string[], listenHost: string): Set<string> | 'any' {
   if (configured.includes('*')) return 'any';
   const names = configured.length > 0 ? [...configured] : [...LOOPBACK_NAMES, listenHost];
   const set = new Set<string>();

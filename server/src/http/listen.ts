@@ -18,7 +18,7 @@ export class ListenError extends Error {
 }
 
 /** The timeouts and limits of the HTTP listener (see `http` in the configuration). */
-export interface ListenerLimits {
+interface ListenerLimits {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
@@ -31,7 +31,7 @@ function shown(host: string): string {
 }
 
 /** The sentence for a failed bind (EADDRINUSE, EACCES, EADDRNOTAVAIL, ...). */
-export function describeListenError(err: NodeJS.ErrnoException, host: string, port: number): ListenError {
+function describeListenError(err: NodeJS.ErrnoException, host: string, port: number): ListenError {
   const where = `port ${port} on ${shown(host)}`;
   switch (err.code) {
     case 'EADDRINUSE':

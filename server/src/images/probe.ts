@@ -7,7 +7,7 @@ import { UnprocessableImage, UnsupportedMediaType } from '../errors.js';
 import { readJpegFrameSize } from './jpeg-header.js';
 import { type ImageLimits, checkImageSize } from './limits.js';
 
-export type UploadType = 'image/png' | 'image/jpeg';
+type UploadType = 'image/png' | 'image/jpeg';
 
 export interface ImageHeader {
   type: UploadType;

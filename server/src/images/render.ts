@@ -8,9 +8,9 @@ import { PngDecodeError, type RgbImage, decodePng, rgbFromInterleaved } from '@g
 import jpeg from 'jpeg-js';
 import { decodeFrame, renderForSam } from '../dicom/pixels.js';
 import { DomainError, TooLarge, UnprocessableImage } from '../errors.js';
-import type { ImageSource } from '../inference/messages.js';
 import { readJpegFrameSize } from './jpeg-header.js';
 import { type ImageLimits, checkImageSize } from './limits.js';
+import type { ImageSource } from './source.js';
 
 /** Bytes jpeg-js may allocate per pixel: coefficient blocks (2 bytes x 3 components), component planes and the RGB output. */
 const JPEG_BYTES_PER_PIXEL = 12;

@@ -51,7 +51,7 @@ interface Slot {
 }
 
 /** One worker's memory, as the pool reports it. */
-export interface WorkerMemory extends ThreadMemory {
+interface WorkerMemory extends ThreadMemory {
   threadId: number;
   /** False when the worker did not answer in time and this is its previous report. */
   fresh: boolean;
@@ -64,7 +64,7 @@ export class Cancelled extends DomainError {
   }
 }
 
-export interface PoolOptions {
+interface PoolOptions {
   count: number;
   threads: number;
   device: 'auto' | 'cuda' | 'cpu';

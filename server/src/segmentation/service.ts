@@ -14,11 +14,12 @@ import type { ImageRef } from '../dicom/image-ref.js';
 import { type EmbeddingResponse, type ImageSpec, MASK_ENCODING, type ModelInfo, type ModelsResponse, type ModelVariant, type SegmentRequest, type SegmentResponse } from '../api/index.js';
 import { InvalidRequest, NotFound, UnprocessableImage } from '../errors.js';
 import { type ImageLimits, checkImageSize, checkSamResize } from '../images/limits.js';
-import type { EncodeResult, ImageSource } from '../inference/messages.js';
+import type { ImageSource } from '../images/source.js';
+import type { EncodeResult } from '../inference/messages.js';
 import type { InferencePool, Priority } from '../inference/pool.js';
 import type { Metrics } from '../metrics.js';
 import type { MaskStore } from './mask-store.js';
-import type { ModelCatalog, ServedModel } from './models.js';
+import type { ModelCatalog, ServedModel } from '../catalog/model-catalog.js';
 import type { UploadStore } from './uploads.js';
 
 /** What the service needs from a PACS. */

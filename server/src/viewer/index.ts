@@ -11,10 +11,10 @@ import { dicomWebProxy } from './dicomweb-proxy.js';
 import { DEFAULT_EXT_DIR, DEFAULT_OHIF_DIR, EXTENSION_MODULE, MODE_MODULE } from './ohif-package.js';
 import { viewerStatic } from './static-routes.js';
 
-export { ensureOhifDist, isOhifDistReady, ViewerSetupError } from './ohif-setup.js';
+export { ensureOhifDist, ViewerSetupError } from './ohif-setup.js';
 export { DEFAULT_EXT_DIR, DEFAULT_OHIF_DIR, EXTENSION_MODULE, MODE_MODULE, OHIF_VERSION } from './ohif-package.js';
 
-export interface ViewerParts {
+interface ViewerParts {
   config: ServerConfig;
   auth: Authenticator;
   log: Logger;

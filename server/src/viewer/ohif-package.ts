@@ -11,7 +11,7 @@ export const OHIF_VERSION = '3.13.2';
 export const OHIF_INTEGRITY = 'sha512-WZdxmpmG7rqFgW9ZJLcbgr3XCtLi1KDNPoMaeY5PPe6j4G4fjEjjkycZM6C6Zk2F87BKxFfpq+jd5xXZB9E8EA==';
 
 /** The repository root (this module runs compiled, from server/dist/src/viewer/). */
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 
 /** Where `npm run setup:viewer` unpacks the OHIF dist by default. */
 export const DEFAULT_OHIF_DIR = path.join(REPO_ROOT, '.data', 'ohif', OHIF_VERSION);

@@ -17,7 +17,7 @@ export class ViewerSetupError extends Error {
   }
 }
 
-export interface OhifSetupOptions {
+interface OhifSetupOptions {
   /** Where the dist goes (default .data/ohif/<version> under the repository). */
   targetDir?: string;
   /** Progress lines. */
@@ -28,14 +28,14 @@ export interface OhifSetupOptions {
   spec?: string;
 }
 
-export interface OhifSetupResult {
+interface OhifSetupResult {
   dir: string;
   /** False when the dist was already there. */
   fetched: boolean;
 }
 
 /** True when `dir` holds a complete dist unpacked from the tarball with this integrity. */
-export async function isOhifDistReady(dir: string, integrity = OHIF_INTEGRITY): Promise<boolean> {
+async function isOhifDistReady(dir: string, integrity = OHIF_INTEGRITY): Promise<boolean> {
   try {
     const marker = (await fs.readFile(path.join(dir, INTEGRITY_MARKER), 'utf8')).trim();
     return marker === integrity && existsSync(path.join(dir, 'index.html'));
