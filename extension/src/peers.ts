@@ -23,11 +23,6 @@ export function loadPeers(extensionManager: ExtensionManager): Peers {
   return peers;
 }
 
-export function getPeers(): Peers {
-  if (!peers) throw new Error('GLMed-SA used before its extension was registered');
-  return peers;
-}
-
 type ReactLike = typeof import('react');
 type WebpackRequire = ((id: string | number) => unknown) & { m: Record<string, (...a: unknown[]) => void> };
 

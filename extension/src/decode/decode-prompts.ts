@@ -9,7 +9,7 @@
 import { type DecoderEmbedding, type DecoderSession, type MakeTensor as CoreMakeTensor, type MaskAnswer, maskAnswer, runDecoder } from '@glmedsa/models/decode';
 
 /** The part of an onnxruntime Tensor used here. */
-export interface TensorLike {
+interface TensorLike {
   readonly data: unknown;
   readonly dims: readonly number[];
 }
@@ -32,7 +32,7 @@ export interface DecodePrompts {
   multimask?: boolean;
 }
 
-export interface DecodeResult {
+interface DecodeResult {
   image: { width: number; height: number };
   masks: MaskAnswer['masks'];
   best: number;

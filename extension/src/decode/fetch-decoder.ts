@@ -65,7 +65,7 @@ export interface ModelVersion {
   decoderSha256: string;
 }
 
-export interface FetchOptions {
+interface FetchOptions {
   /** The server's origin + path prefix ('' for same origin). */
   baseUrl: string;
   fetch: typeof fetch;
