@@ -116,9 +116,8 @@ export function exportUsage(repoRoot: string, scope: ExportScope = SCOPES.models
     skipLibCheck: true,
     noEmit: true,
     types: ['node'],
-    jsx: ts.JsxEmit.React,
-    jsxFactory: 'h',
-    jsxFragmentFactory: 'Fragment',
+    jsx: ts.JsxEmit.ReactJSX,
+    jsxImportSource: 'preact',
     baseUrl: repoRoot,
     paths: Object.fromEntries(Object.entries(PACKAGE_SOURCES).map(([spec, file]) => [spec, [file]])),
   });
