@@ -3,7 +3,7 @@
  * N is also OHIF's marker-guided labelmap tool's key: it is that tool's when ours is not the one in use.
  */
 import { CLICK_TOOL_NAME } from './click-tool.js';
-import { activeViewport, registeredParts } from './extension-state.js';
+import { activeViewport, registeredParts, unavailableReason } from './extension-state.js';
 import { saveSegmentation } from './save-segmentation.js';
 import type { OhifServices } from './viewer-types.js';
 
@@ -17,7 +17,7 @@ function clickToolInUse(services: OhifServices): boolean {
 
 export function getCommandsModule() {
   const parts = () => registeredParts();
-  const actions = {
+  const actions: Record<string, () => void> = {
     glmedsaUndoPrompt: () => void parts().controller.undoPrompt(),
     glmedsaCycleCandidates: () => void parts().controller.cycleCandidates(),
     glmedsaNextSlice: () => {
@@ -35,9 +35,11 @@ export function getCommandsModule() {
       saveSegmentation(controller, services, commands);
     },
   };
+  // Where the extension could not register, the commands do nothing (the panel says why).
+  const guarded = (fn: () => void) => () => (unavailableReason() ? undefined : fn());
   return {
     actions,
-    definitions: Object.fromEntries(Object.entries(actions).map(([name, fn]) => [name, { commandFn: fn }])),
+    definitions: Object.fromEntries(Object.entries(actions).map(([name, fn]) => [name, { commandFn: guarded(fn) }])),
     defaultContext: 'VIEWER',
   };
 }

@@ -3,11 +3,12 @@
  * and warm-up of the embeddings of the image on show whenever the viewport shows another one
  * (debounced, so scrolling through a stack warms where the user stops).
  */
-import { activeViewport, registeredParts } from './extension-state.js';
+import { activeViewport, registeredParts, unavailableReason } from './extension-state.js';
 
 let unsubscribe: (() => void)[] = [];
 
 export function onModeEnter(): void {
+  if (unavailableReason()) return;
   const { controller: c, services: s } = registeredParts();
   c.start();
   const warmActive = () => {
@@ -28,6 +29,7 @@ export function onModeEnter(): void {
 export function onModeExit(): void {
   unsubscribe.forEach((u) => u());
   unsubscribe = [];
+  if (unavailableReason()) return;
   const { controller, admin } = registeredParts();
   controller.stop();
   admin.stop();
