@@ -98,6 +98,16 @@ export class Controller {
     return imageInfo(this.peers.cornerstone, viewport);
   }
 
+  /** As imageInfo, or null after saying in the panel why the image cannot be segmented. */
+  private imageInfoOrFail(viewport: StackViewport): ImageInfo | null {
+    try {
+      return this.imageInfo(viewport);
+    } catch (err) {
+      this.fail(err);
+      return null;
+    }
+  }
+
   private sessionFor(viewport: StackViewport, info: ImageInfo): PromptSession {
     const key = `${info.imageId}|${this.status.get().model ?? ''}`;
     if (this.viewport !== viewport || this.session?.imageKey !== key) {
@@ -112,13 +122,8 @@ export class Controller {
 
   /** A click (label 1 or 0) or a box, in image pixel coordinates. */
   async prompt(viewport: StackViewport, prompt: Prompt, at = performance.now()): Promise<void> {
-    let info: ImageInfo;
-    try {
-      info = this.imageInfo(viewport);
-    } catch (err) {
-      this.fail(err);
-      return;
-    }
+    const info = this.imageInfoOrFail(viewport);
+    if (!info) return;
     if (prompt.kind === 'point') {
       const { x, y } = prompt.point;
       if (!(x >= 0 && y >= 0 && x < info.width && y < info.height)) {
@@ -291,13 +296,8 @@ export class Controller {
     const session = this.session;
     const viewport = this.viewport;
     if (!session || !viewport || !session.undo()) return;
-    let info: ImageInfo;
-    try {
-      info = this.imageInfo(viewport);
-    } catch (err) {
-      this.fail(err);
-      return;
-    }
+    const info = this.imageInfoOrFail(viewport);
+    if (!info) return;
     if (session.prompts.length === 0) {
       this.preview.clear();
       this.markers.set(info.imageId, []);
