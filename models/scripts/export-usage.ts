@@ -26,7 +26,7 @@ export interface ExportScope {
 
 /** The scopes the check knows: a package's sources and its public entries. */
 export const SCOPES = {
-  models: { src: 'models/src', entries: ['models/src/index.ts'] },
+  models: { src: 'models/src', entries: ['models/src/index.ts', 'models/src/decode/index.ts'] },
   // The webpack entry: its default export is what OHIF registers.
   extension: { src: 'extension/src', entries: ['extension/src/index.ts'] },
   // The package's two entries: `@glmedsa/server` (start it from code) and `@glmedsa/server/api`.
@@ -104,11 +104,12 @@ function isDeclarationName(node: ts.Identifier, symbol: ts.Symbol): boolean {
   return (symbol.declarations ?? []).some((d) => (d as ts.NamedDeclaration).name === node);
 }
 
-/** Runs the analysis over the repository at `repoRoot` for one scope (default models/src). */
-export function exportUsage(repoRoot: string, scope: ExportScope = SCOPES.models): ExportReport {
-  const srcDir = path.join(repoRoot, scope.src);
-  const entries = scope.entries.map((e) => path.join(repoRoot, e));
-  const entry = entries[0]!;
+/** The repository's TypeScript, type-checked once per repository and process (both scopes read the same program). */
+const programs = new Map<string, ts.Program>();
+
+function repositoryProgram(repoRoot: string): ts.Program {
+  const cached = programs.get(repoRoot);
+  if (cached) return cached;
   const roots: string[] = [];
   for (const top of readdirSync(repoRoot, { withFileTypes: true })) {
     if (!top.isDirectory() || top.name.startsWith('.') || SKIP_DIRS.has(top.name)) continue;
@@ -122,12 +123,21 @@ export function exportUsage(repoRoot: string, scope: ExportScope = SCOPES.models
     skipLibCheck: true,
     noEmit: true,
     types: ['node'],
-    jsx: ts.JsxEmit.React,
-    jsxFactory: 'h',
-    jsxFragmentFactory: 'Fragment',
+    jsx: ts.JsxEmit.ReactJSX,
+    jsxImportSource: 'preact',
     baseUrl: repoRoot,
     paths: Object.fromEntries(Object.entries(PACKAGE_SOURCES).map(([spec, file]) => [spec, [file]])),
   });
+  programs.set(repoRoot, program);
+  return program;
+}
+
+/** Runs the analysis over the repository at `repoRoot` for one scope (default models/src). */
+export function exportUsage(repoRoot: string, scope: ExportScope = SCOPES.models): ExportReport {
+  const srcDir = path.join(repoRoot, scope.src);
+  const entries = scope.entries.map((e) => path.join(repoRoot, e));
+  const entry = entries[0]!;
+  const program = repositoryProgram(repoRoot);
   const checker = program.getTypeChecker();
   const rel = (f: string) => path.relative(repoRoot, f).split(path.sep).join('/');
   const ours = program.getSourceFiles().filter((f) => !f.isDeclarationFile && !f.fileName.includes('/node_modules/'));

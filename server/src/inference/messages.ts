@@ -29,7 +29,8 @@ export interface DecodeJob {
   prompts: PromptSpec;
   /** Low-res logits [L*L] of a previous mask to refine, or null. */
   maskInput: Float32Array | null;
-  multimask: boolean;
+  /** SAM's candidates instead of one mask; absent: the decode core's default (multimaskByDefault). */
+  multimask?: boolean | undefined;
 }
 
 export type Job = EncodeJob | DecodeJob;

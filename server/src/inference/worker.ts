@@ -4,7 +4,8 @@
  * mask encoding), so the HTTP thread never blocks.
  */
 import { parentPort } from 'node:worker_threads';
-import { SamPredictor, decodePng, encodePng, summarizeLogits } from '@glmedsa/models';
+import { SamPredictor, decodePng, encodePng } from '@glmedsa/models';
+import { maskAnswer } from '@glmedsa/models/decode';
 import { loadCodecFor } from '../dicom/codecs/index.js';
 import { NotFound, isDomainError } from '../errors.js';
 import type { ImageLimits } from '../images/limits.js';
@@ -52,32 +53,14 @@ async function encode(job: EncodeJob): Promise<EncodeResult> {
 
 async function decode(job: DecodeJob): Promise<DecodeResult> {
   const predictor = model(job.model);
-  const L = predictor.geometry.lowResSize;
-  const emb = {
-    embeddings: { dtype: 'float32' as const, shape: [...predictor.geometry.embeddingShape], data: job.embeddings },
-    originalSize: job.originalSize,
-    preprocessMs: 0,
-    encodeMs: 0,
-  };
-  const pred = await native(() => predictor.decode(
-    emb,
-    { points: job.prompts.points, labels: job.prompts.labels, box: job.prompts.box },
-    { multimask: job.multimask, maskInput: job.maskInput ? { dtype: 'float32', shape: [1, 1, L, L], data: job.maskInput } : null },
+  const { points, labels, box } = job.prompts;
+  const decoded = await native(() => predictor.decodeLogits(
+    { data: job.embeddings, originalSize: job.originalSize },
+    { points, labels, box, multimask: job.multimask, maskInput: job.maskInput },
   ));
   const t0 = performance.now();
-  const [H, W] = job.originalSize;
-  let best = 0;
-  pred.iou.forEach((v, i) => {
-    if (v > pred.iou[best]!) best = i;
-  });
-  const masks = pred.iou.map((score, k) => ({ ...summarizeLogits(pred.masks.data.subarray(k * H * W, (k + 1) * H * W), W, H), score }));
-  return {
-    masks,
-    best,
-    lowRes: pred.lowRes.data.slice(best * L * L, (best + 1) * L * L),
-    lowResSize: L,
-    timings: { decode: pred.decodeMs, postprocess: performance.now() - t0 },
-  };
+  const answer = maskAnswer(decoded);
+  return { ...answer, timings: { decode: decoded.decodeMs, postprocess: performance.now() - t0 } };
 }
 
 /** One decode on zeros, so onnxruntime's first-run allocations do not land on a user's first click. */

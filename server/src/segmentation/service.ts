@@ -236,7 +236,6 @@ export class SegmentationService {
     const taken = req.maskId ? this.o.masks.take(req.maskId, origin) : null;
     const maskInput = taken?.logits ?? null;
     const { embedding, cached, fetchMs, embedMs } = await this.embedding(model, image, 'interactive', signal);
-    const multimask = req.multimask ?? (req.points.length <= 1 && !req.box && !maskInput);
     const r = await this.o.pool.decode({
       kind: 'decode',
       model: model.runtimeId,
@@ -248,7 +247,7 @@ export class SegmentationService {
         box: req.box ? [req.box.x1, req.box.y1, req.box.x2, req.box.y2] : null,
       },
       maskInput,
-      multimask,
+      multimask: req.multimask,
     }, signal);
     this.o.metrics.observeStage('decode', model.id, r.timings.decode);
     const maskId = this.o.masks.put(origin, r.lowRes);
