@@ -25,7 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng, dermoscopyPhantom, encodePng, siteProfile } from '@glmedsa/models';
-import { startBundledOrthanc } from '../src/bundled-pacs/bundled-orthanc.js';
+import { startBundledOrthanc } from '../src/bundled-pacs/index.js';
 import { DEFAULT_MALLOC_ARENA_MAX } from '../src/process/malloc-arenas.js';
 import { request } from 'node:http';
 import jpeg from 'jpeg-js';

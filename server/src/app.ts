@@ -19,7 +19,7 @@ import type { SegmentationService } from './segmentation/service.js';
 import type { UploadStore } from './segmentation/uploads.js';
 import { viewerRoutes } from './viewer/index.js';
 
-export interface AppParts {
+interface AppParts {
   config: ServerConfig;
   log: Logger;
   metrics: Metrics;

@@ -45,7 +45,7 @@ const ROLES = new Set(['viewer', 'annotator', 'admin']);
  * when that is a role name, else the one before it, and then the last field is the name (so a
  * name cannot be a role name, and neither names nor roles hold colons).
  */
-export function parseApiKeys(name: string, value: string): { key: string; role: string; name: string }[] {
+function parseApiKeys(name: string, value: string): { key: string; role: string; name: string }[] {
   return value
     .split(',')
     .map((e) => e.trim())
@@ -163,7 +163,7 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv; ov
   return parsed.data;
 }
 
-export function isLoopback(host: string): boolean {
+function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 

@@ -12,7 +12,7 @@ import { sendProblem } from './problem.js';
 const MB = (n: number) => (n >= 1024 * 1024 ? `${Math.round((n / (1024 * 1024)) * 10) / 10} MB` : `${n} bytes`);
 
 /** The largest body each part of the server reads: uploads, STOW through the PACS proxy, JSON elsewhere. */
-export function bodyLimitFor(path: string, limits: ServerConfig['limits']): { bytes: number; what: string; setting: string } {
+function bodyLimitFor(path: string, limits: ServerConfig['limits']): { bytes: number; what: string; setting: string } {
   if (path === '/v1/images' || path.startsWith('/v1/images/')) return { bytes: limits.uploadBytes, what: 'an image upload', setting: 'limits.uploadBytes' };
   if (path === '/dicom-web' || path.startsWith('/dicom-web/')) return { bytes: limits.stowBytes, what: 'a STOW-RS upload', setting: 'limits.stowBytes' };
   return { bytes: limits.jsonBytes, what: 'a JSON request', setting: 'limits.jsonBytes' };

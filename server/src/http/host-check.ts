@@ -24,7 +24,7 @@ export function hostName(header: string): string | null {
 }
 
 /** The names accepted: the configured ones, or the loopback names and the listen address. */
-export function allowedHostNames(configured: readonly string[], listenHost: string): Set<string> | 'any' {
+function allowedHostNames(configured: readonly string[], listenHost: string): Set<string> | 'any' {
   if (configured.includes('*')) return 'any';
   const names = configured.length > 0 ? [...configured] : [...LOOPBACK_NAMES, listenHost];
   const set = new Set<string>();

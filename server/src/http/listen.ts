@@ -18,7 +18,7 @@ export class ListenError extends Error {
 }
 
 /** The timeouts and limits of the HTTP listener (see `http` in the configuration). */
-export interface ListenerLimits {
+interface ListenerLimits {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
@@ -29,7 +29,7 @@ export interface ListenerLimits {
 }
 
 /** The per-address bound in force: the configured one, or half of the total at most 64. */
-export function connectionsPerClient(limits: Pick<ListenerLimits, 'maxConnections' | 'maxConnectionsPerClient'>): number {
+function connectionsPerClient(limits: Pick<ListenerLimits, 'maxConnections' | 'maxConnectionsPerClient'>): number {
   return limits.maxConnectionsPerClient ?? Math.max(1, Math.min(64, Math.floor(limits.maxConnections / 2)));
 }
 
@@ -61,7 +61,7 @@ function shown(host: string): string {
 }
 
 /** The sentence for a failed bind (EADDRINUSE, EACCES, EADDRNOTAVAIL, ...). */
-export function describeListenError(err: NodeJS.ErrnoException, host: string, port: number): ListenError {
+function describeListenError(err: NodeJS.ErrnoException, host: string, port: number): ListenError {
   const where = `port ${port} on ${shown(host)}`;
   switch (err.code) {
     case 'EADDRINUSE':

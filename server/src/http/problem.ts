@@ -76,7 +76,7 @@ export function sendProblem(res: Response, status: number, title: string, detail
 }
 
 /** Turns zod issues into one sentence (what is expected where) plus a field -> problem map. */
-export function describeZodError(err: ZodError, prefix = ''): { detail: string; fields: Record<string, string> } {
+function describeZodError(err: ZodError, prefix = ''): { detail: string; fields: Record<string, string> } {
   const fields: Record<string, string> = {};
   const sentences: string[] = [];
   for (const p of fieldProblems(err.issues, prefix)) {

@@ -26,7 +26,7 @@ export function readJpegFrameSize(b: Uint8Array): { width: number; height: numbe
 }
 
 /** What a walk of a JPEG's markers found (see {@link checkJpegStructure}). */
-export interface JpegStructure {
+interface JpegStructure {
   width: number;
   height: number;
   components: number;

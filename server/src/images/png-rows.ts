@@ -17,7 +17,7 @@ const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const CORRUPT = 'the PNG image is truncated or corrupt';
 
 /** What IHDR says, and what the decoder derives from it. */
-export interface PngLayout {
+interface PngLayout {
   width: number;
   height: number;
   bitDepth: number;
@@ -28,7 +28,7 @@ export interface PngLayout {
 }
 
 /** Where the pieces of a PNG are, after its chunks were walked and their CRCs checked. */
-export interface PngChunks {
+interface PngChunks {
   layout: PngLayout;
   /** The IDAT payloads, in order. */
   idat: Uint8Array[];

@@ -11,7 +11,7 @@ import { checkJpegStructure, readJpegFrameSize } from './jpeg-header.js';
 import { type ImageLimits, checkImageSize } from './limits.js';
 import { inflatedSize, readPngChunks } from './png-rows.js';
 
-export type UploadType = 'image/png' | 'image/jpeg';
+type UploadType = 'image/png' | 'image/jpeg';
 
 export interface ImageHeader {
   type: UploadType;

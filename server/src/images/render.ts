@@ -13,7 +13,7 @@
 import type { RgbImage } from '@glmedsa/models';
 import { decodeFrame, renderForSam } from '../dicom/pixels.js';
 import { DomainError, UnprocessableImage } from '../errors.js';
-import type { ImageSource } from '../inference/messages.js';
+import type { ImageSource } from './source.js';
 import { decodeJpegRows } from './jpeg-decode.js';
 import { type ImageLimits, checkImageSize, isLargeImage } from './limits.js';
 import { decodePngRows, readPngChunks, type RowSink } from './png-rows.js';
@@ -21,7 +21,7 @@ import { probeImage } from './probe.js';
 import { StripResizer, stripResizable } from './strip-resize.js';
 
 /** The image the encoder is given, and the size of the image it stands for (height, width). */
-export interface RenderedImage {
+interface RenderedImage {
   image: RgbImage;
   originalSize: [number, number];
 }

@@ -15,7 +15,7 @@
  */
 import { bilinearTaps } from '@glmedsa/models';
 
-export interface MaskSummary {
+interface MaskSummary {
   counts: number[];
   bbox: { x1: number; y1: number; x2: number; y2: number } | null;
   area: number;

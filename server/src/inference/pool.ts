@@ -26,7 +26,7 @@ import type { DecodeJob, DecodeResult, EncodeJob, EncodeResult, Job, ModelToLoad
 export type Priority = 'interactive' | 'background';
 
 /** How long a large-image job waits for a second free worker before it takes the last one. */
-export const LARGE_PATIENCE_MS = 5_000;
+const LARGE_PATIENCE_MS = 5_000;
 
 /** The pixels of the image a job works on (encodes say it when known; decodes always know it). */
 function pixelsOf(job: Job): number {
@@ -65,7 +65,7 @@ interface Slot {
 }
 
 /** One worker's memory, as the pool reports it. */
-export interface WorkerMemory extends ThreadMemory {
+interface WorkerMemory extends ThreadMemory {
   threadId: number;
   /** False when the worker did not answer in time and this is its previous report. */
   fresh: boolean;
@@ -78,7 +78,7 @@ export class Cancelled extends DomainError {
   }
 }
 
-export interface PoolOptions {
+interface PoolOptions {
   count: number;
   threads: number;
   device: 'auto' | 'cuda' | 'cpu';

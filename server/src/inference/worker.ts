@@ -4,7 +4,8 @@
  * mask encoding), so the HTTP thread never blocks.
  */
 import { parentPort } from 'node:worker_threads';
-import { SamPredictor, encodePng, preprocessShape, summarizeLogits } from '@glmedsa/models';
+import { SamPredictor, encodePng, preprocessShape } from '@glmedsa/models';
+import { type MaskAnswer, maskAnswer } from '@glmedsa/models/decode';
 import { loadCodecFor } from '../dicom/codecs/index.js';
 import { NotFound, isDomainError } from '../errors.js';
 import { type ImageLimits, isLargeImage } from '../images/limits.js';
@@ -55,7 +56,6 @@ async function encode(job: EncodeJob): Promise<EncodeResult> {
 
 async function decode(job: DecodeJob): Promise<DecodeResult> {
   const predictor = model(job.model);
-  const L = predictor.geometry.lowResSize;
   const [H, W] = job.originalSize;
   // A large image's decoder output stops at the resized size (h x w); the last upsampling to
   // H x W is done here row by row (mask-upsample.ts). Prompts are given in that frame, scaled as
@@ -64,37 +64,25 @@ async function decode(job: DecodeJob): Promise<DecodeResult> {
   const [h, w] = large ? preprocessShape(H, W, predictor.inputSize) : [H, W];
   const sx = w / W;
   const sy = h / H;
-  const emb = {
-    embeddings: { dtype: 'float32' as const, shape: [...predictor.geometry.embeddingShape], data: job.embeddings },
-    originalSize: [h, w] as [number, number],
-    preprocessMs: 0,
-    encodeMs: 0,
-  };
   const { points, labels, box } = job.prompts;
   const prompts = large
     ? { points: points.map(([x, y]): [number, number] => [x * sx, y * sy]), labels, box: box && ([box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy] as [number, number, number, number]) }
     : { points, labels, box };
-  const pred = await native(() => predictor.decode(
-    emb,
-    prompts,
-    { multimask: job.multimask, maskInput: job.maskInput ? { dtype: 'float32', shape: [1, 1, L, L], data: job.maskInput } : null },
+  const decoded = await native(() => predictor.decodeLogits(
+    { data: job.embeddings, originalSize: [h, w] },
+    { ...prompts, multimask: job.multimask, maskInput: job.maskInput },
   ));
   const t0 = performance.now();
-  let best = 0;
-  pred.iou.forEach((v, i) => {
-    if (v > pred.iou[best]!) best = i;
-  });
-  const masks = pred.iou.map((score, k) => {
-    const logits = pred.masks.data.subarray(k * h * w, (k + 1) * h * w);
-    return { ...(large ? summarizeUpsampled(logits, h, w, H, W) : summarizeLogits(logits, W, H)), score };
-  });
-  return {
-    masks,
-    best,
-    lowRes: pred.lowRes.data.slice(best * L * L, (best + 1) * L * L),
-    lowResSize: L,
-    timings: { decode: pred.decodeMs, postprocess: performance.now() - t0 },
-  };
+  const L = decoded.lowResSize;
+  const answer: MaskAnswer = large
+    ? {
+        masks: decoded.scores.map((score, k) => ({ ...summarizeUpsampled(decoded.masks.subarray(k * h * w, (k + 1) * h * w), h, w, H, W), score })),
+        best: decoded.best,
+        lowRes: decoded.lowRes.slice(decoded.best * L * L, (decoded.best + 1) * L * L),
+        lowResSize: L,
+      }
+    : maskAnswer(decoded);
+  return { ...answer, timings: { decode: decoded.decodeMs, postprocess: performance.now() - t0 } };
 }
 
 /** One decode on zeros, so onnxruntime's first-run allocations do not land on a user's first click. */

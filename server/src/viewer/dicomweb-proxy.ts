@@ -46,7 +46,7 @@ function pacsRefusal(status: number, method: string): { title: string; detail: s
   }
 }
 
-export function pickHeaders(headers: IncomingHttpHeaders, keep: ReadonlySet<string>): Record<string, string | string[]> {
+function pickHeaders(headers: IncomingHttpHeaders, keep: ReadonlySet<string>): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value !== undefined && keep.has(name.toLowerCase())) out[name.toLowerCase()] = value;
@@ -64,7 +64,7 @@ function connectionListed(headers: IncomingHttpHeaders): Set<string> {
   return new Set((Array.isArray(c) ? c.join(',') : (c ?? '')).split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
 }
 
-export function filterHeaders(headers: IncomingHttpHeaders, drop: Set<string>): Record<string, string | string[]> {
+function filterHeaders(headers: IncomingHttpHeaders, drop: Set<string>): Record<string, string | string[]> {
   const listed = connectionListed(headers);
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
@@ -81,7 +81,7 @@ function pacsAuthorization(pacs: ServerConfig['pacs']): string | undefined {
   return undefined;
 }
 
-export interface DicomWebProxyOptions {
+interface DicomWebProxyOptions {
   pacs: ServerConfig['pacs'];
   auth: Authenticator;
   log: Logger;

@@ -13,10 +13,10 @@ import { publicHostFor } from './public-host.js';
 import { DEFAULT_EXT_DIR, DEFAULT_OHIF_DIR, EXTENSION_MODULE, MODE_MODULE } from './ohif-package.js';
 import { viewerStatic } from './static-routes.js';
 
-export { ensureOhifDist, isOhifDistReady, ViewerSetupError } from './ohif-setup.js';
-export { DEFAULT_EXT_DIR, DEFAULT_OHIF_DIR, EXTENSION_MODULE, MODE_MODULE, OHIF_VERSION } from './ohif-package.js';
+export { ensureOhifDist, isOhifDistReady, ViewerSetupError, viewerDist } from './ohif-setup.js';
+export { DEFAULT_EXT_DIR, DEFAULT_OHIF_DIR, EXTENSION_MODULE, MODE_MODULE, OHIF_RELEASES, OHIF_VERSION, type OhifVersion, isOhifVersion, ohifDirFor } from './ohif-package.js';
 
-export interface ViewerParts {
+interface ViewerParts {
   config: ServerConfig;
   auth: Authenticator;
   log: Logger;

@@ -11,13 +11,13 @@ import os from 'node:os';
 import type { Request } from 'express';
 import { hostName } from '../http/host-check.js';
 
-export interface PublicHost {
+interface PublicHost {
   proto: string;
   host: string;
 }
 
 /** Names and addresses of this machine, as Host headers spell them (IPv6 in brackets). */
-export function machineHostNames(): Set<string> {
+function machineHostNames(): Set<string> {
   const names = new Set(['localhost', '127.0.0.1', '[::1]']);
   const host = os.hostname().toLowerCase();
   if (host) names.add(host);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import express, { type RequestHandler, Router } from 'express';
 import { sendProblem } from '../http/problem.js';
 
-export interface ViewerStaticOptions {
+interface ViewerStaticOptions {
   ohifDir: string;
   extDir: string;
   appConfigJs: string;
@@ -36,7 +36,7 @@ function isolate(res: express.Response): void {
 const HASHED = /\.[0-9a-f]{16,}\.(js|css|wasm)$|^[0-9a-f]{16,}\.(wasm|woff2)$/;
 
 /** A cross-origin request (its Origin is not this server's own) from an origin not configured: refused. */
-export function refuseUnlistedOrigins(origins: string[]): RequestHandler {
+function refuseUnlistedOrigins(origins: string[]): RequestHandler {
   const allowed = new Set(origins);
   return (req, res, next) => {
     const origin = req.get('origin');

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { deflateSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { Rng, dermoscopyPhantom, encodePng, siteProfile } from '@glmedsa/models';
-import { uploadDicom } from '../../src/bundled-pacs/bundled-orthanc.js';
+import { uploadDicom } from '../../src/bundled-pacs/index.js';
 import { rgbPhoto } from '../helpers/dicom-factory.js';
 import { startTestOrthanc, stopTestOrthanc } from '../helpers/orthanc.js';
 import { craftPng, tallPng, zerosZlib } from '../helpers/png-craft.js';

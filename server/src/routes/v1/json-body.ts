@@ -10,7 +10,7 @@ import type { ServerConfig } from '../../config/schema.js';
 import { HttpProblem } from '../../http/problem.js';
 
 /** Keys refused anywhere in a JSON body. */
-export const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** Whether a request carries a body (a declared length above 0, or a chunked one). */
 function hasBody(req: Request): boolean {
@@ -34,7 +34,7 @@ export function jsonOrNoBody(): RequestHandler {
 }
 
 /** Throws when `value` holds a key of {@link PROTOTYPE_KEYS} at any depth; `at` is the path so far. */
-export function refusePrototypeKeys(value: unknown, at = ''): void {
+function refusePrototypeKeys(value: unknown, at = ''): void {
   if (typeof value !== 'object' || value === null) return;
   for (const key of Object.keys(value)) {
     const here = at ? `${at}.${key}` : key;
