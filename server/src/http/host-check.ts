@@ -10,7 +10,7 @@ import { sendProblem } from './problem.js';
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
 
 /** The host name of a Host header value, lowercased, IPv6 in brackets, without the port. */
-function hostName(header: string): string | null {
+export function hostName(header: string): string | null {
   const h = header.trim().toLowerCase();
   if (h === '') return null;
   if (h.startsWith('[')) {
@@ -36,13 +36,18 @@ function allowedHostNames(configured: readonly string[], listenHost: string): Se
   return set;
 }
 
+/** Whether {@link hostCheck} vets the Host header of every request with these settings. */
+export function hostCheckActive(o: { allowedHosts: readonly string[]; authRequired: boolean }): boolean {
+  return !o.allowedHosts.includes('*') && (!o.authRequired || o.allowedHosts.length > 0);
+}
+
 /**
  * Refuses (421) requests whose Host header names a host not in the allow-list. Off when
  * authentication is required and no list is configured (a rebinding page has no credentials).
  */
 export function hostCheck(o: { allowedHosts: readonly string[]; listenHost: string; authRequired: boolean }): RequestHandler {
   const allowed = allowedHostNames(o.allowedHosts, o.listenHost);
-  const active = allowed !== 'any' && (!o.authRequired || o.allowedHosts.length > 0);
+  const active = hostCheckActive(o);
   const list = allowed === 'any' ? '' : [...allowed].join(', ');
   return (req, res, next) => {
     if (!active) return next();

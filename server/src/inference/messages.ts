@@ -13,6 +13,8 @@ export interface EncodeJob {
   kind: 'encode';
   model: string;
   source: ImageSource;
+  /** Width x height of the image, when known before decoding (the pool's large-image lane). */
+  pixels?: number;
 }
 
 interface PromptSpec {

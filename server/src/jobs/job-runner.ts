@@ -111,7 +111,10 @@ export class JobRunner {
     if (this.closed) throw new Busy('the server is shutting down', 5);
     const model = req.model ?? defaultModel;
     if (!this.o.catalog.base(model)) throw new InvalidRequest(`there is no model '${model}' (available: ${this.o.catalog.ids().join(', ')})`, { model: 'unknown model' });
-    await this.o.datasets.check(req.dataset);
+    // What is checked is what is stored and later run: the filter as it will read back from the
+    // store (a JSON document), not the in-memory object a validator made.
+    const dataset = JSON.parse(JSON.stringify(req.dataset)) as Record<string, unknown>;
+    await this.o.datasets.check(dataset);
     const waiting = this.o.store.inState('queued').length;
     if (waiting >= this.o.queueLimit) {
       throw new Busy(`${waiting} fine-tuning jobs are already waiting (the limit is ${this.o.queueLimit}); try again when one has finished`, 600);
@@ -120,7 +123,7 @@ export class JobRunner {
       id: randomUUID(),
       model,
       variant: req.variant,
-      dataset: req.dataset,
+      dataset,
       hyperparameters: { ...DEFAULT_HYPERPARAMETERS, validateEvery: defaultValidateEvery(req.hyperparameters.steps), ...req.hyperparameters },
       state: 'queued',
       phase: 'waiting',

@@ -153,7 +153,7 @@ export class SegmentationService {
       fetchMs = f;
       this.o.metrics.observeStage('fetch', model.id, f);
       const t0 = performance.now();
-      const r = await this.o.pool.encode({ kind: 'encode', model: model.runtimeId, source }, priority, w.shared);
+      const r = await this.o.pool.encode({ kind: 'encode', model: model.runtimeId, source, pixels: image.width * image.height }, priority, w.shared);
       embedMs = performance.now() - t0;
       this.o.metrics.observeStage('render', model.id, r.timings.render);
       this.o.metrics.observeStage('preprocess', model.id, r.timings.preprocess);

@@ -17,6 +17,8 @@ interface ViewerStaticOptions {
   corsOrigins: string[];
   /** Path prefixes that belong to the API, never to the viewer's routes. */
   apiPrefixes: string[];
+  /** Serve the source maps (*.map) of our modules; off by default, as they hold the whole source. */
+  sourceMaps: boolean;
 }
 
 const JS = 'text/javascript; charset=utf-8';
@@ -55,6 +57,12 @@ export function viewerStatic(o: ViewerStaticOptions): Router {
   });
 
   router.use('/ext', refuseUnlistedOrigins(o.corsOrigins));
+  if (!o.sourceMaps) {
+    router.use('/ext', (req, res, next) => {
+      if (!req.path.endsWith('.map')) return next();
+      sendProblem(res, 404, 'Not found', 'the source maps of the modules are not served (viewer.sourceMaps, GLMEDSA_VIEWER_SOURCE_MAPS)');
+    });
+  }
   router.use(
     '/ext',
     express.static(o.extDir, {
