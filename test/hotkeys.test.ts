@@ -1,37 +1,40 @@
 /**
- * The mode's keys against OHIF 3.13.2's own default hotkeys, read from the viewer dist the server
- * serves (its hotkeyBindings module): none of ours takes a key OHIF binds, except N, which
- * replaces OHIF's marker-labelmap "next slice" binding on purpose (same meaning) and falls back to it.
+ * The mode's keys against the own default hotkeys of every OHIF version we support (3.12.10, 3.13.2,
+ * 3.14.0-beta.6), read from each viewer dist (its hotkeyBindings module): none of ours takes a key
+ * OHIF binds, except N, which replaces OHIF's marker-labelmap "next slice" binding on purpose (same
+ * meaning) and falls back to it.
  */
 import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { DEFAULT_OHIF_DIR } from '@glmedsa/server/dist/src/viewer/ohif-package.js';
+import { OHIF_RELEASES, type OhifVersion, ensureOhifDist } from '@glmedsa/server/dist/src/viewer/index.js';
 import { EXT_DIR } from './helpers/paths.js';
 
 type Binding = { commandName?: string; keys?: string[] };
 
 /** OHIF's default bindings: [commandName, keys] pairs of the dist's hotkeyBindings module. */
-async function ohifDefaults(): Promise<{ commandName: string; keys: string[] }[]> {
-  for (const f of await readdir(DEFAULT_OHIF_DIR)) {
+async function ohifDefaults(version: OhifVersion): Promise<{ commandName: string; keys: string[] }[]> {
+  const { dir } = await ensureOhifDist({ version, log: (l) => process.stderr.write(`${l}\n`) });
+  for (const f of await readdir(dir)) {
     if (!f.endsWith('.js')) continue;
-    const src = await readFile(path.join(DEFAULT_OHIF_DIR, f), 'utf8');
+    const src = await readFile(path.join(dir, f), 'utf8');
     const at = src.indexOf('core/src/defaults/hotkeyBindings');
     if (at < 0) continue;
-    const end = src.indexOf('CONCATENATED MODULE', at + 40);
-    const block = src.slice(at, end < 0 ? undefined : end);
+    // The module ends where the bundler's next module marker begins (rspack: "CONCATENATED MODULE", webpack: ";// <path>").
+    const ends = [src.indexOf('CONCATENATED MODULE', at + 40), src.indexOf('\n;// ', at + 40)].filter((e) => e >= 0);
+    const block = src.slice(at, ends.length ? Math.min(...ends) : undefined);
     const out: { commandName: string; keys: string[] }[] = [];
     for (const m of block.matchAll(/commandName:\s*'([^']+)'[\s\S]*?keys:\s*\[((?:\s*'[^']*'\s*,?)*)\]/g)) {
       out.push({ commandName: m[1]!, keys: [...m[2]!.matchAll(/'([^']*)'/g)].map((k) => k[1]!) });
     }
     if (out.length) return out;
   }
-  throw new Error(`no hotkeyBindings module in the OHIF dist at ${DEFAULT_OHIF_DIR} (run npm run setup:viewer)`);
+  throw new Error(`no hotkeyBindings module in the OHIF ${version} dist at ${dir}`);
 }
 
-test("the mode's hotkeys take no key of OHIF 3.13.2's defaults, except N which replaces the marker-labelmap binding", async () => {
-  const defaults = await ohifDefaults();
+for (const version of Object.keys(OHIF_RELEASES) as OhifVersion[]) test(`the mode's hotkeys take no key of OHIF ${version}'s defaults, except N which replaces the marker-labelmap binding`, async () => {
+  const defaults = await ohifDefaults(version);
   const byKey = new Map(defaults.flatMap((d) => d.keys.map((k) => [k.toLowerCase(), d.commandName] as const)));
   // Sanity: the defaults were read (the ones a segmentation user relies on are there).
   for (const k of ['ctrl+z', 'ctrl+y', '[', ']', 'b', 'e', 'enter', 'esc', 'c', 'n']) assert.ok(byKey.has(k), `OHIF's default ${k} was found`);
@@ -42,11 +45,13 @@ test("the mode's hotkeys take no key of OHIF 3.13.2's defaults, except N which r
       assert.ok(theirs === undefined || mode.REPLACED_COMMANDS.includes(theirs), `${h.commandName} on ${k} clashes with OHIF's ${theirs}`);
     }
   }
+  // Keys OHIF itself binds twice (3.12 binds esc to cancelMeasurement and rejectPreview) stay so; no other key may be.
+  const twiceInOhif = new Set(defaults.flatMap((d) => d.keys).filter((k, i, all) => all.indexOf(k) !== i));
   const merged = mode.withOurHotkeys(defaults);
   const seen = new Map<string, string>();
   for (const b of merged) {
     for (const k of b.keys ?? []) {
-      assert.ok(!seen.has(k), `${k} is bound twice (${seen.get(k)} and ${b.commandName})`);
+      assert.ok(!seen.has(k) || twiceInOhif.has(k), `${k} is bound twice (${seen.get(k)} and ${b.commandName})`);
       seen.set(k, b.commandName ?? '');
     }
   }

@@ -129,6 +129,53 @@ describe('the viewer served by the server', () => {
     }
   });
 
+  test('state changes: a page of an unlisted site is refused (forms, no-cors fetches, STOW); the served viewer and the allowed origin are not', async () => {
+    const base = stack.viewerUrl.replace(/\/$/, '');
+    const refusals = async () => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      return [...text.matchAll(/^glmedsa_http_request_seconds_count\{[^}]*method="POST"[^}]*status="403"[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    };
+    const before = await refusals();
+    const page = await openPage(browser);
+    try {
+      await page.goto(`${unlisted.origin}/`);
+      await page.evaluate(async (b: string) => {
+        const frame = document.createElement('iframe');
+        frame.name = 'sink';
+        document.body.append(frame);
+        for (const [action, enctype] of [
+          [`${b}/v1/models/starter/adapters/deactivate`, 'application/x-www-form-urlencoded'],
+          [`${b}/dicom-web/studies`, 'text/plain'],
+        ] as const) {
+          const form = document.createElement('form');
+          Object.assign(form, { action, method: 'POST', enctype, target: 'sink' });
+          const field = document.createElement('input');
+          Object.assign(field, { name: 'a', value: '1' });
+          form.append(field);
+          document.body.append(form);
+          const loaded = new Promise((r) => frame.addEventListener('load', r, { once: true }));
+          form.submit();
+          await loaded;
+        }
+        await fetch(`${b}/v1/embeddings`, { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body: '{"image":{"imageId":"x"}}' });
+      }, base);
+      assert.equal((await refusals()) - before, 3, 'the two forms and the no-cors fetch were refused (403)');
+
+      // A page of the server's own origin, and the configured foreign OHIF, keep working.
+      await page.goto(`${base}/healthz`);
+      const own = await page.evaluate(async (b: string) => (await fetch(`${b}/v1/models/starter/adapters/deactivate`, { method: 'POST' })).status, base);
+      assert.equal(own, 200);
+      await page.goto(`${allowed.origin}/`);
+      const foreign = await page.evaluate(
+        async (b: string) => (await fetch(`${b}/v1/models/starter/adapters/deactivate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status,
+        base,
+      );
+      assert.equal(foreign, 200);
+    } finally {
+      await page.context().close();
+    }
+  });
+
   test('the module and preflight headers a foreign OHIF needs, and the refusal of an unlisted origin', async () => {
     const base = stack.viewerUrl.replace(/\/$/, '');
     const mod = await fetch(`${base}/ext/glmedsa-mode.mjs`, { headers: { origin: allowed.origin } });

@@ -5,7 +5,7 @@
  */
 import type { EmbeddingRequestInput as EmbeddingRequest, EmbeddingResponse, ModelsResponse, Problem, SegmentRequestInput as SegmentRequest, SegmentResponse } from '@glmedsa/server/api';
 
-export type ErrorKind = 'unreachable' | 'unauthorised' | 'busy' | 'unsupported' | 'pacs' | 'bad-request' | 'server';
+type ErrorKind = 'unreachable' | 'unauthorised' | 'busy' | 'unsupported' | 'pacs' | 'bad-request' | 'server';
 
 export class ServerError extends Error {
   constructor(
@@ -49,41 +49,64 @@ export interface ClientOptions {
   timeoutMs?: number;
 }
 
+export const UNREACHABLE = 'The segmentation server is unreachable: check that it is running and that the network allows the viewer to reach it.';
+
+interface RequestOptions {
+  method?: 'GET' | 'POST';
+  /** Sent as JSON. */
+  body?: unknown;
+  /** The caller's own abort: passed through as it is, never turned into a sentence. */
+  signal?: AbortSignal;
+  accept?: string;
+  /** The time limit when the client options set none; null for none at all (a stream). */
+  timeoutMs?: number | null;
+  /** Which sentence a failed answer deserves (default describeFailure). */
+  describe?: typeof describeFailure;
+}
+
+/**
+ * One request to the server with the caller's authorisation and a time limit; answers the response
+ * when it is a success, and otherwise throws a ServerError whose message is a sentence: unreachable
+ * (no answer, the time limit, or a proxy's bare 502/504 in front of a stopped server) or what the
+ * server's problem says.
+ */
+export async function request(o: ClientOptions, path: string, r: RequestOptions = {}): Promise<Response> {
+  const headers: Record<string, string> = { Accept: r.accept ?? 'application/json' };
+  if (r.body !== undefined) headers['Content-Type'] = 'application/json';
+  const auth = o.authorization();
+  if (auth) headers['Authorization'] = auth;
+  const limit = r.timeoutMs === null ? null : o.timeoutMs ?? r.timeoutMs ?? 120_000;
+  const timeout = limit === null ? undefined : AbortSignal.timeout(limit);
+  const signal = r.signal && timeout ? AbortSignal.any([r.signal, timeout]) : r.signal ?? timeout;
+  let res: Response;
+  try {
+    res = await fetch(`${o.baseUrl.replace(/\/$/, '')}${path}`, {
+      method: r.method ?? 'GET',
+      headers,
+      body: r.body === undefined ? undefined : JSON.stringify(r.body),
+      ...(signal ? { signal } : {}),
+    });
+  } catch (err) {
+    if (r.signal?.aborted) throw err;
+    throw new ServerError('unreachable', UNREACHABLE);
+  }
+  if (res.ok) return res;
+  let problem: Problem | null = null;
+  try {
+    problem = (await res.json()) as Problem;
+  } catch {
+    problem = null;
+  }
+  // A proxy in front of a stopped server answers 502/504 without a problem body: that is "unreachable", not the PACS.
+  if ((res.status === 502 || res.status === 504) && !problem?.title) throw new ServerError('unreachable', UNREACHABLE, res.status);
+  throw (r.describe ?? describeFailure)(res.status, problem, res.headers.get('Retry-After'));
+}
+
 export class GlmedsaClient {
   constructor(private readonly o: ClientOptions) {}
 
   private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-    const headers: Record<string, string> = { Accept: 'application/json' };
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const auth = this.o.authorization();
-    if (auth) headers['Authorization'] = auth;
-    const timeout = AbortSignal.timeout(this.o.timeoutMs ?? 120_000);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    let res: Response;
-    try {
-      res = await fetch(`${this.o.baseUrl.replace(/\/$/, '')}${path}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: combined,
-      });
-    } catch (err) {
-      if (signal?.aborted) throw err;
-      throw new ServerError('unreachable', 'The segmentation server is unreachable: check that it is running and that the network allows the viewer to reach it.');
-    }
-    if (!res.ok) {
-      let problem: Problem | null = null;
-      try {
-        problem = (await res.json()) as Problem;
-      } catch {
-        problem = null;
-      }
-      // A proxy in front of a stopped server answers 502/504 without a problem body: that is "unreachable", not the PACS.
-      if ((res.status === 502 || res.status === 504) && !problem?.title) {
-        throw new ServerError('unreachable', 'The segmentation server is unreachable: check that it is running and that the network allows the viewer to reach it.', res.status);
-      }
-      throw describeFailure(res.status, problem, res.headers.get('Retry-After'));
-    }
+    const res = await request(this.o, path, { method, body, ...(signal ? { signal } : {}) });
     return (await res.json()) as T;
   }
 

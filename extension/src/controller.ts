@@ -1,57 +1,27 @@
 /**
- * The extension's one piece of state: the server client, the prompt session of the image being
- * segmented, its labelmap preview and markers, the warm-up of embeddings, and the panel's store.
- * The click tool and the commands call into it; it never blocks the UI (requests are async, a
- * newer prompt makes older answers stale).
+ * The prompts on the image being segmented: the server client, the prompt session of that image,
+ * its labelmap preview and markers, and the panel's store; the server's status and the warm-up of
+ * embeddings are parts of their own (server-status.ts, warm-up.ts). The click tool and the commands
+ * call into it; it never blocks the UI (requests are async, a newer prompt makes older answers stale).
  */
-import { decodeMask, type ImageRef, type Voi } from '@glmedsa/server/api';
+import { decodeMask } from '@glmedsa/server/api';
 import { GlmedsaClient, ServerError } from './client.js';
+import type { GlmedsaConfig } from './config.js';
 import { LabelmapPreview } from './labelmap.js';
 import { MarkerLayer } from './markers.js';
+import { type ReportFailure, failureReporter } from './report-failure.js';
 import { BrowserSegmenter, type BrowserSegmenterOptions } from './segmenter/browser-segmenter.js';
-import { type DecodeIn, DecodeRouter, decodeInOf } from './segmenter/decode-router.js';
-import { type DecodeBackend, decodeBackendOf } from './segmenter/ort-backend.js';
+import { DecodeRouter, decodeInOf } from './segmenter/decode-router.js';
+import { decodeBackendOf } from './segmenter/ort-backend.js';
 import { ServerSegmenter } from './segmenter/segmenter.js';
 import type { Peers } from './peers.js';
 import { type Prompt, PromptSession } from './prompts.js';
 import { StatusStore } from './status.js';
+import { ServerStatus } from './server-status.js';
 import { type ClickTiming, mark, newTiming } from './timeline.js';
+import { type ImageInfo, imageInfo } from './viewer-image.js';
 import type { OhifServices, StackViewport } from './viewer-types.js';
-
-export interface GlmedsaConfig {
-  /** Base URL of the GLMed-SA server; '' (the default) is the viewer's own origin. */
-  serverUrl?: string;
-  /** API key sent as "Authorization: ApiKey ..." when OHIF has no signed-in user. */
-  apiKey?: string;
-  /** Model id; the server's default when absent. */
-  model?: string;
-  /** How many images on each side of the displayed one to warm (default 2). */
-  warmNeighbours?: number;
-  /** Seconds between server health checks (default 5). */
-  healthIntervalSeconds?: number;
-  /**
-   * Where clicks are decoded: 'server' (every click is a POST /v1/segment), 'browser' (the decoder
-   * runs in onnxruntime-web on the server's embedding of each image), or 'auto': the browser,
-   * falling back to the server on any failure, with the reason in the panel. Default 'auto'
-   * (see decodeInOf).
-   */
-  decodeIn?: DecodeIn;
-  /**
-   * The browser path's onnxruntime-web backend: 'auto' (WebGPU on a hardware adapter, else wasm),
-   * 'webgpu' (any WebGPU adapter, software ones included) or 'wasm'. Default 'auto'.
-   */
-  decodeBackend?: DecodeBackend;
-}
-
-export interface ImageInfo {
-  imageId: string;
-  ref: Omit<ImageRef, 'voi'>;
-  voi?: Voi;
-  width: number;
-  height: number;
-}
-
-const UNREACHABLE = 'The segmentation server is unreachable: check that it is running and that the network allows the viewer to reach it.';
+import { EmbeddingWarmUp } from './warm-up.js';
 
 export class Controller {
   readonly status = new StatusStore();
@@ -60,13 +30,12 @@ export class Controller {
   readonly markers: MarkerLayer;
   private session: PromptSession | null = null;
   private viewport: StackViewport | null = null;
-  private timer: ReturnType<typeof setInterval> | null = null;
-  private readonly warmed = new Set<string>();
   /** For the benchmark and tests: the time from a prompt's mouse event to its mask on screen. */
   readonly timeline: ClickTiming[] = [];
   readonly decoding: DecodeRouter;
-  /** model -> its active adapter as GET /v1/models last said (a change refetches the browser's decoder). */
-  private readonly adapters = new Map<string, string | null>();
+  private readonly server: ServerStatus;
+  private readonly warmUp: EmbeddingWarmUp;
+  private readonly fail: ReportFailure;
 
   constructor(
     readonly config: GlmedsaConfig,
@@ -82,6 +51,9 @@ export class Controller {
     if (config.model) this.status.set({ model: config.model });
     const browser = new BrowserSegmenter({ baseUrl: config.serverUrl ?? '', headers: () => this.authHeaders(), createSession, backend: decodeBackendOf(config.decodeBackend) });
     this.decoding = new DecodeRouter(decodeInOf(config.decodeIn), new ServerSegmenter(this.client), browser, this.status);
+    this.fail = failureReporter(this.status, services);
+    this.server = new ServerStatus({ client: this.client, status: this.status, decoding: this.decoding, fail: this.fail, ...(config.healthIntervalSeconds !== undefined ? { intervalSeconds: config.healthIntervalSeconds } : {}) });
+    this.warmUp = new EmbeddingWarmUp({ peers, client: this.client, decoding: this.decoding, fail: this.fail, ...(config.warmNeighbours !== undefined ? { neighbours: config.warmNeighbours } : {}) });
   }
 
   private authHeaders(): Record<string, string> {
@@ -97,76 +69,20 @@ export class Controller {
     return null;
   }
 
+  /** Starts polling the server's health (on entering the mode). */
   start(): void {
-    if (this.timer) return;
-    void this.refreshServer();
-    this.timer = setInterval(() => void this.checkHealth(), (this.config.healthIntervalSeconds ?? 5) * 1000);
+    this.server.start();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.server.stop();
     this.reject();
     this.markers.detach();
   }
 
-  private notified = new Set<string>();
-
-  private fail(err: unknown): void {
-    if (err instanceof ServerError && err.kind === 'unauthorised' && !this.notified.has(err.kind)) {
-      // Also where the panel is not on show (the sentence stays in the panel too).
-      this.notified.add(err.kind);
-      this.services.uiNotificationService?.show({ title: 'GLMed-SA', message: err.message, type: 'error', duration: 8000 });
-    }
-    if (err instanceof ServerError) {
-      this.status.set({ error: err.message, errorKind: err.kind, ...(err.kind === 'unreachable' ? { server: 'down' } : {}) });
-    } else {
-      this.status.set({ error: `GLMed-SA could not do that: ${(err as Error)?.message ?? String(err)}.`, errorKind: 'viewer' });
-    }
-  }
-
-  private async checkHealth(): Promise<void> {
-    try {
-      await this.client.health();
-      if (this.status.get().server !== 'up' || this.decoding.mode !== 'server') await this.refreshServer();
-    } catch {
-      this.status.set({ server: 'down', error: UNREACHABLE, errorKind: 'unreachable' });
-    }
-  }
-
   /** Server status, device and models for the panel. */
-  async refreshServer(): Promise<void> {
-    try {
-      await this.client.health();
-    } catch {
-      this.status.set({ server: 'down', error: UNREACHABLE, errorKind: 'unreachable' });
-      return;
-    }
-    this.status.set({ server: 'up', ...(this.status.get().errorKind === 'unreachable' ? { error: null, errorKind: null } : {}) });
-    try {
-      const { models } = await this.client.models();
-      const chosen = this.status.get().model ?? models.find((m) => m.default)?.id ?? models[0]?.id ?? null;
-      const device = models.find((m) => m.id === chosen)?.provider ?? null;
-      this.status.set({
-        models: models.map((m) => ({ id: m.id, name: m.name, provider: m.provider, activeAdapter: m.activeAdapter, default: m.default })),
-        model: chosen,
-        device: device ? device.toUpperCase() : null,
-        ...(this.status.get().errorKind === 'unauthorised' ? { error: null, errorKind: null } : {}),
-      });
-      this.noticeAdapters(models, chosen);
-    } catch (err) {
-      this.fail(err);
-    }
-  }
-
-  /** A changed active adapter makes the browser's decoder and embeddings stale: fetch them again. */
-  private noticeAdapters(models: { id: string; activeAdapter: string | null }[], chosen: string | null): void {
-    for (const m of models) {
-      const before = this.adapters.get(m.id);
-      this.adapters.set(m.id, m.activeAdapter);
-      if (before !== undefined && before !== m.activeAdapter) this.decoding.invalidate(m.id);
-    }
-    if (chosen && this.status.get().decode === null) void this.decoding.prepare(chosen);
+  refreshServer(): Promise<void> {
+    return this.server.refresh();
   }
 
   selectModel(id: string): void {
@@ -178,27 +94,18 @@ export class Controller {
   }
 
   /** The image on show in a viewport, as the server references it. */
-  imageInfo(viewport: StackViewport): ImageInfo {
-    const cs = this.peers.cornerstone;
-    const imageId = viewport.getCurrentImageId();
-    if (!imageId) throw new Error('the viewport shows no image');
-    const inst = cs.metaData.get('instance', imageId) ?? {};
-    const pixel = cs.metaData.get('imagePixelModule', imageId) ?? {};
-    const study = inst.StudyInstanceUID ?? cs.metaData.get('generalStudyModule', imageId)?.studyInstanceUID;
-    const series = inst.SeriesInstanceUID ?? cs.metaData.get('generalSeriesModule', imageId)?.seriesInstanceUID;
-    const sop = inst.SOPInstanceUID ?? cs.metaData.get('sopCommonModule', imageId)?.sopInstanceUID;
-    if (!study || !series || !sop) throw new Error('this image has no DICOM study, series and instance UIDs');
-    const frameMatch = /\/frames\/(\d+)/.exec(imageId);
-    const frame = frameMatch ? Number(frameMatch[1]) : 1;
-    const width = Number(inst.Columns ?? pixel.columns);
-    const height = Number(inst.Rows ?? pixel.rows);
-    const samples = Number(inst.SamplesPerPixel ?? pixel.samplesPerPixel ?? 1);
-    let voi: Voi | undefined;
-    const range = viewport.getProperties?.()?.voiRange;
-    if (samples === 1 && range && Number.isFinite(range.lower) && Number.isFinite(range.upper) && range.upper > range.lower) {
-      voi = { center: round((range.lower + range.upper) / 2), width: round(range.upper - range.lower) };
+  private imageInfo(viewport: StackViewport): ImageInfo {
+    return imageInfo(this.peers.cornerstone, viewport);
+  }
+
+  /** As imageInfo, or null after saying in the panel why the image cannot be segmented. */
+  private imageInfoOrFail(viewport: StackViewport): ImageInfo | null {
+    try {
+      return this.imageInfo(viewport);
+    } catch (err) {
+      this.fail(err);
+      return null;
     }
-    return { imageId, ref: { studyInstanceUID: study, seriesInstanceUID: series, sopInstanceUID: sop, frame }, ...(voi ? { voi } : {}), width, height };
   }
 
   private sessionFor(viewport: StackViewport, info: ImageInfo): PromptSession {
@@ -215,13 +122,8 @@ export class Controller {
 
   /** A click (label 1 or 0) or a box, in image pixel coordinates. */
   async prompt(viewport: StackViewport, prompt: Prompt, at = performance.now()): Promise<void> {
-    let info: ImageInfo;
-    try {
-      info = this.imageInfo(viewport);
-    } catch (err) {
-      this.fail(err);
-      return;
-    }
+    const info = this.imageInfoOrFail(viewport);
+    if (!info) return;
     if (prompt.kind === 'point') {
       const { x, y } = prompt.point;
       if (!(x >= 0 && y >= 0 && x < info.width && y < info.height)) {
@@ -394,13 +296,8 @@ export class Controller {
     const session = this.session;
     const viewport = this.viewport;
     if (!session || !viewport || !session.undo()) return;
-    let info: ImageInfo;
-    try {
-      info = this.imageInfo(viewport);
-    } catch (err) {
-      this.fail(err);
-      return;
-    }
+    const info = this.imageInfoOrFail(viewport);
+    if (!info) return;
     if (session.prompts.length === 0) {
       this.preview.clear();
       this.markers.set(info.imageId, []);
@@ -424,48 +321,8 @@ export class Controller {
   }
 
   /** Warms the server's embedding cache for the image on show and its neighbours, nearest first. */
-  async warm(viewport: StackViewport): Promise<void> {
-    const ids = viewport.getImageIds?.() ?? [];
-    const at = viewport.getCurrentImageIdIndex?.() ?? 0;
-    const n = this.config.warmNeighbours ?? 2;
-    const order = [at];
-    for (let d = 1; d <= n; d++) order.push(at + d, at - d);
-    let info: ImageInfo;
-    try {
-      info = this.imageInfo(viewport);
-    } catch {
-      return;
-    }
-    const model = this.status.get().model ?? undefined;
-    void this.decoding.prefetch(model ?? null, { ...info.ref, ...(info.voi ? { voi: info.voi } : {}) });
-    for (const i of order) {
-      const imageId = ids[i];
-      if (!imageId) continue;
-      const ref = this.refFor(imageId);
-      if (!ref) continue;
-      const image = { ...ref, ...(info.voi ? { voi: info.voi } : {}) };
-      const key = `${JSON.stringify(image)}|${model ?? ''}`;
-      if (this.warmed.has(key)) continue;
-      this.warmed.add(key);
-      try {
-        await this.client.warm({ image, ...(model ? { model } : {}) });
-      } catch (err) {
-        this.warmed.delete(key);
-        if (err instanceof ServerError && (err.kind === 'unreachable' || err.kind === 'unauthorised')) {
-          this.fail(err);
-          return;
-        }
-        // An image the model cannot take is reported when it is clicked, not while warming.
-      }
-    }
-  }
-
-  private refFor(imageId: string): Omit<ImageRef, 'voi'> | null {
-    const cs = this.peers.cornerstone;
-    const inst = cs.metaData.get('instance', imageId);
-    if (!inst?.StudyInstanceUID || !inst.SeriesInstanceUID || !inst.SOPInstanceUID) return null;
-    const m = /\/frames\/(\d+)/.exec(imageId);
-    return { studyInstanceUID: inst.StudyInstanceUID, seriesInstanceUID: inst.SeriesInstanceUID, sopInstanceUID: inst.SOPInstanceUID, frame: m ? Number(m[1]) : 1 };
+  warm(viewport: StackViewport): Promise<void> {
+    return this.warmUp.warm(viewport, this.status.get().model ?? undefined);
   }
 }
 

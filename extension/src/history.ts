@@ -7,12 +7,12 @@
 import { applyEdit, type LabelmapEdit, type Pixels } from './labelmap-edit.js';
 import type { Peers } from './peers.js';
 
-export interface LabelmapTarget {
+interface LabelmapTarget {
   segmentationId: string;
   labelmapImageId: string;
 }
 
-export interface HistoryMemoItem {
+interface HistoryMemoItem {
   id: string;
   operationType: string;
   segmentationId: string;

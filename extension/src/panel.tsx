@@ -1,20 +1,18 @@
 /**
  * The GLMed-SA panel: server status and device, model (selectable when there are several),
  * the last click's latency split, the prompts and candidates on show, and errors as sentences.
- * Rendered by the viewer's own React (see peers.ts).
+ * Rendered with Preact inside the viewer's panel (see host-panel.ts).
  */
+import { useEffect, useState } from 'preact/hooks';
 import type { Controller } from './controller.js';
-import { h, hostReact } from './peers.js';
+import { hostPanel } from './host-panel.js';
 import { decodeLine } from './segmenter/decode-router.js';
 import { type PanelState, modelLabel } from './status.js';
 
-void h;
-
 export function makePanel(controller: Controller, actions: { saveSeg(): void }) {
-  return function GlmedsaPanel() {
-    const React = hostReact();
-    const [s, setS] = React.useState<PanelState>(controller.status.get());
-    React.useEffect(() => controller.status.subscribe(setS), []);
+  function GlmedsaPanel() {
+    const [s, setS] = useState<PanelState>(controller.status.get());
+    useEffect(() => controller.status.subscribe(setS), []);
     const row = { display: 'flex', justifyContent: 'space-between', gap: '8px', padding: '2px 0' };
     const button = { padding: '4px 8px', borderRadius: '4px', background: '#1f3a5f', color: 'white', border: '1px solid #3b6ea5', cursor: 'pointer' };
     const serverText = s.server === 'up' ? `connected${s.device ? ` (${s.device})` : ''}` : s.server === 'down' ? 'unreachable' : 'checking...';
@@ -28,7 +26,7 @@ export function makePanel(controller: Controller, actions: { saveSeg(): void }) 
         <div style={row}>
           <span>Model</span>
           {s.models.length > 1 ? (
-            <select data-glmedsa="model" value={s.model ?? ''} onChange={(e: { target: { value: string } }) => controller.selectModel(e.target.value)} style={{ background: '#111', color: 'inherit' }}>
+            <select data-glmedsa="model" value={s.model ?? ''} onChange={(e) => controller.selectModel(e.currentTarget.value)} style={{ background: '#111', color: 'inherit' }}>
               {s.models.map((m) => (
                 <option key={m.id} value={m.id}>
                   {modelLabel(m)}
@@ -96,5 +94,17 @@ export function makePanel(controller: Controller, actions: { saveSeg(): void }) 
         </div>
       </div>
     );
-  };
+  }
+  return hostPanel('panel', () => <GlmedsaPanel />);
+}
+
+/** What the panel shows in a viewer the extension could not register in: the reason, as a sentence. */
+export function makeUnavailablePanel(reason: string) {
+  return hostPanel('panel', () => (
+    <div data-glmedsa="panel" data-unavailable="true" style={{ padding: '8px', color: '#d4d4d8', fontSize: '13px', lineHeight: '1.4' }}>
+      <div data-glmedsa="error" data-kind="unavailable" role="alert" style={{ padding: '6px', background: '#3f1d1d', borderRadius: '4px', color: '#fecaca' }}>
+        {reason}
+      </div>
+    </div>
+  ));
 }

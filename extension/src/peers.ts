@@ -1,7 +1,8 @@
 /**
- * What the running viewer lends us: Cornerstone (from OHIF's cornerstone extension's utility
- * module) and React (from the viewer's own module registry; the 3.13.2 dist exposes no global
- * React). Nothing from OHIF, React or Cornerstone is imported by name at run time.
+ * What the running viewer lends us: Cornerstone, from OHIF's cornerstone extension's utility
+ * module (the same instances the viewer renders with; its tool classes are the ones OHIF's commands
+ * test with instanceof). Nothing from OHIF, React or Cornerstone is imported by name at run time;
+ * our panels need no React of the host's (host-panel.ts).
  */
 import type { CornerstoneCore, CornerstoneTools, ExtensionManager } from './viewer-types.js';
 
@@ -21,50 +22,4 @@ export function loadPeers(extensionManager: ExtensionManager): Peers {
   }
   peers = { cornerstone: libs.cornerstone, cornerstoneTools: libs.cornerstoneTools };
   return peers;
-}
-
-export function getPeers(): Peers {
-  if (!peers) throw new Error('GLMed-SA used before its extension was registered');
-  return peers;
-}
-
-type ReactLike = typeof import('react');
-type WebpackRequire = ((id: string | number) => unknown) & { m: Record<string, (...a: unknown[]) => void> };
-
-let react: ReactLike | null = null;
-
-/**
- * The viewer's React: from a global when the host exposes one, otherwise found in the bundler's
- * module registry (rspack/webpack chunk array) by its exports' shape, so it is the very instance
- * that renders our panel (hooks only work with the renderer's own copy).
- */
-export function hostReact(): ReactLike {
-  if (react) return react;
-  const g = globalThis as unknown as Record<string, unknown>;
-  const global = g['React'] as ReactLike | undefined;
-  if (typeof global?.createElement === "function" && typeof global.useState === "function") return (react = global);
-  for (const name of ['rspackChunk', 'webpackChunk', 'webpackChunkohif_viewer']) {
-    const chunks = g[name] as unknown[] | undefined;
-    if (!Array.isArray(chunks)) continue;
-    let req: WebpackRequire | null = null;
-    chunks.push([[`glmedsa-react-probe-${chunks.length}`], {}, (r: WebpackRequire) => { req = r; }]);
-    const found = req as WebpackRequire | null;
-    if (!found?.m) continue;
-    for (const id of Object.keys(found.m)) {
-      const src = Function.prototype.toString.call(found.m[id]);
-      if (!/exports\.useState\s*=/.test(src) || !/exports\.createElement\s*=/.test(src) || !/exports\.version\s*=\s*"18\./.test(src)) continue;
-      const candidate = found(id) as ReactLike;
-      if (typeof candidate?.createElement === "function" && typeof candidate.useState === "function") return (react = candidate);
-    }
-  }
-  throw new Error("GLMed-SA could not find the viewer's React");
-}
-
-/** JSX factory (tsconfig jsxFactory): React.createElement of the host's React. */
-export function h(type: any, props: any, ...children: any[]): any {
-  return hostReact().createElement(type, props, ...children);
-}
-
-export function Fragment(props: { children?: unknown }): any {
-  return h(hostReact().Fragment, null, props.children);
 }

@@ -1,6 +1,6 @@
 /** What the panel shows, as one small observable store (the tool writes, the panel reads). */
 
-export interface LatencySplit {
+interface LatencySplit {
   networkMs: number;
   fetchMs: number;
   encodeMs: number;

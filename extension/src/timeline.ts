@@ -23,7 +23,7 @@ export interface ClickTiming {
   answer?: { path: 'browser' | 'server'; best: number; scores: number[] };
 }
 
-export type Step = 'sentAt' | 'answeredAt' | 'decodedAt' | 'writtenAt' | 'drawnAt';
+type Step = 'sentAt' | 'answeredAt' | 'decodedAt' | 'writtenAt' | 'drawnAt';
 
 export function newTiming(promptAt: number): ClickTiming {
   return { promptAt, sentAt: null, answeredAt: null, decodedAt: null, writtenAt: null, drawnAt: null, server: null };

@@ -8,7 +8,7 @@
 export type Point3 = [number, number, number];
 export type Point2 = [number, number];
 
-export interface CsImage {
+interface CsImage {
   imageId: string;
   rows: number;
   columns: number;
@@ -47,7 +47,7 @@ export interface CornerstoneCore {
   eventTarget: EventTarget;
 }
 
-export interface UndoHistory {
+interface UndoHistory {
   push(memo: { id: string; operationType: string; restoreMemo(undo?: boolean): void }): unknown;
   undo(items?: number): void;
   redo(items?: number): void;
@@ -55,7 +55,7 @@ export interface UndoHistory {
   readonly canRedo: boolean;
 }
 
-export interface ToolEventDetail {
+interface ToolEventDetail {
   element: HTMLDivElement;
   currentPoints: { world: Point3; canvas: Point2 };
   startPoints?: { world: Point3; canvas: Point2 };
@@ -64,17 +64,17 @@ export interface ToolEventDetail {
 
 export type ToolEvent = CustomEvent<ToolEventDetail>;
 
-export interface SvgDrawingHelper {
+interface SvgDrawingHelper {
   svgLayerElement: SVGElement;
 }
 
-export interface BaseToolInstance {
+interface BaseToolInstance {
   toolName: string;
   configuration: Record<string, unknown>;
   mode: string;
 }
 
-export type LabelmapBaseToolClass = new (toolProps: Record<string, unknown>, defaultToolProps: Record<string, unknown>) => BaseToolInstance;
+type LabelmapBaseToolClass = new (toolProps: Record<string, unknown>, defaultToolProps: Record<string, unknown>) => BaseToolInstance;
 
 export interface CornerstoneTools {
   LabelmapBaseTool: LabelmapBaseToolClass;
@@ -106,7 +106,7 @@ export interface CornerstoneTools {
   };
 }
 
-export interface PubSub {
+interface PubSub {
   subscribe(event: string, cb: (...args: any[]) => void): { unsubscribe(): void };
   EVENTS: Record<string, string>;
 }

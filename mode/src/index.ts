@@ -1,9 +1,10 @@
 /**
  * @glmedsa/ohif-mode: "GLMed-SA Segmentation", route `glmedsa`. Built on the viewer's own
- * segmentation mode (its tool groups, toolbar packs, layout and SOP class handlers, taken at run
- * time through the mode factory's loadModules), with the GLMed-SA panel first on the right and
- * the GLMed-SA fine-tuning panel last, the GLMed-SA click tool active on the primary button, and
- * its hotkeys.
+ * segmentation mode (its tool groups, toolbar, layout and SOP class handlers, taken at run time
+ * through the mode factory's loadModules), with the GLMed-SA panel first on the right and the
+ * GLMed-SA fine-tuning panel last, the GLMed-SA click tool active on the primary button, and its
+ * hotkeys. Works with OHIF 3.12's modes (a factory per mode) and 3.13's (mode instances); where it
+ * cannot work, it says why in the study list and leaves the viewer as it was.
  */
 
 export const MODE_ID = '@glmedsa/ohif-mode';
@@ -58,55 +59,159 @@ function toolButton() {
   };
 }
 
-async function modeFactory(this: unknown, { loadModules }: { modeConfiguration?: unknown; loadModules: (names: string[]) => Promise<Any[]> }) {
-  const [segmentationMode, basicMode] = await loadModules(['@ohif/mode-segmentation', '@ohif/mode-basic']);
-  const seg = segmentationMode.modeInstance;
-  const basic = basicMode.modeInstance;
-  const segRoute = seg.routes[0];
-  const props = segRoute.layoutInstance.props;
-  const layoutInstance = {
-    ...segRoute.layoutInstance,
-    props: { ...props, rightPanels: [PANEL_ID, ...props.rightPanels, ADMIN_PANEL_ID], rightPanelClosed: false },
+/** Our panels around the segmentation mode's: ours first on the right, the fine-tuning panel last, the right side open. */
+function withOurPanels(layout: Any): Any {
+  const props = layout?.props;
+  if (!props || !Array.isArray(props.rightPanels)) throw new Error("the segmentation mode's layout has no right panels");
+  return { ...layout, props: { ...props, rightPanels: [PANEL_ID, ...props.rightPanels, ADMIN_PANEL_ID], rightPanelClosed: false } };
+}
+
+/**
+ * A mode module's instance: OHIF 3.13 and later export it as `modeInstance` (their modeFactory
+ * applies a configuration onto it); 3.12's modes have only a modeFactory that builds it.
+ */
+async function instanceOf(module: Any, loadModules: (names: string[]) => Promise<Any[]>): Promise<Any> {
+  if (module?.modeInstance) return module.modeInstance;
+  if (typeof module?.modeFactory === 'function') return module.modeFactory.call(module, { modeConfiguration: {}, loadModules });
+  throw new Error('the viewer has no segmentation mode (@ohif/mode-segmentation)');
+}
+
+/** Our click tool on the primary button (and Shift+primary for negative points) of a tool group. */
+function activateOurTool(group: Any, tools: Any): void {
+  group.addTool(TOOL);
+  group.setToolPassive?.('WindowLevel');
+  group.setToolActive(TOOL, {
+    bindings: [{ mouseButton: tools.Enums.MouseBindings.Primary }, { mouseButton: tools.Enums.MouseBindings.Primary, modifierKey: tools.Enums.KeyboardBindings.Shift }],
+  });
+}
+
+/** What both generations of the mode do on entering, after the segmentation mode's own set-up: our keys, button and tool. */
+function enterOurs(ctx: ModeContext): void {
+  const { toolbarService } = ctx.servicesManager.services;
+  toolbarService.register([toolButton()]);
+  toolbarService.updateSection('primary', [TOOL]);
+  try {
+    ctx.commandsManager.runCommand('setToolActiveToolbar', { toolName: TOOL, toolGroupIds: ['default'] });
+  } catch {
+    // The tool group already has it active on the primary button.
+  }
+}
+
+function addOurHotkeys(ctx: ModeContext): void {
+  const { customizationService } = ctx.servicesManager.services;
+  try {
+    customizationService.setCustomizations({ 'ohif.hotkeyBindings': { $apply: withOurHotkeys } }, customizationService.Scope?.Mode ?? 'mode');
+  } catch (err) {
+    console.warn('GLMed-SA: hotkeys not added', err);
+  }
+}
+
+/**
+ * Runs `enter` with the segmentation service's new subscriptions dropped: OHIF 3.12's
+ * segmentation mode subscribes there only to switch the right side to its own panel on the first
+ * mask, which would hide ours (3.13's mode makes that switch optional, and ours turns it off).
+ */
+function withoutPanelSwitching(segmentationService: Any, enter: () => void): void {
+  const subscribe = segmentationService.subscribe;
+  const made: { unsubscribe(): void }[] = [];
+  segmentationService.subscribe = (...args: unknown[]) => {
+    const s = subscribe.apply(segmentationService, args);
+    made.push(s);
+    return s;
   };
-  return {
+  try {
+    enter();
+  } finally {
+    segmentationService.subscribe = subscribe;
+  }
+  made.forEach((s) => s?.unsubscribe?.());
+}
+
+async function glmedsaMode(loadModules: (names: string[]) => Promise<Any[]>): Promise<Any> {
+  const [segmentationMode, basicMode] = await loadModules(['@ohif/mode-segmentation', '@ohif/mode-basic']);
+  const seg = await instanceOf(segmentationMode, loadModules);
+  const segRoute = seg?.routes?.[0];
+  if (typeof segRoute?.layoutTemplate !== 'function') throw new Error('the segmentation mode has no route layout');
+  const route = {
+    ...segRoute,
+    path: 'glmedsa',
+    // OHIF calls it as route.layoutTemplate(...): 3.13's reads this.layoutInstance, 3.12's builds the layout itself.
+    async layoutTemplate(this: Any, args: Any) {
+      return withOurPanels(await segRoute.layoutTemplate.call(this, args));
+    },
+  };
+  const common = {
     ...seg,
     id: MODE_ID,
     routeName: 'glmedsa',
     displayName: 'GLMed-SA Segmentation',
     hide: false,
     extensions: { ...seg.extensions, [EXTENSION_URL]: '^0.1.0' },
-    routes: [{ ...segRoute, path: 'glmedsa', layoutInstance }],
-    // The segmentation mode's panel auto-switching would hide our panel on the first mask: use the basic enter.
-    activatePanelTriggers: [],
-    initToolGroups(opts: Any) {
-      seg.initToolGroups(opts);
-      const tools = opts.extensionManager.getModuleEntry('@ohif/extension-cornerstone.utilityModule.tools').exports;
-      const group = opts.toolGroupService.getToolGroup('default');
-      if (!group) return;
-      group.addTool(TOOL);
-      group.setToolPassive?.('WindowLevel');
-      group.setToolActive(TOOL, {
-        bindings: [{ mouseButton: tools.Enums.MouseBindings.Primary }, { mouseButton: tools.Enums.MouseBindings.Primary, modifierKey: tools.Enums.KeyboardBindings.Shift }],
-      });
-    },
-    onModeEnter(this: Any, ctx: ModeContext) {
-      const { customizationService, toolbarService } = ctx.servicesManager.services;
-      try {
-        customizationService.setCustomizations({ 'ohif.hotkeyBindings': { $apply: withOurHotkeys } }, customizationService.Scope?.Mode ?? 'mode');
-      } catch (err) {
-        console.warn('GLMed-SA: hotkeys not added', err);
-      }
-      basic.onModeEnter.call(this, ctx);
-      toolbarService.register([toolButton()]);
-      toolbarService.updateSection('primary', [TOOL]);
-      try {
-        ctx.commandsManager.runCommand('setToolActiveToolbar', { toolName: TOOL, toolGroupIds: ['default'] });
-      } catch {
-        // The tool group already has it active on the primary button.
-      }
-    },
+    routes: [route],
     onModeExit: seg.onModeExit,
   };
+  const basic = basicMode?.modeInstance;
+  if (typeof seg.initToolGroups === 'function' && typeof basic?.onModeEnter === 'function') {
+    // OHIF 3.13 and later: the basic mode's enter runs the mode instance's initToolGroups, toolbar
+    // and customizations; the segmentation mode's own enter only adds the panel switching that would
+    // hide our panel on the first mask.
+    return {
+      ...common,
+      activatePanelTriggers: [],
+      initToolGroups(opts: Any) {
+        seg.initToolGroups(opts);
+        const group = opts.toolGroupService.getToolGroup('default');
+        if (group) activateOurTool(group, opts.extensionManager.getModuleEntry('@ohif/extension-cornerstone.utilityModule.tools').exports);
+      },
+      onModeEnter(this: Any, ctx: ModeContext) {
+        addOurHotkeys(ctx);
+        basic.onModeEnter.call(this, ctx);
+        enterOurs(ctx);
+      },
+    };
+  }
+  if (typeof seg.onModeEnter !== 'function') throw new Error('the segmentation mode has no onModeEnter');
+  // OHIF 3.12: the segmentation mode's enter makes its tool groups and toolbar itself.
+  return {
+    ...common,
+    onModeEnter(this: Any, ctx: ModeContext) {
+      addOurHotkeys(ctx);
+      withoutPanelSwitching(ctx.servicesManager.services.segmentationService, () => seg.onModeEnter.call(seg, ctx));
+      const group = ctx.servicesManager.services.toolGroupService.getToolGroup('default');
+      if (group) activateOurTool(group, ctx.extensionManager.getModuleEntry('@ohif/extension-cornerstone.utilityModule.tools')!.exports);
+      enterOurs(ctx);
+    },
+  };
+}
+
+/** The sentence the viewer shows where our mode cannot run. */
+function unavailableSentence(reason: string): string {
+  return `GLMed-SA cannot run in this version of the OHIF viewer (${reason.replace(/[.\s]+$/, '')}); the rest of the viewer works as before.`;
+}
+
+/**
+ * Whatever happens, the viewer keeps working: OHIF builds every mode before it shows anything, so a
+ * mode factory that throws leaves a black page on every route. A viewer our mode does not fit gets
+ * it listed, disabled, with the reason as its description.
+ */
+async function modeFactory(this: unknown, { loadModules }: { modeConfiguration?: unknown; loadModules: (names: string[]) => Promise<Any[]> }) {
+  try {
+    return await glmedsaMode(loadModules);
+  } catch (err) {
+    const sentence = unavailableSentence((err as Error)?.message ?? String(err));
+    console.error(`GLMed-SA: ${sentence}`, err);
+    return {
+      id: MODE_ID,
+      routeName: 'glmedsa',
+      displayName: 'GLMed-SA Segmentation (unavailable)',
+      hide: false,
+      isValidMode: () => ({ valid: false, description: sentence }),
+      routes: [],
+      extensions: {},
+      sopClassHandlers: [],
+      hangingProtocol: [],
+    };
+  }
 }
 
 const mode = {

@@ -1,8 +1,9 @@
 /**
- * Who uses each export of models/src: a TypeScript compiler-API pass over every TypeScript file
- * of the repository (both packages' src, test, bench and scripts, plus any other top-level
- * package folder), with `@glmedsa/models` mapped to models/src/index.ts so the server's imports
- * resolve to the source they name.
+ * Who uses each export of a package's sources (models/src, server/src, extension/src): a TypeScript
+ * compiler-API pass over every TypeScript file of the repository (every package's src, test,
+ * bench and scripts, plus any other top-level folder), with the workspace packages' entries
+ * (`@glmedsa/models`, `@glmedsa/models/decode`, `@glmedsa/server/api`) mapped to the sources they
+ * are built from, so imports across packages resolve to the source they name.
  *
  * An export is "used" from a file when an identifier there resolves to it (imports, references,
  * `ns.name` accesses, `(await import(...)).name`). Re-exports (`export { x } from`, `export *`)
@@ -15,12 +16,40 @@ import ts from 'typescript';
 /** Where a file lives, for classifying uses. */
 export type Area = 'product' | 'test';
 
-/** One export of a models/src module and where it is used. */
+/** The sources one check covers and the entries that make their exports public. */
+export interface ExportScope {
+  /** The folder whose exports are checked, relative to the repository root. */
+  src: string;
+  /** Entry modules (package entries, the bundle's entry), relative to the repository root. */
+  entries: string[];
+}
+
+/** The scopes the check knows: a package's sources and its public entries. */
+export const SCOPES = {
+  models: { src: 'models/src', entries: ['models/src/index.ts', 'models/src/decode/index.ts'] },
+  // The webpack entry: its default export is what OHIF registers.
+  extension: { src: 'extension/src', entries: ['extension/src/index.ts'] },
+  // The package's two entries: `@glmedsa/server` (start it from code) and `@glmedsa/server/api`.
+  server: { src: 'server/src', entries: ['server/src/index.ts', 'server/src/api/index.ts'] },
+} satisfies Record<string, ExportScope>;
+
+/** Workspace package specifiers and the sources they resolve to. */
+const PACKAGE_SOURCES: Record<string, string> = {
+  '@glmedsa/models': 'models/src/index.ts',
+  '@glmedsa/models/decode': 'models/src/decode/index.ts',
+  '@glmedsa/server': 'server/src/index.ts',
+  '@glmedsa/server/api': 'server/src/api/index.ts',
+  // The cross-package tests reach the server's modules through its built files.
+  '@glmedsa/server/dist/src/*': 'server/src/*',
+  '@glmedsa/server/dist/test/*': 'server/test/*',
+};
+
+/** One export of a checked module and where it is used. */
 export interface ExportUsage {
   /** The module that declares it, relative to the repository root. */
   file: string;
   name: string;
-  /** Exported by the package entry (models/src/index.ts), under this or another name. */
+  /** Exported by one of the scope's entries, under this or another name. */
   isPublic: boolean;
   /** Used by other code in its own file. */
   usedInFile: boolean;
@@ -39,7 +68,7 @@ export interface ExportReport {
   publicUnused: ExportUsage[];
   /** Used outside its file only by tests (product code never uses it). */
   testOnly: ExportUsage[];
-  /** Names models/src/index.ts exports that nothing imports through the package entry. */
+  /** Names the first entry (the package's main entry) exports that nothing imports through it. */
   entryUnused: string[];
 }
 
@@ -75,10 +104,12 @@ function isDeclarationName(node: ts.Identifier, symbol: ts.Symbol): boolean {
   return (symbol.declarations ?? []).some((d) => (d as ts.NamedDeclaration).name === node);
 }
 
-/** Runs the analysis over the repository at `repoRoot`. */
-export function exportUsage(repoRoot: string): ExportReport {
-  const modelsSrc = path.join(repoRoot, 'models', 'src');
-  const entry = path.join(modelsSrc, 'index.ts');
+/** The repository's TypeScript, type-checked once per repository and process (both scopes read the same program). */
+const programs = new Map<string, ts.Program>();
+
+function repositoryProgram(repoRoot: string): ts.Program {
+  const cached = programs.get(repoRoot);
+  if (cached) return cached;
   const roots: string[] = [];
   for (const top of readdirSync(repoRoot, { withFileTypes: true })) {
     if (!top.isDirectory() || top.name.startsWith('.') || SKIP_DIRS.has(top.name)) continue;
@@ -92,18 +123,30 @@ export function exportUsage(repoRoot: string): ExportReport {
     skipLibCheck: true,
     noEmit: true,
     types: ['node'],
+    jsx: ts.JsxEmit.ReactJSX,
+    jsxImportSource: 'preact',
     baseUrl: repoRoot,
-    paths: { '@glmedsa/models': [path.relative(repoRoot, entry)] },
+    paths: Object.fromEntries(Object.entries(PACKAGE_SOURCES).map(([spec, file]) => [spec, [file]])),
   });
+  programs.set(repoRoot, program);
+  return program;
+}
+
+/** Runs the analysis over the repository at `repoRoot` for one scope (default models/src). */
+export function exportUsage(repoRoot: string, scope: ExportScope = SCOPES.models): ExportReport {
+  const srcDir = path.join(repoRoot, scope.src);
+  const entries = scope.entries.map((e) => path.join(repoRoot, e));
+  const entry = entries[0]!;
+  const program = repositoryProgram(repoRoot);
   const checker = program.getTypeChecker();
   const rel = (f: string) => path.relative(repoRoot, f).split(path.sep).join('/');
   const ours = program.getSourceFiles().filter((f) => !f.isDeclarationFile && !f.fileName.includes('/node_modules/'));
 
-  // Every export declared in models/src, keyed by its original symbol.
+  // Every export declared in the scope's folder, keyed by its original symbol.
   const tracked = new Map<ts.Symbol, ExportUsage>();
   const users = new Map<ExportUsage, Set<string>>();
   for (const sf of ours) {
-    if (!path.resolve(sf.fileName).startsWith(modelsSrc + path.sep)) continue;
+    if (!path.resolve(sf.fileName).startsWith(srcDir + path.sep)) continue;
     const moduleSymbol = checker.getSymbolAtLocation(sf);
     if (!moduleSymbol) continue;
     for (const exp of checker.getExportsOfModule(moduleSymbol)) {
@@ -116,7 +159,7 @@ export function exportUsage(repoRoot: string): ExportReport {
     }
   }
 
-  // Names imported through the package entry (`@glmedsa/models` or a path to models/src/index).
+  // Names imported through the main entry (`@glmedsa/models` or a path to models/src/index).
   const entryNames = new Set<string>();
   const entrySymbol = checker.getSymbolAtLocation(program.getSourceFile(entry)!);
   const isEntryModule = (spec: ts.Expression) => {
@@ -162,9 +205,14 @@ export function exportUsage(repoRoot: string): ExportReport {
   }
 
   const entryExports = entrySymbol ? checker.getExportsOfModule(entrySymbol) : [];
-  for (const exp of entryExports) {
-    const usage = tracked.get(original(checker, exp));
-    if (usage) usage.isPublic = true;
+  for (const file of entries) {
+    const sf = program.getSourceFile(file);
+    const moduleSymbol = sf && checker.getSymbolAtLocation(sf);
+    if (!moduleSymbol) throw new Error(`the entry ${path.relative(repoRoot, file)} is not in the program`);
+    for (const exp of checker.getExportsOfModule(moduleSymbol)) {
+      const usage = tracked.get(original(checker, exp));
+      if (usage) usage.isPublic = true;
+    }
   }
   const exports = [...tracked.values()];
   for (const u of exports) u.usedBy = [...users.get(u)!].sort();

@@ -32,11 +32,11 @@ export { loadCheckpoint, type LoadedCheckpoint } from './model/load-checkpoint.j
 export { weightsFingerprint } from './model/fingerprint.js';
 export * from './predict/predictor.js';
 export { type Device, type LoadedSession, type SessionOptions, openSession, runSession, missingCudaProvider, ortLibraryDir } from './runtime/session.js';
-export * from './train/artifact.js';
+export * from './model/adapter-artifact.js';
 export { train, type TrainOptions, type TrainResult, TrainingCancelled } from './train/trainer.js';
 export type { TrainProgress, ValidationMetrics } from './train/training-progress.js';
 export { validate, type ValidationOptions } from './train/validation.js';
-export { TRAINABLE_SETS, type TrainableSet, trainableNames } from './train/trainable.js';
+export { type TrainableSet, trainableNames } from './train/trainable.js';
 export { evaluate, evaluateSample, type EvalResult, type EvalSample } from './train/evaluate.js';
 export { overlap, meanOverlap, type Overlap } from './train/metrics.js';
 export { regionCentre } from './train/clicks.js';
@@ -46,3 +46,5 @@ export * from './propagate/index.js';
 export { type ProgressEvent, type ProgressSink, consoleProgress, silentProgress } from './util/progress.js';
 export { Rng } from './util/random.js';
 export { writeFileAtomic, writeBytesAtomic, writeJsonAtomic } from './util/atomic-file.js';
+/** What the glmedsa command promises a parent process: exit statuses, `train --events` lines, `eval --json`. */
+export { CLI_EXIT, EvalSummarySchema, type EvalSummary, TrainEventSchema, type TrainEvent } from './cli/contract.js';

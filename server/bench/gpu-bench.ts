@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportModel, presetConfig, randomWeights } from '@glmedsa/models';
-import { startBundledOrthanc } from '../src/bundled-pacs/bundled-orthanc.js';
+import { startBundledOrthanc } from '../src/bundled-pacs/index.js';
 import { pct, phantomTargets, segment, startServerProcess } from './server-bench.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findFreePort, startBundledOrthanc } from '../src/bundled-pacs/bundled-orthanc.js';
+import { findFreePort, startBundledOrthanc } from '../src/bundled-pacs/index.js';
 import { type Target, pct, phantomTargets, segment } from './server-bench.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

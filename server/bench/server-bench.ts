@@ -13,7 +13,7 @@ import { Rng, dermoscopyPhantom, exportModel, presetConfig, randomWeights, siteP
 import { lesionCentre } from '../src/demo/demo-studies.js';
 import { rgbPhoto } from '../src/dicom/factory.js';
 import type { InstanceRef } from '../src/dicom/image-ref.js';
-import { type OrthancTarget, findFreePort, startBundledOrthanc, uploadDicom } from '../src/bundled-pacs/bundled-orthanc.js';
+import { type OrthancTarget, findFreePort, startBundledOrthanc, uploadDicom } from '../src/bundled-pacs/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(here, '..', '..', '..');

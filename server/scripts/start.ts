@@ -1,6 +1,6 @@
 /**
  * npm start: the product on one machine. The OHIF viewer set up once (npm pack, integrity
- * checked), a local Orthanc (installed with apt-get when missing and allowed) with the demo
+ * checked, into .data/ohif; a GLMEDSA_OHIF_DIR of the operator's is served untouched), a local Orthanc (installed with apt-get when missing and allowed) with the demo
  * studies, and the server with the starter model serving the viewer and proxying the PACS.
  * Prints the viewer's URL first, then the rest and a request that segments a demo image.
  * Ctrl-C stops both.
@@ -10,10 +10,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../src/config/load.js';
 import { seedDemo } from '../src/demo/seed.js';
-import { OrthancNotInstalled, findDicomWebPlugin, findOrthancBinary, isPortFree, superviseOrthanc } from '../src/bundled-pacs/bundled-orthanc.js';
+import { OrthancNotInstalled, findDicomWebPlugin, findOrthancBinary, isPortFree, superviseOrthanc } from '../src/bundled-pacs/index.js';
 import { assertPortFree } from '../src/http/listen.js';
 import { startServer } from '../src/server.js';
-import { DEFAULT_EXT_DIR, ViewerSetupError, ensureOhifDist } from '../src/viewer/index.js';
+import { DEFAULT_EXT_DIR, ViewerSetupError, viewerDist } from '../src/viewer/index.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -45,7 +45,9 @@ async function main(): Promise<void> {
   const { viewer } = loadConfig({ env: process.env });
   const viewerOn = viewer.enabled;
   if (viewerOn) {
-    await ensureOhifDist({ log: say, ...(viewer.ohifDir ? { targetDir: viewer.ohifDir } : {}) });
+    // An operator's own OHIF folder is served as it is, never written to; only our pinned default is installed.
+    const dist = await viewerDist(viewer.ohifDir, say);
+    if (dist.problem) say(`warning: ${dist.problem}`);
     const extDir = viewer.extDir ?? DEFAULT_EXT_DIR;
     if (!existsSync(path.join(extDir, 'glmedsa-mode.mjs'))) say(`warning: ${extDir} has no built modules; run npm run build:ext`);
   }

@@ -4,8 +4,10 @@ import type { Logger } from 'pino';
 import type { AdapterService } from './adapters/adapter-service.js';
 import type { ServerConfig } from './config/schema.js';
 import { Authenticator } from './http/auth.js';
+import { declaredBodyLimit } from './http/body-limits.js';
 import { hostCheck } from './http/host-check.js';
 import { cors, requestContext } from './http/middleware.js';
+import { originCheck } from './http/origin-check.js';
 import { notFoundHandler, problemHandler } from './http/problem.js';
 import type { InferencePool } from './inference/pool.js';
 import type { JobRunner } from './jobs/job-runner.js';
@@ -18,7 +20,7 @@ import type { SegmentationService } from './segmentation/service.js';
 import type { UploadStore } from './segmentation/uploads.js';
 import { viewerRoutes } from './viewer/index.js';
 
-export interface AppParts {
+interface AppParts {
   config: ServerConfig;
   log: Logger;
   metrics: Metrics;
@@ -39,6 +41,10 @@ export function createApp(p: AppParts): Express {
   // First of all routes (API, viewer, PACS proxy): DNS-rebinding protection.
   app.use(hostCheck({ allowedHosts: p.config.http.allowedHosts, listenHost: p.config.listen.host, authRequired: p.config.auth.mode === 'required' }));
   app.use(cors(p.config.cors.origins));
+  // Before authentication: a page of another site gets no answer that depends on who is signed in,
+  // and a body declared too large is refused before a byte of it is read.
+  app.use(originCheck({ corsOrigins: p.config.cors.origins, publicUrl: p.config.http.publicUrl }));
+  app.use(declaredBodyLimit(p.config.limits));
   const auth = new Authenticator(p.config.auth);
   app.use(healthRoutes({ pool: p.pool, metrics: p.metrics, uploads: p.uploads, pacsCheck: p.pacsCheck, requireProbeRole: auth.require(PROBE_ROLE) }));
   app.use('/v1', v1Routes({ config: p.config, auth, service: p.service, uploads: p.uploads, jobs: p.jobs, adapters: p.adapters, propagations: p.propagations }));

@@ -40,7 +40,7 @@ export const ERROR_KINDS: readonly ErrorKind[] = [
   'internal',
 ];
 
-export interface DomainErrorOptions {
+interface DomainErrorOptions {
   /** Stable machine-readable code, e.g. `pacs-not-found`. */
   code?: string | undefined;
   /** Technical detail for logs (URLs, PACS answers, byte counts); not meant for end users. */

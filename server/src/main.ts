@@ -1,6 +1,7 @@
 /** glmedsa-server: start the companion server from a config file and GLMEDSA_* variables. */
 import { parseArgs } from 'node:util';
 import { ConfigError, ENV_VARS, loadConfig } from './config/load.js';
+import { propagateDicomCommand } from './cli/propagate-dicom-command.js';
 import { startServer } from './server.js';
 
 const HELP = `glmedsa-server [--config FILE.json] [--port N] [--host ADDR]
@@ -42,7 +43,6 @@ async function main(): Promise<void> {
 
 if (process.argv[2] === 'propagate') {
   // A command beside the server: the models' propagation on a folder of DICOM files.
-  const { propagateDicomCommand } = await import('./cli/propagate-dicom-command.js');
   process.exitCode = await propagateDicomCommand(process.argv.slice(3));
 } else {
   main().catch(fail);

@@ -5,7 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
-import { AdapterRegistry } from './adapters/adapter-registry.js';
+import { AdapterRegistry } from './catalog/adapter-registry.js';
 import { AdapterService } from './adapters/adapter-service.js';
 import { createApp } from './app.js';
 import { checkExposure } from './config/load.js';
@@ -21,7 +21,7 @@ import { SeriesReader } from './series/series-reader.js';
 import { SqliteJobStore } from './jobs/sqlite-job-store.js';
 import { Metrics } from './metrics.js';
 import { MaskStore } from './segmentation/mask-store.js';
-import { ModelCatalog, resolveModels } from './segmentation/models.js';
+import { ModelCatalog, resolveModels } from './catalog/model-catalog.js';
 import { createPacsAccess } from './segmentation/pacs-access.js';
 import { SegmentationService } from './segmentation/service.js';
 import { UploadStore } from './segmentation/uploads.js';

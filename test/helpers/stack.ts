@@ -1,7 +1,7 @@
 /**
  * The whole product on loopback for a cross-package test: a fresh Orthanc with the demo studies,
- * the server with the starter model serving the viewer (OHIF set up once into .data/ohif, our
- * modules from dist/ext), all stopped and removed by `stop()`.
+ * the server with the starter model serving the viewer (OHIF set up once into .data/ohif, the
+ * default version or `ohifVersion`; our modules from dist/ext), all stopped and removed by `stop()`.
  *
  *   import { startStack } from '../helpers/stack.js';
  *   import { launchChromium, openPage, screenshot } from '../helpers/browser.js';
@@ -31,7 +31,7 @@ import { seedDemo } from '@glmedsa/server/dist/src/demo/seed.js';
 import type { DemoInstance, DemoSeries } from '@glmedsa/server/dist/src/demo/demo-studies.js';
 import { type BundledOrthanc, startBundledOrthanc } from '@glmedsa/server/dist/src/bundled-pacs/bundled-orthanc.js';
 import { type RunningServer, startServer } from '@glmedsa/server/dist/src/server.js';
-import { ensureOhifDist } from '@glmedsa/server/dist/src/viewer/index.js';
+import { type OhifVersion, ensureOhifDist } from '@glmedsa/server/dist/src/viewer/index.js';
 import { type DemoKind, demoGroundTruth, demoSeries } from './ground-truth.js';
 import { EXT_DIR, STARTER_MODEL } from './paths.js';
 
@@ -46,6 +46,8 @@ export interface StackOptions {
   server?: Record<string, unknown>;
   /** Skip the check that dist/ext holds the built extension and mode (tests of the server alone). */
   withoutModules?: boolean;
+  /** Serve this pinned OHIF version (fetched into .data/ohif/<version> once) instead of the default. */
+  ohifVersion?: OhifVersion;
 }
 
 export interface Stack {
@@ -77,7 +79,7 @@ export function requireBuiltModules(): void {
 
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
   if (!o.withoutModules) requireBuiltModules();
-  await ensureOhifDist({ log: say });
+  const ohif = await ensureOhifDist({ log: say, ...(o.ohifVersion ? { version: o.ohifVersion } : {}) });
   const dataDir = await mkdtemp(path.join(tmpdir(), 'glmedsa-stack-'));
   let orthanc: BundledOrthanc | undefined;
   let server: RunningServer | undefined;
@@ -94,7 +96,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
         device: 'cpu',
         auth,
         cors: { origins: o.corsOrigins ?? [] },
-        viewer: { enabled: true, proxyPacs: true, ...(o.viewerApiKey ? { apiKey: o.viewerApiKey } : {}) },
+        viewer: { enabled: true, proxyPacs: true, ohifDir: ohif.dir, ...(o.viewerApiKey ? { apiKey: o.viewerApiKey } : {}) },
         logLevel: 'silent',
         ...o.server,
       },

@@ -5,7 +5,7 @@
 import { after, before } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, openPage } from './browser.js';
-import { type Stack, startStack } from './stack.js';
+import { type Stack, type StackOptions, startStack } from './stack.js';
 
 export interface ViewerSession {
   stack: Stack;
@@ -14,10 +14,10 @@ export interface ViewerSession {
 }
 
 /** Call inside describe(); read the fields inside tests (they are set by the before hook). */
-export function viewerSession(): ViewerSession {
+export function viewerSession(o: StackOptions = {}): ViewerSession {
   const s = {} as ViewerSession;
   before(async () => {
-    s.stack = await startStack();
+    s.stack = await startStack(o);
     s.browser = await launchChromium();
     s.page = await openPage(s.browser, { width: 1280, height: 800 });
   });

@@ -17,59 +17,20 @@ import {
   type ModelsResponse,
   ModelsResponseSchema,
   type PacsJobRequestInput,
-  type Problem,
   type WhoamiResponse,
   WhoamiResponseSchema,
 } from '@glmedsa/server/api';
 import type { z } from 'zod';
-import { type ClientOptions, ServerError, describeFailure } from '../client.js';
-
-const UNREACHABLE = 'The segmentation server is unreachable: check that it is running and that the network allows the viewer to reach it.';
+import { type ClientOptions, ServerError, describeFailure, request } from '../client.js';
 
 /** How an events stream ended: the job finished ('end'), or the connection dropped before (poll instead). */
-export type StreamEnd = 'ended' | 'dropped';
+type StreamEnd = 'ended' | 'dropped';
 
 export class AdminClient {
   constructor(private readonly o: ClientOptions) {}
 
-  private url(path: string): string {
-    return `${this.o.baseUrl.replace(/\/$/, '')}${path}`;
-  }
-
-  private headers(accept: string, body: boolean): Record<string, string> {
-    const h: Record<string, string> = { Accept: accept };
-    if (body) h['Content-Type'] = 'application/json';
-    const auth = this.o.authorization();
-    if (auth) h['Authorization'] = auth;
-    return h;
-  }
-
-  private async fail(res: Response): Promise<never> {
-    let problem: Problem | null = null;
-    try {
-      problem = (await res.json()) as Problem;
-    } catch {
-      problem = null;
-    }
-    if ((res.status === 502 || res.status === 504) && !problem?.title) throw new ServerError('unreachable', UNREACHABLE, res.status);
-    // A conflict (a version trained on another base, a job already finished) is the server's sentence.
-    if (res.status === 409 && problem?.detail) throw new ServerError('bad-request', `The server refused: ${problem.detail}${/[.!?]$/.test(problem.detail) ? '' : '.'}`, 409);
-    throw describeFailure(res.status, problem, res.headers.get('Retry-After'));
-  }
-
   private async call<S extends z.ZodType>(schema: S, method: 'GET' | 'POST', path: string, body?: unknown): Promise<z.infer<S>> {
-    let res: Response;
-    try {
-      res = await fetch(this.url(path), {
-        method,
-        headers: this.headers('application/json', body !== undefined),
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.o.timeoutMs ?? 60_000),
-      });
-    } catch {
-      throw new ServerError('unreachable', UNREACHABLE);
-    }
-    if (!res.ok) return this.fail(res);
+    const res = await request(this.o, path, { method, body, timeoutMs: 60_000, describe: describeAdminFailure });
     const parsed = schema.safeParse(await res.json().catch(() => undefined));
     if (!parsed.success) throw new ServerError('server', `The segmentation server answered ${method} ${path} in a form this viewer does not understand (is the server another version?).`, res.status);
     return parsed.data;
@@ -118,12 +79,11 @@ export class AdminClient {
   async events(id: string, onEvent: (e: JobEvent) => void, signal: AbortSignal): Promise<StreamEnd> {
     let res: Response;
     try {
-      res = await fetch(this.url(`/v1/jobs/${encodeURIComponent(id)}/events`), { headers: this.headers('text/event-stream', false), signal });
-    } catch {
+      res = await request(this.o, `/v1/jobs/${encodeURIComponent(id)}/events`, { accept: 'text/event-stream', signal, timeoutMs: null, describe: describeAdminFailure });
+    } catch (err) {
       if (signal.aborted) return 'dropped';
-      throw new ServerError('unreachable', UNREACHABLE);
+      throw err;
     }
-    if (!res.ok) return this.fail(res);
     if (!res.body) return 'dropped';
     const reader = res.body.getReader();
     const decoder = new TextDecoder();
@@ -150,6 +110,12 @@ export class AdminClient {
       return 'dropped';
     }
   }
+}
+
+/** As describeFailure, but a conflict (a version trained on another base, a job already finished) is the server's own sentence. */
+function describeAdminFailure(status: number, problem: Parameters<typeof describeFailure>[1], retryAfter: string | null): ServerError {
+  if (status === 409 && problem?.detail) return new ServerError('bad-request', `The server refused: ${problem.detail}${/[.!?]$/.test(problem.detail) ? '' : '.'}`, 409);
+  return describeFailure(status, problem, retryAfter);
 }
 
 /** One server-sent event block (`event:` and `data:` lines; comments ignored), or null when it is not a job event. */

@@ -1,17 +1,16 @@
 /**
  * The "GLMed-SA fine-tuning" panel: the adapter version in use (everyone); for admins, a form
  * to start a job on the site's SEG annotations in the PACS, the jobs with live progress and
- * validation Dice, and the versions with activate / roll back / deactivate. Rendered by the
- * viewer's own React (see peers.ts).
+ * validation Dice, and the versions with activate / roll back / deactivate. Rendered with Preact
+ * inside the viewer's panel (see host-panel.ts).
  */
 import type { AdapterInfo, JobRecord } from '@glmedsa/server/api';
 import { FINISHED_STATES } from '@glmedsa/server/api';
-import { h, hostReact } from '../peers.js';
+import { useEffect, useState } from 'preact/hooks';
+import { hostPanel } from '../host-panel.js';
 import type { AdminController, AdminState } from './admin-controller.js';
 import { DEFAULT_FORM, type JobForm } from './job-form.js';
 import { dice, eta } from './job-notice.js';
-
-void h;
 
 const S = {
   root: { padding: '8px', color: '#d4d4d8', fontSize: '13px', lineHeight: '1.4' },
@@ -103,17 +102,16 @@ function Field({ name, label, value, onChange, placeholder }: { name: keyof JobF
   return (
     <label style={S.label}>
       {label}
-      <input data-glmedsa-admin={`field-${name}`} style={S.input} value={value} placeholder={placeholder ?? ''} onChange={(e: { target: { value: string } }) => onChange(e.target.value)} />
+      <input data-glmedsa-admin={`field-${name}`} style={S.input} value={value} placeholder={placeholder ?? ''} onInput={(e) => onChange(e.currentTarget.value)} />
     </label>
   );
 }
 
 export function makeAdminPanel(c: AdminController) {
-  return function GlmedsaAdminPanel() {
-    const React = hostReact();
-    const [s, setS] = React.useState<AdminState>(c.get());
-    const [form, setForm] = React.useState<JobForm>(DEFAULT_FORM);
-    React.useEffect(() => {
+  function GlmedsaAdminPanel() {
+    const [s, setS] = useState<AdminState>(c.get());
+    const [form, setForm] = useState<JobForm>(DEFAULT_FORM);
+    useEffect(() => {
       const off = c.subscribe(setS);
       void c.start();
       return off;
@@ -194,5 +192,6 @@ export function makeAdminPanel(c: AdminController) {
         ) : null}
       </div>
     );
-  };
+  }
+  return hostPanel('admin', () => <GlmedsaAdminPanel />);
 }

@@ -5,8 +5,6 @@ import { AdminController } from './admin-controller.js';
 export { makeAdminPanel } from './admin-panel.js';
 export { AdminController } from './admin-controller.js';
 
-export const ADMIN_PANEL_NAME = 'glmedsa-admin';
-
 export function createAdmin(
   config: { serverUrl?: string; model?: string },
   authorization: () => string | null,

@@ -65,7 +65,7 @@ export interface ModelVersion {
   decoderSha256: string;
 }
 
-export interface FetchOptions {
+interface FetchOptions {
   /** The server's origin + path prefix ('' for same origin). */
   baseUrl: string;
   fetch: typeof fetch;
@@ -152,7 +152,7 @@ export async function fetchEmbedding(
   if (!data) throw new DecodeUnavailable(`the server sent an embedding in an unknown number type '${got}'`);
   if (data.length !== shape.reduce((a, b) => a * b, 1)) throw new DecodeUnavailable(`the server sent an embedding of ${data.length} values where its shape ${shape.join('x')} needs ${shape.reduce((a, b) => a * b, 1)}`);
   return {
-    embedding: { data, shape: shape as BrowserEmbedding['shape'], originalSize: size as [number, number], inputSize },
+    embedding: { data, shape: [shape[0]!, shape[1]!, shape[2]!, shape[3]!], originalSize: [size[0]!, size[1]!], inputSize },
     version,
     bytes: body.byteLength,
   };

@@ -7,7 +7,7 @@
 import type { SegmentRequestInput as SegmentRequest, SegmentResponse } from '@glmedsa/server/api';
 import type { GlmedsaClient } from '../client.js';
 
-export type DecodePath = 'browser' | 'server';
+type DecodePath = 'browser' | 'server';
 
 export interface Segmenter {
   readonly path: DecodePath;

@@ -2,6 +2,7 @@
 /** The glmedsa command line. */
 import { UsageError } from './args.js';
 import { checkFixtureCommand, checkFixtureHelp } from './check-fixture-command.js';
+import { CLI_EXIT } from './contract.js';
 import { exportCommand, exportHelp } from './export-command.js';
 import { evalCommand, evalHelp } from './eval-command.js';
 import { predictCommand, predictHelp } from './predict-command.js';
@@ -34,19 +35,19 @@ async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());
-    return name ? 0 : 2;
+    return name ? CLI_EXIT.ok : CLI_EXIT.usage;
   }
   const cmd = COMMANDS[name];
   if (!cmd) {
     process.stderr.write(`glmedsa: unknown command '${name}'\n${usage()}`);
-    return 2;
+    return CLI_EXIT.usage;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(`${cmd.help}\n`);
-    return 0;
+    return CLI_EXIT.ok;
   }
   const code = await cmd.run(rest);
-  return typeof code === 'number' ? code : 0;
+  return typeof code === 'number' ? code : CLI_EXIT.ok;
 }
 
 main(process.argv.slice(2)).then(
@@ -58,6 +59,6 @@ main(process.argv.slice(2)).then(
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`glmedsa: ${message}\n`);
     if (process.env['GLMEDSA_DEBUG'] && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-    process.exitCode = usageError ? 2 : 1;
+    process.exitCode = usageError ? CLI_EXIT.usage : CLI_EXIT.failed;
   },
 );

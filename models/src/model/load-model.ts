@@ -2,7 +2,7 @@
 import { readSafetensors } from '../checkpoint/index.js';
 import type { ModelConfig } from '../sam/config.js';
 import { type Weights, bindWeights } from '../sam/weights.js';
-import { applyAdapter, readAdapter } from '../train/artifact.js';
+import { applyAdapter, readAdapter } from './adapter-artifact.js';
 import { weightsFingerprint } from './fingerprint.js';
 import { type ModelFolder, openModelFolder } from './manifest.js';
 

@@ -11,9 +11,10 @@ import { serializeModel, writeModel } from '../onnx/serialize.js';
 import { type ModelConfig, embedGrid } from '../sam/config.js';
 import { buildDecoderGraph, buildEncoderGraph } from '../sam/graphs.js';
 import type { Weights } from '../sam/weights.js';
-import { type Prompts, type SizeHW, encodePrompts, resizeLongestSide, toModelInput, validatePrompts } from '../preprocess/index.js';
+import { type DecodeRequest, type DecodedLogits, type DecoderSession, type Prompts, type SizeHW, runDecoder } from '../decode/index.js';
+import { resizeLongestSide, toModelInput } from '../preprocess/index.js';
 import { type Device, type LoadedSession, openSession, runSession } from '../runtime/session.js';
-import { type Tensor, float32, tensor } from '../tensor.js';
+import { type Tensor, tensor } from '../tensor.js';
 
 export interface ImageEmbedding {
   embeddings: Tensor<'float32'>;
@@ -48,14 +49,6 @@ export interface PredictorOptions {
   cpuMemArena?: boolean;
   /** onnxruntime's threads spin between runs (see SessionOptions.spinning). */
   spinning?: boolean;
-}
-
-/** The consecutive tokens `first..first+count-1` of [1, M, ...rest], as a view [count, ...rest]. */
-function selectTokens(t: Tensor, first: number, count: number): Tensor<'float32'> {
-  const rest = t.shape.slice(2);
-  const size = rest.reduce((a, b) => a * b, 1);
-  const src = t.data as Float32Array;
-  return tensor('float32', [count, ...rest], src.subarray(first * size, (first + count) * size));
 }
 
 /** What the predictor needs to know about the graphs it runs. */
@@ -161,32 +154,34 @@ export class SamPredictor {
     };
   }
 
+  /** The decoder as the decode core runs it (any session with `run(feeds)`). */
+  private readonly decoderSession: DecoderSession<Tensor> = { run: (feeds) => runSession(this.decoder, feeds) };
+
+  /**
+   * Decodes one prompt set against an embedding of this model's geometry, by the decode core's
+   * rules (its multimask default included): what the server's workers answer clicks with.
+   */
+  decodeLogits(emb: { data: Float32Array; originalSize: SizeHW }, req: DecodeRequest): Promise<DecodedLogits> {
+    return runDecoder(this.decoderSession, (data, dims) => tensor('float32', dims, data), { ...emb, shape: this.geometry.embeddingShape, inputSize: this.inputSize }, req);
+  }
+
+  /** Decodes one prompt set: one mask, or SAM's candidates with `multimask`. */
   async decode(emb: ImageEmbedding, prompts: Prompts, o: DecodeOptions = {}): Promise<Prediction> {
-    validatePrompts(prompts);
-    const { pointCoords, pointLabels } = encodePrompts(prompts, emb.originalSize, this.inputSize);
     const low = this.geometry.lowResSize;
     const maskInput = o.maskInput ?? null;
     if (maskInput && (maskInput.shape.length !== 4 || maskInput.shape[2] !== low || maskInput.shape[3] !== low)) {
       throw new Error(`mask input must be [1, 1, ${low}, ${low}] low-res logits`);
     }
-    const t0 = performance.now();
-    const out = await runSession(this.decoder, {
-      image_embeddings: emb.embeddings,
-      point_coords: pointCoords,
-      point_labels: pointLabels,
-      mask_input: maskInput ?? float32([1, 1, low, low]),
-      has_mask_input: float32([1], [maskInput ? 1 : 0]),
-      orig_im_size: float32([2], emb.originalSize),
-    });
-    const decodeMs = performance.now() - t0;
-    // Token 0 is SAM's single-mask output, tokens 1.. its multimask candidates.
-    const [first, count] = o.multimask ? [1, this.geometry.maskTokens - 1] : [0, 1];
-    const iouAll = out['iou_predictions']!.data as Float32Array;
+    const d = await this.decodeLogits(
+      { data: emb.embeddings.data, originalSize: emb.originalSize },
+      { ...prompts, maskInput: maskInput?.data ?? null, multimask: !!o.multimask },
+    );
+    const count = d.scores.length;
     return {
-      masks: selectTokens(out['masks']!, first, count),
-      iou: Array.from(iouAll.subarray(first, first + count)),
-      lowRes: selectTokens(out['low_res_masks']!, first, count),
-      decodeMs,
+      masks: tensor('float32', [count, d.height, d.width], d.masks),
+      iou: d.scores,
+      lowRes: tensor('float32', [count, d.lowResSize, d.lowResSize], d.lowRes),
+      decodeMs: d.decodeMs,
     };
   }
 }

@@ -1,110 +1,37 @@
 /**
- * SAM's prompt rules for one image, producing the `point_coords` / `point_labels` inputs of SAM's
- * official ONNX decoder (`segment_anything/utils/onnx.py`, `notebooks/onnx_model_example.ipynb`):
- *
- * - coordinates are given as (x, y) in original-image pixels and scaled into the resized frame,
- *   `x * (newW / oldW)`, `y * (newH / oldH)` (float64, then stored as float32), where (newH, newW)
- *   is the resize-longest-side size (`ResizeLongestSide.apply_coords` / `apply_boxes`);
- * - the clicked points come first with labels 1 (foreground) or 0 (background);
- * - a box (x1, y1, x2, y2) follows as two corner points labelled 2 (top-left) and 3 (bottom-right);
- * - when there is no box, one padding point (0, 0) labelled -1 is appended (the prompt encoder pads
- *   exactly when `boxes is None`), and it is not scaled (0 stays 0).
+ * SAM's prompt rules as the decoder's tensors. The rules themselves (coordinate scaling, box
+ * corners, the padding point, validation) are the decode core's (`decode/prompt-inputs.ts`, shared
+ * with the browser); this wraps its arrays as `Tensor`s for graph code and fixtures.
  */
 
-import { float32, type Tensor } from '../tensor.js';
-import { preprocessShape, type SizeHW } from './resize-longest-side.js';
+import { type Prompts, type SizeHW, promptInputs } from '../decode/prompt-inputs.js';
+import { type Tensor, float32 } from '../tensor.js';
 
-/** Label of a foreground click. */
-export const LABEL_POSITIVE = 1;
-/** Label of a background click. */
-export const LABEL_NEGATIVE = 0;
-/** Label of a box's top-left corner. */
-export const LABEL_BOX_TOP_LEFT = 2;
-/** Label of a box's bottom-right corner. */
-export const LABEL_BOX_BOTTOM_RIGHT = 3;
-/** Label of the padding point appended when there is no box. */
-export const LABEL_PADDING = -1;
-
-/** A point as (x, y) in original-image pixels. */
-export type Point = readonly [x: number, y: number];
-/** A box as (x1, y1, x2, y2) in original-image pixels, x1 <= x2 and y1 <= y2. */
-export type Box = readonly [x1: number, y1: number, x2: number, y2: number];
-
-/** The prompts for one image, in original-image pixels. */
-export interface Prompts {
-  /** Clicks, each (x, y). */
-  readonly points?: readonly Point[] | null;
-  /** One label per point: 1 foreground, 0 background. */
-  readonly labels?: readonly number[] | null;
-  /** An optional box. */
-  readonly box?: Box | null;
-}
+export {
+  LABEL_BOX_BOTTOM_RIGHT,
+  LABEL_BOX_TOP_LEFT,
+  LABEL_NEGATIVE,
+  LABEL_PADDING,
+  LABEL_POSITIVE,
+  type Box,
+  type Point,
+  type Prompts,
+  validatePrompts,
+} from '../decode/prompt-inputs.js';
 
 /** The decoder's sparse prompt inputs. */
 export interface EncodedPrompts {
   /** float32 `[1, N, 2]`, (x, y) in the resized frame. */
   readonly pointCoords: Tensor<'float32'>;
-  /** float32 `[1, N]`: 1, 0, 2, 3 or -1 (see the module comment). */
+  /** float32 `[1, N]`: 1, 0, 2, 3 or -1 (see decode/prompt-inputs.ts). */
   readonly pointLabels: Tensor<'float32'>;
-}
-
-function checkFinite(what: string, values: readonly number[]): void {
-  for (const v of values) {
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${what} must be finite numbers, got ${String(v)}`);
-  }
-}
-
-/** Checks prompts against SAM's rules; throws an Error that says what is wrong. */
-export function validatePrompts(prompts: Prompts): void {
-  const points = prompts.points ?? [];
-  const labels = prompts.labels ?? [];
-  if (points.length !== labels.length) {
-    throw new Error(`got ${points.length} points but ${labels.length} labels; give one label per point`);
-  }
-  points.forEach((p, i) => {
-    if (!Array.isArray(p) || p.length !== 2) throw new Error(`point ${i} must be [x, y]`);
-    checkFinite(`point ${i} coordinates`, p);
-  });
-  labels.forEach((l, i) => {
-    if (l !== LABEL_POSITIVE && l !== LABEL_NEGATIVE) {
-      throw new Error(`label ${i} must be 1 (foreground) or 0 (background), got ${String(l)}`);
-    }
-  });
-  const box = prompts.box ?? null;
-  if (box !== null) {
-    if (!Array.isArray(box) || box.length !== 4) throw new Error('box must be [x1, y1, x2, y2]');
-    checkFinite('box coordinates', box);
-    const [x1, y1, x2, y2] = box;
-    if (x1 > x2 || y1 > y2) throw new Error(`box must have x1 <= x2 and y1 <= y2, got [${box.join(', ')}]`);
-  }
-  if (points.length === 0 && box === null) throw new Error('at least one prompt is needed: a point or a box');
 }
 
 /**
  * Encodes the prompts for one image of `originalSize` (H, W) whose long side is resized to
- * `longSide`, as SAM's ONNX decoder expects them (see the module comment).
+ * `longSide`, as SAM's ONNX decoder expects them.
  */
 export function encodePrompts(prompts: Prompts, originalSize: SizeHW, longSide: number): EncodedPrompts {
-  validatePrompts(prompts);
-  const [oldH, oldW] = originalSize;
-  const [newH, newW] = preprocessShape(oldH, oldW, longSide);
-  const sx = newW / oldW;
-  const sy = newH / oldH;
-  const coords: number[] = [];
-  const labels: number[] = [];
-  const points = prompts.points ?? [];
-  points.forEach(([x, y], i) => {
-    coords.push(x * sx, y * sy);
-    labels.push(prompts.labels![i]!);
-  });
-  if (prompts.box) {
-    const [x1, y1, x2, y2] = prompts.box;
-    coords.push(x1 * sx, y1 * sy, x2 * sx, y2 * sy);
-    labels.push(LABEL_BOX_TOP_LEFT, LABEL_BOX_BOTTOM_RIGHT);
-  } else {
-    coords.push(0, 0);
-    labels.push(LABEL_PADDING);
-  }
-  const n = labels.length;
+  const { coords, labels, n } = promptInputs(prompts, originalSize, longSide);
   return { pointCoords: float32([1, n, 2], coords), pointLabels: float32([1, n], labels) };
 }

@@ -10,8 +10,8 @@
  */
 import type { Value } from '../ir/graph.js';
 import * as op from '../ir/ops.js';
+import type { LOSS_KINDS } from '../model/adapter-artifact.js';
 
-export const LOSS_KINDS = ['sam', 'medsa'] as const;
 type LossKind = (typeof LOSS_KINDS)[number];
 
 export interface LossOptions {

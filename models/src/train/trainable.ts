@@ -1,8 +1,8 @@
 /** Which parameters a fine-tuning run updates (docs/architecture.md, "Training recipe": adapters + the whole mask decoder). */
 import type { ModelConfig } from '../sam/config.js';
+import type { TRAINABLE_SETS } from '../model/adapter-artifact.js';
 import { parameterSpecs } from '../sam/parameters.js';
 
-export const TRAINABLE_SETS = ['adapters', 'decoder', 'all'] as const;
 export type TrainableSet = (typeof TRAINABLE_SETS)[number];
 
 export function trainableNames(config: ModelConfig, set: TrainableSet): string[] {

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { readSafetensors } from '../../src/checkpoint/index.js';
-import { CANCELLED_EXIT } from '../../src/cli/train-command.js';
+import { CLI_EXIT, TrainEventSchema } from '../../src/cli/contract.js';
 import { writeJsonAtomic } from '../../src/util/atomic-file.js';
 import { runCli } from '../cli/run-cli.js';
 import { CLI, tempDir } from '../helpers/paths.js';
@@ -66,7 +66,7 @@ describe('glmedsa train stops cleanly on SIGTERM', () => {
 
     const stopped = path.join(dir, 'stopped');
     const t = await trainAndTerminate(['train', ...common(), '--out', stopped], 2);
-    assert.equal(t.code, CANCELLED_EXIT, t.stderr);
+    assert.equal(t.code, CLI_EXIT.cancelled, t.stderr);
     const progress = t.events.filter((e) => e.type === 'progress');
     const last = t.events.at(-1)!;
     assert.equal(last.type, 'cancelled', JSON.stringify(last));
@@ -82,6 +82,11 @@ describe('glmedsa train stops cleanly on SIGTERM', () => {
     const resumedEvents = r2.stdout.trim().split('\n').map((l) => JSON.parse(l) as RunEvent);
     assert.equal(resumedEvents[0]!.step, last.step + 1);
     assert.equal(resumedEvents.at(-1)!.type, 'done');
+    // Every line is the contract's (the server's job runner parses them with this schema).
+    for (const e of [...t.events, ...resumedEvents]) {
+      const parsed = TrainEventSchema.safeParse(e);
+      assert.ok(parsed.success, `${JSON.stringify(e)}: ${parsed.error?.message}`);
+    }
 
     const a = await readSafetensors(path.join(straight, 'adapter.safetensors'));
     const b = await readSafetensors(path.join(stopped, 'adapter.safetensors'));

@@ -13,13 +13,13 @@ import type { Logger } from 'pino';
 import type { AdapterInfo } from '../api/adapters.js';
 import { Conflict, NotFound } from '../errors.js';
 import type { InferencePool } from '../inference/pool.js';
-import { lastError, runCli } from '../jobs/cli-process.js';
-import type { ModelCatalog, ServedModel } from '../segmentation/models.js';
-import type { AdapterRegistry, AdapterVersion } from './adapter-registry.js';
+import { lastError, runCli } from '../children/cli-process.js';
+import type { ModelCatalog, ServedModel } from '../catalog/model-catalog.js';
+import type { AdapterRegistry, AdapterVersion } from '../catalog/adapter-registry.js';
 
 export type { AdapterInfo } from '../api/adapters.js';
 
-export interface AdapterServiceOptions {
+interface AdapterServiceOptions {
   registry: AdapterRegistry;
   catalog: ModelCatalog;
   pool: InferencePool;

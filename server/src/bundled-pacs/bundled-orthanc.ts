@@ -326,7 +326,3 @@ export async function uploadDicom(target: OrthancTarget, bytes: Uint8Array, time
   }
   return parsed as OrthancUploadResult;
 }
-
-export { findFreePort, isPortFree } from './free-port.js';
-export { superviseOrthanc, describeExit, type SupervisedOrthanc, type SupervisorEvent, type RestartPolicy } from './supervisor.js';
-export { findDicomWebPlugin, findOrthancBinary, orthancConfig, OrthancNotInstalled, INSTALL_HINT } from './orthanc-config.js';

@@ -7,7 +7,7 @@ import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Where Debian/Ubuntu, other distributions and the Osimis images put the DICOMweb plugin. */
-export const KNOWN_DICOMWEB_PLUGIN_PATHS: readonly string[] = [
+const KNOWN_DICOMWEB_PLUGIN_PATHS: readonly string[] = [
   '/usr/share/orthanc/plugins/libOrthancDicomWeb.so',
   '/usr/lib/orthanc/plugins/libOrthancDicomWeb.so',
   '/usr/local/share/orthanc/plugins/libOrthancDicomWeb.so',
@@ -16,10 +16,10 @@ export const KNOWN_DICOMWEB_PLUGIN_PATHS: readonly string[] = [
 ];
 
 /** Where the Orthanc binary usually is. */
-export const KNOWN_ORTHANC_BINARIES: readonly string[] = ['/usr/sbin/Orthanc', '/usr/bin/Orthanc', '/usr/local/bin/Orthanc', '/usr/local/sbin/Orthanc'];
+const KNOWN_ORTHANC_BINARIES: readonly string[] = ['/usr/sbin/Orthanc', '/usr/bin/Orthanc', '/usr/local/bin/Orthanc', '/usr/local/sbin/Orthanc'];
 
 /** How to install what is missing. */
-export const INSTALL_HINT = 'apt-get install -y orthanc orthanc-dicomweb';
+const INSTALL_HINT = 'apt-get install -y orthanc orthanc-dicomweb';
 
 /** Thrown when Orthanc or its DICOMweb plugin cannot be found. */
 export class OrthancNotInstalled extends Error {
@@ -72,7 +72,7 @@ export async function findDicomWebPlugin(env: NodeJS.ProcessEnv = process.env): 
 }
 
 /** Inputs of {@link orthancConfig}. */
-export interface OrthancConfigInput {
+interface OrthancConfigInput {
   readonly name: string;
   readonly dataDir: string;
   readonly httpPort: number;
@@ -84,7 +84,7 @@ export interface OrthancConfigInput {
 }
 
 /** A JSON value (what the configuration is made of). */
-export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 
 /**
  * The configuration file contents. Orthanc 1.10 listens on all interfaces (there is no bind

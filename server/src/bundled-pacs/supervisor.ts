@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type BundledOrthanc, type BundledOrthancOptions, type OrthancExit, startBundledOrthanc } from './bundled-orthanc.js';
 
 /** How often and how fast Orthanc is restarted. */
-export interface RestartPolicy {
+interface RestartPolicy {
   /** Exits within `windowMs` tolerated before giving up (default 5). */
   readonly maxRestarts?: number;
   /** The window exits are counted in (default 10 minutes). */
@@ -26,7 +26,7 @@ export type SupervisorEvent =
   | { readonly type: 'gave-up'; readonly exit: OrthancExit | undefined; readonly logTail: readonly string[]; readonly message: string };
 
 /** A supervised Orthanc: a {@link BundledOrthanc} whose process may be replaced under the same URL. */
-export interface SupervisedOrthanc extends BundledOrthanc {
+interface SupervisedOrthanc extends BundledOrthanc {
   /** The Orthanc running now. */
   readonly current: () => BundledOrthanc;
   /** How many times it was restarted. */
@@ -38,7 +38,7 @@ export interface SupervisedOrthanc extends BundledOrthanc {
 const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name]));
 
 /** "exit code 137 (killed by SIGKILL)", "exit code 1", "signal SIGTERM". */
-export function describeExit(e: OrthancExit): string {
+function describeExit(e: OrthancExit): string {
   if (e.signal) return `signal ${e.signal}`;
   if (e.code === null) return 'a failed start';
   if (e.code !== null && e.code > 128 && SIGNAL_NAMES.has(e.code - 128)) return `exit code ${e.code} (killed by ${SIGNAL_NAMES.get(e.code - 128)})`;

@@ -3,7 +3,7 @@
  * age, with single-flight loading: concurrent requests for a missing key share one computation.
  */
 
-export interface LruOptions<V> {
+interface LruOptions<V> {
   /** Largest total size; entries are evicted oldest-used first past it. */
   maxSize: number;
   sizeOf?: (v: V) => number;

@@ -6,9 +6,10 @@
  */
 import { parseArgs } from 'node:util';
 import { PROPAGATION_DIRECTIONS, type PropagationDirection, SamPredictor, type StackSeed, type StopRule, propagateStack, propagationReport, readMaskPng, stopRuleFromJson, writePropagationOutput } from '@glmedsa/models';
+import { ServerConfigSchema } from '../config/schema.js';
 import { readDicomFolder } from '../series/dicom-folder.js';
 
-export const PROPAGATE_HELP = `glmedsa-server propagate --model DIR --dicom DIR --seed-slice N|SOP[:FRAME] (--seed-point x,y | --seed-mask FILE.png)
+const PROPAGATE_HELP = `glmedsa-server propagate --model DIR --dicom DIR --seed-slice N|SOP[:FRAME] (--seed-point x,y | --seed-mask FILE.png)
                         [--series UID] [--voi center,width] [--direction both|forward|backward]
                         [--max-slices N] [--stop-rule JSON] [--out DIR] [--json] [--device auto|cpu|cuda] [--threads N]
 
@@ -91,7 +92,7 @@ async function run(values: Record<string, string | boolean | undefined>): Promis
   const series = await readDicomFolder(dir, {
     ...(str('series') ? { seriesInstanceUID: str('series')! } : {}),
     ...(voiValues ? { voi: { center: voiValues[0]!, width: voiValues[1]! } } : {}),
-    limits: { maxImageSide: 16_384, maxImagePixels: 64 * 1024 * 1024 },
+    limits: ServerConfigSchema.parse({}).limits,
   });
   const seedText = str('seed-slice');
   if (seedText === undefined) throw new UsageError('--seed-slice is required: an index in the series order or a SOP Instance UID[:FRAME]');

@@ -45,7 +45,7 @@ const ROLES = new Set(['viewer', 'annotator', 'admin']);
  * when that is a role name, else the one before it, and then the last field is the name (so a
  * name cannot be a role name, and neither names nor roles hold colons).
  */
-export function parseApiKeys(name: string, value: string): { key: string; role: string; name: string }[] {
+function parseApiKeys(name: string, value: string): { key: string; role: string; name: string }[] {
   return value
     .split(',')
     .map((e) => e.trim())
@@ -101,8 +101,20 @@ export const ENV_VARS: Record<string, { path: string[]; parse?: (name: string, v
   },
   GLMEDSA_SHUTDOWN_GRACE_MS: { path: ['http', 'shutdownGraceMs'], parse: int, help: 'on shutdown, how long requests in flight may take before their inference jobs get 503 (default 10000)' },
   GLMEDSA_MAX_CONNECTIONS: { path: ['http', 'maxConnections'], parse: int, help: 'open HTTP connections at most (default 256)' },
+  GLMEDSA_MAX_CONNECTIONS_PER_CLIENT: {
+    path: ['http', 'maxConnectionsPerClient'],
+    parse: int,
+    help: 'open HTTP connections from one client address at most (default half of the maximum, at most 64)',
+  },
+  GLMEDSA_PUBLIC_URL: { path: ['http', 'publicUrl'], help: "the URL browsers reach this server at (a reverse proxy's URL); written by the PACS into its answers' URLs" },
+  GLMEDSA_STOW_BYTES: { path: ['limits', 'stowBytes'], parse: int, help: 'largest STOW-RS body the DICOMweb proxy forwards (default 1073741824)' },
   GLMEDSA_MAX_IMAGE_SIDE: { path: ['limits', 'maxImageSide'], parse: int, help: 'largest width or height of any image, in pixels (default 16384)' },
   GLMEDSA_MAX_IMAGE_PIXELS: { path: ['limits', 'maxImagePixels'], parse: int, help: 'largest width x height of any image (default 67108864, 8192 x 8192)' },
+  GLMEDSA_LARGE_IMAGE_PIXELS: {
+    path: ['limits', 'largeImagePixels'],
+    parse: int,
+    help: 'images with more pixels are decoded in strips and take the large-image lane, one at a time (default 4194304, 2048 x 2048)',
+  },
   GLMEDSA_WORKER_HEAP_MB: { path: ['limits', 'workerHeapMb'], parse: int, help: 'V8 heap of each inference worker, in MB (default 2048)' },
   GLMEDSA_MODEL_DIR: {
     path: ['models'],
@@ -113,6 +125,7 @@ export const ENV_VARS: Record<string, { path: string[]; parse?: (name: string, v
   GLMEDSA_OHIF_DIR: { path: ['viewer', 'ohifDir'], help: 'the unpacked OHIF dist folder (default .data/ohif/3.13.2/dist)' },
   GLMEDSA_DECODE_IN: { path: ['viewer', 'decodeIn'], help: "where the viewer decodes clicks: auto (default: the browser, the server where it cannot), browser or server" },
   GLMEDSA_DECODE_BACKEND: { path: ['viewer', 'decodeBackend'], help: "the browser path's onnxruntime-web backend: auto (default: WebGPU on a hardware adapter, else wasm), webgpu or wasm" },
+  GLMEDSA_VIEWER_SOURCE_MAPS: { path: ['viewer', 'sourceMaps'], parse: onOff, help: 'serve the source maps of the /ext/ modules: on | off (default off)' },
   GLMEDSA_VIEWER_API_KEY: { path: ['viewer', 'apiKey'], help: "an API key put in the viewer's public app-config.js (trusted networks only)" },
   GLMEDSA_PROPAGATION_MAX_RUNNING: { path: ['propagation', 'maxRunning'], parse: int, help: 'propagations through a series computing at once (default 2)' },
   GLMEDSA_PROPAGATION_QUEUE_LIMIT: { path: ['propagation', 'queueLimit'], parse: int, help: 'propagations waiting before new ones get 503 (default 16)' },
@@ -152,7 +165,7 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv; ov
   return parsed.data;
 }
 
-export function isLoopback(host: string): boolean {
+function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 

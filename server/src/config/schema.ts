@@ -131,6 +131,19 @@ export const ServerConfigSchema = z
         idleTimeoutMs: z.number().int().min(1000).max(3_600_000).default(300_000),
         /** Open connections at most; more are refused by the OS-level accept. */
         maxConnections: z.number().int().min(1).max(100_000).default(256),
+        /**
+         * Open connections from one client address at most, so that one address (a script holding
+         * slow connections) cannot take them all; more from that address are closed as they
+         * arrive. Default: half of maxConnections, at most 64 (a browser opens 6 per server).
+         * Behind a reverse proxy every request comes from the proxy's address: raise it there.
+         */
+        maxConnectionsPerClient: z.number().int().min(1).max(100_000).optional(),
+        /**
+         * The URL browsers reach this server at (behind a reverse proxy, the proxy's URL). It is
+         * this server's own origin for the cross-site check, and the DICOMweb proxy asks the PACS
+         * to write it into the URLs of its answers (RetrieveURL, BulkDataURI).
+         */
+        publicUrl: z.string().url().optional(),
         /** On shutdown, how long requests in flight may take to finish; past it their inference jobs are answered 503. */
         shutdownGraceMs: z.number().int().min(0).max(600_000).default(10_000),
       })
@@ -143,11 +156,19 @@ export const ServerConfigSchema = z
         maxImageSide: z.number().int().min(64).max(65_535).default(16_384),
         /** Largest width x height (8192 x 8192 by default), checked from the header before decoding. */
         maxImagePixels: z.number().int().min(4096).max(1_000_000_000).default(64 * 1024 * 1024),
+        /**
+         * Images with more pixels than this (2048 x 2048 by default) are large: decoded a strip at a
+         * time straight into the encoder's size, their masks upsampled row by row, one of them in
+         * the workers at a time, never on the last free worker (see the README's memory section).
+         */
+        largeImagePixels: z.number().int().min(4096).max(1_000_000_000).default(2048 * 2048),
+        /** The largest STOW-RS body the DICOMweb proxy forwards to the PACS (saving a DICOM SEG), checked from Content-Length. */
+        stowBytes: z.number().int().min(1024).default(1024 * 1024 * 1024),
         maxPoints: z.number().int().min(1).max(1000).default(64),
         /** V8 heap of each inference worker (worker_threads resourceLimits): a runaway decode ends that worker only. */
         workerHeapMb: z.number().int().min(64).max(65_536).default(2048),
       })
-      .default({ jsonBytes: 256 * 1024, uploadBytes: 32 * 1024 * 1024, maxImageSide: 16_384, maxImagePixels: 64 * 1024 * 1024, maxPoints: 64, workerHeapMb: 2048 }),
+      .default({ jsonBytes: 256 * 1024, uploadBytes: 32 * 1024 * 1024, stowBytes: 1024 ** 3, maxImageSide: 16_384, maxImagePixels: 64 * 1024 * 1024, largeImagePixels: 2048 * 2048, maxPoints: 64, workerHeapMb: 2048 }),
     /** The bundled OHIF viewer, our run-time modules under /ext/ and the same-origin DICOMweb proxy. */
     viewer: z
       .object({
@@ -166,8 +187,10 @@ export const ServerConfigSchema = z
         decodeBackend: z.enum(['auto', 'webgpu', 'wasm']).optional(),
         /** Proxy /dicom-web to the PACS (the viewer's data source); off when a site's OHIF talks to its PACS directly. */
         proxyPacs: z.boolean().default(true),
+        /** Serve the source maps of our modules under /ext/ (for debugging; they hold the whole source). */
+        sourceMaps: z.boolean().default(false),
       })
-      .default({ enabled: true, proxyPacs: true }),
+      .default({ enabled: true, proxyPacs: true, sourceMaps: false }),
     jobs: z
       .object({
         /** Folder of prepared dataset folders (default DATA/datasets), for jobs whose dataset is {"folder": ...}; PACS datasets need none. */

@@ -19,13 +19,13 @@ import type { PacsDataset, PacsSample, Skipped } from './pacs-dataset.js';
 
 export const DATASET_SUMMARY = 'dataset.json';
 
-export interface WriteDatasetOptions extends RequestOptions {
+interface WriteDatasetOptions extends RequestOptions {
   /** The manifests' `site` (default `pacs`). */
   readonly site?: string | undefined;
 }
 
 /** What dataset.json records of one item. */
-export interface SummaryItem {
+interface SummaryItem {
   readonly id: string;
   readonly image: PacsSample['image'];
   readonly patientKey: string;

@@ -31,7 +31,7 @@ export interface PacsSample {
   readonly samplesPerPixel: number;
 }
 
-export const SKIP_REASONS = [
+const SKIP_REASONS = [
   'not-seg',
   'unreadable-seg',
   'fractional',
@@ -42,7 +42,7 @@ export const SKIP_REASONS = [
   'empty-mask',
   'pacs-error',
 ] as const;
-export type SkipReason = (typeof SKIP_REASONS)[number];
+type SkipReason = (typeof SKIP_REASONS)[number];
 
 /** Something left out of the dataset, and why. */
 export interface Skipped {
@@ -68,7 +68,7 @@ export interface PacsDataset {
   readonly seriesExamined: number;
 }
 
-export interface BuildDatasetOptions extends RequestOptions, SplitOptions {
+interface BuildDatasetOptions extends RequestOptions, SplitOptions {
   /** Called after each SEG series. */
   readonly onProgress?: ((done: number, total: number) => void) | undefined;
 }

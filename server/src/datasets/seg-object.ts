@@ -23,7 +23,7 @@ const UNCOMPRESSED = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1']);
 /** A SEG that cannot be read; the message is a sentence naming what is wrong. */
 export class SegDecodeError extends Error {}
 
-export type SegmentationKind = 'binary' | 'labelmap' | 'fractional';
+type SegmentationKind = 'binary' | 'labelmap' | 'fractional';
 
 export interface SegSegment {
   readonly number: number;
@@ -31,13 +31,13 @@ export interface SegSegment {
 }
 
 /** An image frame a SEG frame was derived from. */
-export interface SourceFrame {
+interface SourceFrame {
   readonly sopInstanceUID: string;
   /** 1-based frame of the source image (1 for single-frame images). */
   readonly frame: number;
 }
 
-export interface SegFrame {
+interface SegFrame {
   /** Segment of a binary/fractional frame (undefined for label maps, where pixels name segments). */
   readonly segmentNumber: number | undefined;
   /** The source frame, undefined when the SEG does not say. */

@@ -11,7 +11,7 @@ export interface SplitOptions {
   readonly seed?: number;
 }
 
-export interface Split<T> {
+interface Split<T> {
   readonly train: T[];
   readonly validation: T[];
   readonly trainPatients: string[];

@@ -26,7 +26,7 @@ export interface DemoSeries {
   instances: DemoInstance[];
 }
 
-export interface DemoFile {
+interface DemoFile {
   bytes: Uint8Array;
   instance: DemoInstance;
 }

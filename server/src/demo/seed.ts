@@ -2,7 +2,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeJsonAtomic } from '@glmedsa/models';
-import { type BundledOrthanc, uploadDicom } from '../bundled-pacs/bundled-orthanc.js';
+import { type BundledOrthanc, uploadDicom } from '../bundled-pacs/index.js';
 import { DEMO_STUDIES, type DemoSeries, buildDemoStudies } from './demo-studies.js';
 
 async function studyExists(orthanc: BundledOrthanc, uid: string): Promise<boolean> {

@@ -5,7 +5,7 @@
 import { PacsBadResponse } from './errors.js';
 
 /** One attribute of a DICOM JSON dataset. */
-export interface DicomJsonAttribute {
+interface DicomJsonAttribute {
   readonly vr: string;
   readonly Value?: readonly unknown[];
   readonly BulkDataURI?: string;

@@ -15,7 +15,7 @@ import { errorSummary, pacsGet, statusError, type FetchLike, type PacsHttpOption
 import { EXPLICIT_VR_LITTLE_ENDIAN, nativeByteOrder, transferSyntaxName } from './transfer-syntax.js';
 
 /** Credentials sent to the PACS with every request. */
-export type PacsAuth = { readonly username: string; readonly password: string } | { readonly bearerToken: string };
+type PacsAuth = { readonly username: string; readonly password: string } | { readonly bearerToken: string };
 
 /** Where the PACS is and how to talk to it. */
 export interface DicomWebClientOptions {
@@ -37,7 +37,7 @@ export interface RequestOptions {
 }
 
 /** Options of {@link DicomWebClient.getFrame}. */
-export interface FrameRequestOptions extends RequestOptions {
+interface FrameRequestOptions extends RequestOptions {
   /**
    * Transfer syntax to ask for: a UID, or `*` for whatever the PACS stores. Default Explicit VR
    * Little Endian, falling back to `*` (to name the stored syntax in the error) if the PACS

@@ -6,7 +6,7 @@
 import { DomainError, type ErrorKind } from '../errors.js';
 
 /** The kinds of failure the image path reports. */
-export type DicomErrorKind = Extract<ErrorKind, 'invalid-request' | 'not-found' | 'unprocessable-image' | 'pacs-unavailable' | 'pacs-timeout'>;
+type DicomErrorKind = Extract<ErrorKind, 'invalid-request' | 'not-found' | 'unprocessable-image' | 'pacs-unavailable' | 'pacs-timeout'>;
 
 /** Base class of every error the image path throws on purpose. */
 export abstract class DicomError extends DomainError {

@@ -11,7 +11,7 @@ import type { InstanceRef } from './image-ref.js';
 
 const { DicomDict, DicomMetaDictionary } = dcmjs.data;
 
-export const EXPLICIT_LE = '1.2.840.10008.1.2.1';
+const EXPLICIT_LE = '1.2.840.10008.1.2.1';
 
 export const SOP_CLASSES = {
   ct: '1.2.840.10008.5.1.4.1.1.2',
@@ -158,7 +158,7 @@ export function windowAttributes(window: WindowOption | undefined): data.Natural
 }
 
 /** Options of {@link ctSlice}. */
-export interface CtOptions extends CommonOptions {
+interface CtOptions extends CommonOptions {
   readonly rows: number;
   readonly cols: number;
   /** Hounsfield units, row-major; (hu - intercept) / slope must be a 16-bit signed integer. */

@@ -12,7 +12,7 @@ import { decodeFrame, type DecodeOptions, type DecodedPixels, type RawFrame } fr
 import { EXPLICIT_VR_LITTLE_ENDIAN, nativeByteOrder } from './transfer-syntax.js';
 
 /** Options of {@link fetchFrame} and {@link loadFrame}. */
-export interface LoadFrameOptions extends RequestOptions {
+interface LoadFrameOptions extends RequestOptions {
   /** Metadata already fetched for this instance (skips the metadata request). */
   readonly metadata?: DicomJsonDataset | undefined;
 }
@@ -25,7 +25,7 @@ export interface FetchedFrame {
 }
 
 /** A decoded frame with the description it was decoded with. */
-export interface LoadedFrame {
+interface LoadedFrame {
   readonly module: PixelModule;
   readonly pixels: DecodedPixels;
   /** Transfer syntax of the bytes as received. */
@@ -84,7 +84,7 @@ function relabelCodestream(module: PixelModule, frame: RawFrame): RawFrame {
 }
 
 /** Decodes a fetched frame (CPU work; a compressed frame's codec must be loaded: `loadCodecFor`). */
-export function decodeFetchedFrame(f: FetchedFrame): DecodedPixels {
+function decodeFetchedFrame(f: FetchedFrame): DecodedPixels {
   return decodeFrame(f.module, f.raw, f.options);
 }
 

@@ -2,17 +2,15 @@
 export * from './errors.js';
 export * from './image-ref.js';
 export * from './image-key.js';
-export { type DicomJsonAttribute, type DicomJsonDataset, TAGS, parseInstanceMetadata } from './dicom-json.js';
+export { type DicomJsonDataset, TAGS, parseInstanceMetadata } from './dicom-json.js';
 export {
   DicomWebClient,
   type DicomWebClientOptions,
   type FrameData,
-  type FrameRequestOptions,
-  type PacsAuth,
   type RequestOptions,
 } from './dicomweb-client.js';
 export { type FetchLike } from './pacs-http.js';
-export { readPixelModule, type PixelModule, type Photometric, type VoiFunction } from './pixel-module.js';
+export { readPixelModule, type PixelModule, type VoiFunction } from './pixel-module.js';
 export {
   decodeFrame,
   decodePixels,
@@ -24,5 +22,5 @@ export {
   type RawFrame,
 } from './pixels.js';
 export { voiValue, windowToBytes, minMaxToBytes } from './voi.js';
-export { decodeFetchedFrame, fetchFrame, loadFrame, type FetchedFrame, type LoadedFrame, type LoadFrameOptions } from './image-source.js';
+export { fetchFrame, loadFrame, type FetchedFrame } from './image-source.js';
 export { EXPLICIT_VR_LITTLE_ENDIAN, transferSyntaxName } from './transfer-syntax.js';

@@ -5,7 +5,7 @@
  */
 
 /** A media type with lower-cased type/subtype and parameter names. */
-export interface ContentType {
+interface ContentType {
   /** e.g. `multipart/related` */
   readonly mediaType: string;
   /** Parameter values with quotes and escapes removed. */
@@ -13,7 +13,7 @@ export interface ContentType {
 }
 
 /** One body part: lower-cased header names, and the raw bytes (a view into the body). */
-export interface MultipartPart {
+interface MultipartPart {
   readonly headers: ReadonlyMap<string, string>;
   readonly body: Uint8Array;
 }

@@ -12,7 +12,7 @@ import type { Voi } from './image-ref.js';
  * whose codestream applies the irreversible or reversible component transform (PS3.3
  * C.7.6.3.1.2): the JPEG 2000 decoder inverts it, so decoded frames are RGB.
  */
-export type Photometric = 'MONOCHROME1' | 'MONOCHROME2' | 'RGB' | 'YBR_FULL' | 'YBR_FULL_422' | 'YBR_ICT' | 'YBR_RCT';
+type Photometric = 'MONOCHROME1' | 'MONOCHROME2' | 'RGB' | 'YBR_FULL' | 'YBR_FULL_422' | 'YBR_ICT' | 'YBR_RCT';
 
 /** VOI LUT functions of PS3.3 C.11.2.1.3. */
 export type VoiFunction = 'LINEAR' | 'LINEAR_EXACT' | 'SIGMOID';

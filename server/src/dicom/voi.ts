@@ -48,7 +48,7 @@ export function windowToBytes(values: Float32Array, voi: Voi, fn: VoiFunction, i
 }
 
 /** The smallest and largest value (0, 0 for an empty array). */
-export function minMax(values: Float32Array): { min: number; max: number } {
+function minMax(values: Float32Array): { min: number; max: number } {
   if (values.length === 0) return { min: 0, max: 0 };
   let min = Infinity;
   let max = -Infinity;

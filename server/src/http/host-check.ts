@@ -24,7 +24,7 @@ export function hostName(header: string): string | null {
 }
 
 /** The names accepted: the configured ones, or the loopback names and the listen address. */
-export function allowedHostNames(configured: readonly string[], listenHost: string): Set<string> | 'any' {
+function allowedHostNames(configured: readonly string[], listenHost: string): Set<string> | 'any' {
   if (configured.includes('*')) return 'any';
   const names = configured.length > 0 ? [...configured] : [...LOOPBACK_NAMES, listenHost];
   const set = new Set<string>();
@@ -36,13 +36,18 @@ export function allowedHostNames(configured: readonly string[], listenHost: stri
   return set;
 }
 
+/** Whether {@link hostCheck} vets the Host header of every request with these settings. */
+export function hostCheckActive(o: { allowedHosts: readonly string[]; authRequired: boolean }): boolean {
+  return !o.allowedHosts.includes('*') && (!o.authRequired || o.allowedHosts.length > 0);
+}
+
 /**
  * Refuses (421) requests whose Host header names a host not in the allow-list. Off when
  * authentication is required and no list is configured (a rebinding page has no credentials).
  */
 export function hostCheck(o: { allowedHosts: readonly string[]; listenHost: string; authRequired: boolean }): RequestHandler {
   const allowed = allowedHostNames(o.allowedHosts, o.listenHost);
-  const active = allowed !== 'any' && (!o.authRequired || o.allowedHosts.length > 0);
+  const active = hostCheckActive(o);
   const list = allowed === 'any' ? '' : [...allowed].join(', ');
   return (req, res, next) => {
     if (!active) return next();

@@ -1,10 +1,10 @@
 /**
  * Binding the HTTP listener: a taken or forbidden address becomes a sentence naming the address
- * and port (not a library error), the connection limits and the header, body and idle timeouts are
- * applied, and `assertPortFree` lets a launcher check the port before it does slow work.
+ * and port (not a library error), the connection limits (in all and per client address) and the
+ * header, body and idle timeouts are applied, and `assertPortFree` lets a launcher check the port before it does slow work.
  */
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
+import { type Socket, createServer as createNetServer } from 'node:net';
 
 /** The listener could not be bound; the message says which address, why, and what to change. */
 export class ListenError extends Error {
@@ -18,12 +18,42 @@ export class ListenError extends Error {
 }
 
 /** The timeouts and limits of the HTTP listener (see `http` in the configuration). */
-export interface ListenerLimits {
+interface ListenerLimits {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
   idleTimeoutMs: number;
   maxConnections: number;
+  /** Open connections from one client address at most (see {@link connectionsPerClient}). */
+  maxConnectionsPerClient?: number | undefined;
+}
+
+/** The per-address bound in force: the configured one, or half of the total at most 64. */
+function connectionsPerClient(limits: Pick<ListenerLimits, 'maxConnections' | 'maxConnectionsPerClient'>): number {
+  return limits.maxConnectionsPerClient ?? Math.max(1, Math.min(64, Math.floor(limits.maxConnections / 2)));
+}
+
+/**
+ * Closes, as it arrives, a connection from an address that already holds `perClient` of them: one
+ * client (a script opening connections and sending its headers slowly) cannot take every
+ * connection the server allows, so /healthz and other clients still get through.
+ */
+function boundConnectionsPerClient(server: Server, perClient: number): void {
+  const open = new Map<string, number>();
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? '';
+    const n = (open.get(address) ?? 0) + 1;
+    if (n > perClient) {
+      socket.destroy();
+      return;
+    }
+    open.set(address, n);
+    socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left > 0) open.set(address, left);
+      else open.delete(address);
+    });
+  });
 }
 
 function shown(host: string): string {
@@ -31,7 +61,7 @@ function shown(host: string): string {
 }
 
 /** The sentence for a failed bind (EADDRINUSE, EACCES, EADDRNOTAVAIL, ...). */
-export function describeListenError(err: NodeJS.ErrnoException, host: string, port: number): ListenError {
+function describeListenError(err: NodeJS.ErrnoException, host: string, port: number): ListenError {
   const where = `port ${port} on ${shown(host)}`;
   switch (err.code) {
     case 'EADDRINUSE':
@@ -77,6 +107,7 @@ export async function listenHttp(handler: RequestListener, listen: { host: strin
     handler,
   );
   server.maxConnections = limits.maxConnections;
+  boundConnectionsPerClient(server, connectionsPerClient(limits));
   // A connection with no traffic at all (neither way) for this long is closed.
   server.timeout = limits.idleTimeoutMs;
   await new Promise<void>((resolve, reject) => {

@@ -9,7 +9,7 @@ import { z } from 'zod';
 
 const DiscoveryDocument = z.object({ issuer: z.string(), jwks_uri: z.string().url() });
 
-export interface OidcKeySource {
+interface OidcKeySource {
   issuer: string;
   jwksUrl?: string | undefined;
   timeoutMs?: number;

@@ -59,6 +59,9 @@ export const TITLES: Record<number, string> = {
 };
 
 export function sendProblem(res: Response, status: number, title: string, detail: string, extra: HttpProblem['extra'] = {}): void {
+  // Refused before its body was read (no key, too large, a foreign origin): the connection is
+  // closed after this answer rather than kept open while the rest of the body drains.
+  if (!res.req.complete) res.setHeader('Connection', 'close');
   if (extra.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(Math.ceil(extra.retryAfterSeconds)));
   if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="glmedsa", ApiKey');
   const body: Problem = {
@@ -73,7 +76,7 @@ export function sendProblem(res: Response, status: number, title: string, detail
 }
 
 /** Turns zod issues into one sentence (what is expected where) plus a field -> problem map. */
-export function describeZodError(err: ZodError, prefix = ''): { detail: string; fields: Record<string, string> } {
+function describeZodError(err: ZodError, prefix = ''): { detail: string; fields: Record<string, string> } {
   const fields: Record<string, string> = {};
   const sentences: string[] = [];
   for (const p of fieldProblems(err.issues, prefix)) {
@@ -99,6 +102,13 @@ export function problemHandler(log: Logger): ErrorRequestHandler {
       return sendProblem(res, 400, 'Bad request', detail, { fields });
     }
     const bodyError = err as { type?: string; status?: number; limit?: number };
+    // The client stopped sending its body (it went away, or the request timeout cut it off and
+    // node answered 408 itself): nobody is left to answer, and nothing failed here.
+    if (bodyError?.type === 'request.aborted') {
+      log.info({ url: req.originalUrl, requestId: res.locals['requestId'] }, 'the client stopped sending the request body');
+      if (!res.headersSent && !req.socket.destroyed) sendProblem(res, 400, 'Bad request', 'the request body ended before its declared length');
+      return;
+    }
     if (bodyError?.type === 'entity.too.large') {
       return sendProblem(res, 413, 'Too large', `the request body is larger than the ${bodyError.limit} bytes allowed`);
     }

@@ -10,6 +10,13 @@ export interface ImageLimits {
   readonly maxImageSide: number;
   /** Largest width x height. */
   readonly maxImagePixels: number;
+  /** Above this many pixels an image is large: decoded in strips, masks upsampled by rows, its own lane in the pool. */
+  readonly largeImagePixels: number;
+}
+
+/** Whether an image of this size is large (see {@link ImageLimits.largeImagePixels}). */
+export function isLargeImage(width: number, height: number, limits: Pick<ImageLimits, 'largeImagePixels'>): boolean {
+  return width * height > limits.largeImagePixels;
 }
 
 /** Refuses an image larger than the limits with a sentence naming the limit (413). */

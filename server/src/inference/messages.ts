@@ -1,29 +1,23 @@
 /** Messages between the HTTP thread and the inference workers. */
-import type { RgbImage } from '@glmedsa/models';
-import type { FetchedFrame } from '../dicom/image-source.js';
-import type { Voi } from '../dicom/image-ref.js';
 import type { EncodedMask } from '../api/responses.js';
 import type { ErrorKind } from '../errors.js';
 import type { ImageLimits } from '../images/limits.js';
+import type { ImageSource } from '../images/source.js';
 
 export interface ModelToLoad {
   id: string;
   dir: string;
 }
 
-/** An image as the worker receives it: decoded RGB, or a DICOM frame to decode and window there. */
-export type ImageSource =
-  | { type: 'rgb'; image: RgbImage }
-  | { type: 'encoded'; bytes: Uint8Array; mediaType: 'image/png' | 'image/jpeg' }
-  | { type: 'dicom'; frame: FetchedFrame; voi?: Voi };
-
 export interface EncodeJob {
   kind: 'encode';
   model: string;
   source: ImageSource;
+  /** Width x height of the image, when known before decoding (the pool's large-image lane). */
+  pixels?: number;
 }
 
-export interface PromptSpec {
+interface PromptSpec {
   points: [number, number][];
   labels: number[];
   box: [number, number, number, number] | null;
@@ -37,7 +31,8 @@ export interface DecodeJob {
   prompts: PromptSpec;
   /** Low-res logits [L*L] of a previous mask to refine, or null. */
   maskInput: Float32Array | null;
-  multimask: boolean;
+  /** SAM's candidates instead of one mask; absent: the decode core's default (multimaskByDefault). */
+  multimask?: boolean | undefined;
 }
 
 export type Job = EncodeJob | DecodeJob;

@@ -10,6 +10,12 @@
  * more workers, encodes (seconds) may occupy all workers but one, so a click on an image whose
  * embedding is cached (milliseconds) never waits behind a slow image.
  *
+ * Large images (more than limits.largeImagePixels) have a lane of their own: one of their jobs
+ * (encode or decode) runs at a time, with two or more workers never on the last free one, and
+ * other jobs queued behind one go first. So three 8192 x 8192 uploads cost the others one worker,
+ * not the whole encode queue; a large job that has waited {@link LARGE_PATIENCE_MS} is no longer
+ * kept off the last free worker, so a steady stream of small work cannot starve it.
+ *
  * Background work (warm-ups, propagations through a series) waits behind every click and counts
  * against the queue limit with everything queued; a click is refused only when clicks alone fill
  * the queue, so a series being propagated never makes a click wait for more than the one job a
@@ -23,6 +29,14 @@ import { newGuardWord, terminateWhenSafe } from './native-guard.js';
 import type { DecodeJob, DecodeResult, EncodeJob, EncodeResult, Job, ModelToLoad, ThreadMemory, WorkerRequest, WorkerResponse } from './messages.js';
 
 export type Priority = 'interactive' | 'background';
+
+/** How long a large-image job waits for a second free worker before it takes the last one. */
+const LARGE_PATIENCE_MS = 5_000;
+
+/** The pixels of the image a job works on (encodes say it when known; decodes always know it). */
+function pixelsOf(job: Job): number {
+  return job.kind === 'encode' ? (job.pixels ?? 0) : job.originalSize[0] * job.originalSize[1];
+}
 
 interface Pending {
   id: number;
@@ -56,7 +70,7 @@ interface Slot {
 }
 
 /** One worker's memory, as the pool reports it. */
-export interface WorkerMemory extends ThreadMemory {
+interface WorkerMemory extends ThreadMemory {
   threadId: number;
   /** False when the worker did not answer in time and this is its previous report. */
   fresh: boolean;
@@ -69,7 +83,7 @@ export class Cancelled extends DomainError {
   }
 }
 
-export interface PoolOptions {
+interface PoolOptions {
   count: number;
   threads: number;
   device: 'auto' | 'cuda' | 'cpu';
@@ -80,7 +94,7 @@ export interface PoolOptions {
   models: ModelToLoad[];
   queueLimit: number;
   jobTimeoutMs: number;
-  /** Bounds every image a worker decodes. */
+  /** Bounds every image a worker decodes; largeImagePixels also picks the jobs of the large-image lane. */
   limits: ImageLimits;
   /** V8 old-generation heap of each worker, in MB. */
   workerHeapMb: number;
@@ -187,11 +201,31 @@ export class InferencePool {
     return Math.max(1, this.o.count - 1);
   }
 
-  /** The next job a free worker may take: FIFO within priority, encodes only below their cap. */
+  private isLarge(job: Job): boolean {
+    return pixelsOf(job) > this.o.limits.largeImagePixels;
+  }
+
+  /**
+   * The next job a free worker may take: FIFO within priority, encodes only below their cap.
+   * Large-image jobs run one at a time and let the others in their queue go first; with two or
+   * more workers they start only while another worker stays free. A large job that has waited
+   * LARGE_PATIENCE_MS keeps its place in the queue and may take the last free worker.
+   */
   private takeNext(): Pending | undefined {
-    const encoding = this.slots.filter((s) => s.busy?.job.kind === 'encode').length;
+    const busy = this.slots.filter((s) => s.busy);
+    const encoding = busy.filter((s) => s.busy!.job.kind === 'encode').length;
+    const largeRunning = busy.some((s) => this.isLarge(s.busy!.job));
+    const free = this.slots.filter((s) => s.ready && !s.busy && !s.retiring).length;
+    const now = performance.now();
+    const patient = (p: Pending) => now - p.enqueuedAt >= LARGE_PATIENCE_MS;
+    const eligible = (p: Pending) => {
+      if (p.job.kind === 'encode' && encoding >= this.encodeCap) return false;
+      if (!this.isLarge(p.job)) return true;
+      return !largeRunning && (this.o.count < 2 || free >= 2 || patient(p));
+    };
     for (const q of [this.queues.interactive, this.queues.background]) {
-      const i = q.findIndex((p) => p.job.kind !== 'encode' || encoding < this.encodeCap);
+      let i = q.findIndex((p) => eligible(p) && (!this.isLarge(p.job) || patient(p)));
+      if (i < 0) i = q.findIndex(eligible);
       if (i >= 0) return q.splice(i, 1)[0];
     }
     return undefined;
@@ -322,6 +356,8 @@ export class InferencePool {
         signal.addEventListener('abort', pending.onAbort, { once: true });
       }
       queue.push(pending);
+      // A large job kept off the last free worker may take it after LARGE_PATIENCE_MS: look again then.
+      if (this.isLarge(job)) setTimeout(() => this.dispatch(), LARGE_PATIENCE_MS + 1).unref();
       this.dispatch();
     });
   }

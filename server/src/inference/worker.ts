@@ -4,11 +4,14 @@
  * mask encoding), so the HTTP thread never blocks.
  */
 import { parentPort } from 'node:worker_threads';
-import { SamPredictor, decodePng, encodePng, summarizeLogits } from '@glmedsa/models';
+import { SamPredictor, encodePng, preprocessShape } from '@glmedsa/models';
+import { type MaskAnswer, maskAnswer } from '@glmedsa/models/decode';
 import { loadCodecFor } from '../dicom/codecs/index.js';
 import { NotFound, isDomainError } from '../errors.js';
-import type { ImageLimits } from '../images/limits.js';
-import { renderSource } from '../images/render.js';
+import { type ImageLimits, isLargeImage } from '../images/limits.js';
+import { renderForEncoder } from '../images/render.js';
+import { summarizeUpsampled } from './mask-upsample.js';
+import { collectGarbage } from './release-memory.js';
 import { guardedNative } from './native-guard.js';
 import type { DecodeJob, DecodeResult, EncodeJob, EncodeResult, WorkerRequest, WorkerResponse } from './messages.js';
 
@@ -40,44 +43,46 @@ async function encode(job: EncodeJob): Promise<EncodeResult> {
   const t0 = performance.now();
   // Compressed frames the PACS would not transcode are decoded here; their WASM codec loads on first use.
   if (job.source.type === 'dicom') await loadCodecFor(job.source.frame.raw.transferSyntaxUID);
-  const image = renderSource(job.source, limits!);
+  // A large upload arrives already resized to the encoder's input (SAM's resize, done by strips).
+  const { image, originalSize } = await renderForEncoder(job.source, limits!, predictor.inputSize);
   const t1 = performance.now();
   const emb = await native(() => predictor.encode(image));
   return {
     embeddings: emb.embeddings.data,
-    originalSize: [image.height, image.width],
+    originalSize,
     timings: { render: t1 - t0, preprocess: emb.preprocessMs, encode: emb.encodeMs },
   };
 }
 
 async function decode(job: DecodeJob): Promise<DecodeResult> {
   const predictor = model(job.model);
-  const L = predictor.geometry.lowResSize;
-  const emb = {
-    embeddings: { dtype: 'float32' as const, shape: [...predictor.geometry.embeddingShape], data: job.embeddings },
-    originalSize: job.originalSize,
-    preprocessMs: 0,
-    encodeMs: 0,
-  };
-  const pred = await native(() => predictor.decode(
-    emb,
-    { points: job.prompts.points, labels: job.prompts.labels, box: job.prompts.box },
-    { multimask: job.multimask, maskInput: job.maskInput ? { dtype: 'float32', shape: [1, 1, L, L], data: job.maskInput } : null },
+  const [H, W] = job.originalSize;
+  // A large image's decoder output stops at the resized size (h x w); the last upsampling to
+  // H x W is done here row by row (mask-upsample.ts). Prompts are given in that frame, scaled as
+  // SAM scales them (x * (w / W)), so the decoder sees the same coordinates as for the full size.
+  const large = isLargeImage(W, H, limits!);
+  const [h, w] = large ? preprocessShape(H, W, predictor.inputSize) : [H, W];
+  const sx = w / W;
+  const sy = h / H;
+  const { points, labels, box } = job.prompts;
+  const prompts = large
+    ? { points: points.map(([x, y]): [number, number] => [x * sx, y * sy]), labels, box: box && ([box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy] as [number, number, number, number]) }
+    : { points, labels, box };
+  const decoded = await native(() => predictor.decodeLogits(
+    { data: job.embeddings, originalSize: [h, w] },
+    { ...prompts, multimask: job.multimask, maskInput: job.maskInput },
   ));
   const t0 = performance.now();
-  const [H, W] = job.originalSize;
-  let best = 0;
-  pred.iou.forEach((v, i) => {
-    if (v > pred.iou[best]!) best = i;
-  });
-  const masks = pred.iou.map((score, k) => ({ ...summarizeLogits(pred.masks.data.subarray(k * H * W, (k + 1) * H * W), W, H), score }));
-  return {
-    masks,
-    best,
-    lowRes: pred.lowRes.data.slice(best * L * L, (best + 1) * L * L),
-    lowResSize: L,
-    timings: { decode: pred.decodeMs, postprocess: performance.now() - t0 },
-  };
+  const L = decoded.lowResSize;
+  const answer: MaskAnswer = large
+    ? {
+        masks: decoded.scores.map((score, k) => ({ ...summarizeUpsampled(decoded.masks.subarray(k * h * w, (k + 1) * h * w), h, w, H, W), score })),
+        best: decoded.best,
+        lowRes: decoded.lowRes.slice(decoded.best * L * L, (decoded.best + 1) * L * L),
+        lowResSize: L,
+      }
+    : maskAnswer(decoded);
+  return { ...answer, timings: { decode: decoded.decodeMs, postprocess: performance.now() - t0 } };
 }
 
 /** One decode on zeros, so onnxruntime's first-run allocations do not land on a user's first click. */
@@ -85,7 +90,8 @@ async function warmUp(p: SamPredictor): Promise<void> {
   const [, c, e] = p.geometry.embeddingShape;
   const embeddings = { dtype: 'float32' as const, shape: [...p.geometry.embeddingShape], data: new Float32Array(c * e * e) };
   await p.decode({ embeddings, originalSize: [64, 64], preprocessMs: 0, encodeMs: 0 }, { points: [[32, 32]], labels: [1] }, { multimask: true });
-  decodePng(encodePng({ width: 8, height: 8, data: new Uint8Array(8 * 8 * 3) })); // the image decoder's code paths too
+  // The image decoder's code paths too.
+  await renderForEncoder({ type: 'encoded', bytes: encodePng({ width: 8, height: 8, data: new Uint8Array(8 * 8 * 3) }), mediaType: 'image/png' }, limits!, p.inputSize);
 }
 
 port.on('message', (msg: WorkerRequest) => {
@@ -146,7 +152,11 @@ port.on('message', (msg: WorkerRequest) => {
     return;
   }
   const { id, job } = msg;
-  (job.kind === 'encode' ? encode(job) : decode(job)).then(
+  const large = job.kind === 'encode' ? job.pixels !== undefined && job.pixels > limits!.largeImagePixels : isLargeImage(job.originalSize[1], job.originalSize[0], limits!);
+  (job.kind === 'encode' ? encode(job) : decode(job)).finally(() => {
+    // What a large image left behind goes now, not whenever V8 next feels like collecting.
+    if (large) setImmediate(collectGarbage);
+  }).then(
     (result) => {
       const transfer = 'embeddings' in result ? [result.embeddings.buffer as ArrayBuffer] : [result.lowRes.buffer as ArrayBuffer];
       post({ type: 'done', id, result }, transfer);

@@ -70,7 +70,7 @@ export class FolderDatasetProvider implements DatasetProvider {
 }
 
 /** The dataset sources a job may name; `source` picks one ('folder' when absent and `folder` is given, else 'pacs'). */
-export type DatasetSourceName = 'folder' | 'pacs';
+type DatasetSourceName = 'folder' | 'pacs';
 
 /** Picks the provider by the filter's `source`; a source the server has no provider for is a 400. */
 export class DatasetSources implements DatasetProvider {

@@ -1,27 +1,27 @@
 /**
  * Runs fine-tuning jobs one at a time (one device, one job; the rest wait in a bounded queue),
  * each in child processes at a bounded thread count so that clicks stay fast: validation Dice of
- * the base model, `glmedsa train --events` (SIGTERM: checkpoint and exit 3; `--resume` continues),
- * validation Dice of the adapter, then publication as a new adapter version. Every change of
- * state goes to the store first, then to the listeners (the events stream).
+ * the base model (`glmedsa eval --json`), `glmedsa train --events` (SIGTERM: checkpoint and exit
+ * CLI_EXIT.cancelled; `--resume` continues), validation Dice of the adapter, then publication as a
+ * new adapter version. The children's lines are parsed with the models package's own schemas
+ * (its cli/contract.ts). Every change of state goes to the store first, then to the listeners
+ * (the events stream).
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { CLI_EXIT, EvalSummarySchema, TrainEventSchema } from '@glmedsa/models';
 import type { Logger } from 'pino';
 import { Busy, Conflict, InvalidRequest, NotFound } from '../errors.js';
-import type { AdapterRegistry } from '../adapters/adapter-registry.js';
-import type { ModelCatalog } from '../segmentation/models.js';
-import { type CliRun, VALIDATE_SCRIPT, lastError, runCli } from './cli-process.js';
+import type { AdapterRegistry } from '../catalog/adapter-registry.js';
+import type { ModelCatalog } from '../catalog/model-catalog.js';
+import { type CliRun, lastError, runCli } from '../children/cli-process.js';
 import type { DatasetProvider, PreparedDataset } from './dataset-provider.js';
 import type { JobStore } from './job-store.js';
-import { DEFAULT_HYPERPARAMETERS, FINISHED_STATES, type JobRecord, type JobRequest, type JobValidation, defaultValidateEvery } from './job-types.js';
+import { DEFAULT_HYPERPARAMETERS, FINISHED_STATES, type JobRecord, type JobRequest, type JobValidation, defaultValidateEvery } from '../api/jobs.js';
 
-/** glmedsa train's exit status after a SIGTERM (checkpoint written). */
-const CANCELLED_EXIT = 3;
-
-export interface JobRunnerOptions {
+interface JobRunnerOptions {
   store: JobStore;
   datasets: DatasetProvider;
   registry: AdapterRegistry;
@@ -39,7 +39,7 @@ export interface JobRunnerOptions {
   log: Logger;
 }
 
-export type JobEvent = { type: 'state' | 'progress'; job: JobRecord };
+type JobEvent = { type: 'state' | 'progress'; job: JobRecord };
 
 class Stopped extends Error {}
 
@@ -111,7 +111,10 @@ export class JobRunner {
     if (this.closed) throw new Busy('the server is shutting down', 5);
     const model = req.model ?? defaultModel;
     if (!this.o.catalog.base(model)) throw new InvalidRequest(`there is no model '${model}' (available: ${this.o.catalog.ids().join(', ')})`, { model: 'unknown model' });
-    await this.o.datasets.check(req.dataset);
+    // What is checked is what is stored and later run: the filter as it will read back from the
+    // store (a JSON document), not the in-memory object a validator made.
+    const dataset = JSON.parse(JSON.stringify(req.dataset)) as Record<string, unknown>;
+    await this.o.datasets.check(dataset);
     const waiting = this.o.store.inState('queued').length;
     if (waiting >= this.o.queueLimit) {
       throw new Busy(`${waiting} fine-tuning jobs are already waiting (the limit is ${this.o.queueLimit}); try again when one has finished`, 600);
@@ -120,7 +123,7 @@ export class JobRunner {
       id: randomUUID(),
       model,
       variant: req.variant,
-      dataset: req.dataset,
+      dataset,
       hyperparameters: { ...DEFAULT_HYPERPARAMETERS, validateEvery: defaultValidateEvery(req.hyperparameters.steps), ...req.hyperparameters },
       state: 'queued',
       phase: 'waiting',
@@ -182,25 +185,28 @@ export class JobRunner {
       });
   }
 
-  /** Runs a child to its end; a stop (cancel or shutdown) throws Stopped. */
-  private async child(args: string[], script: string | undefined, onLine: (v: unknown) => void): Promise<void> {
+  /** Runs a glmedsa command to its end; a stop (cancel or shutdown) throws Stopped. */
+  private async child(args: string[], onLine: (v: unknown) => void): Promise<void> {
     const cur = this.current!;
     if (cur.cancel || cur.shutdown) throw new Stopped();
-    const run = runCli(args, { threads: this.o.threads, onLine, ...(script ? { script } : {}) });
+    const run = runCli(args, { threads: this.o.threads, onLine });
     cur.child = run;
     this.update(cur.id, { pid: run.pid });
     const { code, stderrTail } = await run.exited;
     cur.child = null;
     if (cur.cancel || cur.shutdown) throw new Stopped();
-    if (code === CANCELLED_EXIT) throw new Error('the training process was stopped from outside the server');
-    if (code !== 0) throw new Error(lastError(stderrTail));
+    if (code === CLI_EXIT.cancelled) throw new Error('the training process was stopped from outside the server');
+    if (code !== CLI_EXIT.ok) throw new Error(lastError(stderrTail));
   }
 
+  /** Mean validation Dice of the base model, or of the base with an adapter, measured by `glmedsa eval --json`. */
   private async validate(baseDir: string, adapterDir: string | null, data: PreparedDataset, clicks: number): Promise<{ dice: number; n: number }> {
     let result: { dice: number; n: number } | null = null;
-    await this.child([baseDir, adapterDir ?? '-', data.validation, String(clicks), String(this.o.threads), this.o.device], VALIDATE_SCRIPT, (v) => {
-      const e = v as { type?: string; dice?: number; n?: number };
-      if (e.type === 'validation' && typeof e.dice === 'number') result = { dice: e.dice, n: e.n ?? 0 };
+    const args = ['eval', '--model', baseDir, ...(adapterDir ? ['--adapter', adapterDir] : []), '--data', data.validation, '--clicks', String(clicks)];
+    args.push('--threads', String(this.o.threads), '--device', this.o.device, '--json');
+    await this.child(args, (v) => {
+      const summary = EvalSummarySchema.safeParse(v);
+      if (summary.success && summary.data.dice !== null) result = { dice: summary.data.dice, n: summary.data.n };
     });
     if (!result) throw new Error('the validation process reported no result');
     return result;
@@ -228,21 +234,23 @@ export class JobRunner {
       // Jobs stored before validateEvery existed get the default.
       args.push('--validation-data', data.validation, '--validate-every', String(hp.validateEvery ?? defaultValidateEvery(hp.steps)));
       if (existsSync(out)) args.push('--resume');
-      await this.child(args, undefined, (v) => {
-        const e = v as { type?: string; step?: number; steps?: number; smoothedLoss?: number; loss?: number; etaSeconds?: number; imagesPerSecond?: number; validation?: { dice?: unknown; n?: unknown } };
-        if (e.type !== 'progress' || typeof e.step !== 'number') return;
-        const dice = e.validation?.dice;
+      let misread = false;
+      await this.child(args, (v) => {
+        const parsed = TrainEventSchema.safeParse(v);
+        if (!parsed.success) {
+          // A line of another shape means the models package and this server disagree: say so once.
+          if (!misread) this.o.log.warn({ job: id, issues: parsed.error.issues.slice(0, 3) }, 'the training process wrote an event this server does not read');
+          misread = true;
+          return;
+        }
+        const e = parsed.data;
+        if (e.type !== 'progress') return;
+        const dice = e.validation?.dice ?? null;
         this.update(
           id,
           {
-            progress: {
-              step: e.step,
-              steps: e.steps ?? hp.steps,
-              loss: e.smoothedLoss ?? e.loss ?? null,
-              etaSeconds: e.etaSeconds ?? null,
-              imagesPerSecond: e.imagesPerSecond ?? null,
-            },
-            ...(typeof dice === 'number' ? { validation: validatedAt(this.get(id).validation, e.step, dice, typeof e.validation?.n === 'number' ? e.validation.n : null) } : {}),
+            progress: { step: e.step, steps: e.steps, loss: e.smoothedLoss ?? e.loss, etaSeconds: e.etaSeconds, imagesPerSecond: e.imagesPerSecond },
+            ...(dice !== null ? { validation: validatedAt(this.get(id).validation, e.step, dice, e.validation!.n) } : {}),
           },
           'progress',
         );

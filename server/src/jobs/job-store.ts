@@ -2,7 +2,7 @@
  * Where job state lives. The embedded default is SQLite; the interface is what a shared queue
  * (for several server replicas) would implement instead.
  */
-import type { JobRecord, JobState } from './job-types.js';
+import type { JobRecord, JobState } from '../api/jobs.js';
 
 export interface JobStore {
   insert(job: JobRecord): void;

@@ -14,12 +14,12 @@ import { InvalidRequest } from '../errors.js';
 import type { DatasetProvider, PreparedDataset } from './dataset-provider.js';
 
 /** The folder name under the job's work folder. */
-export const PACS_DATASET_DIR = 'dataset';
+const PACS_DATASET_DIR = 'dataset';
 
 /** How a skip appears in a job's summary (the reason, the sentence, where). */
 type SkipSummary = Pick<Skipped, 'reason' | 'message'> & Record<string, unknown>;
 
-export interface PacsJobSummary extends Record<string, unknown> {
+interface PacsJobSummary extends Record<string, unknown> {
   source: 'pacs';
   filter: Record<string, unknown>;
   train: number;

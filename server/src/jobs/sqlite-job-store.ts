@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { JobStore } from './job-store.js';
-import type { JobRecord, JobState } from './job-types.js';
+import type { JobRecord, JobState } from '../api/jobs.js';
 
 export class SqliteJobStore implements JobStore {
   private readonly db: Database.Database;

@@ -32,7 +32,7 @@ import type { ImageRef } from '../dicom/image-ref.js';
 import { Busy, Conflict, DomainError, InvalidRequest, NotFound, isDomainError } from '../errors.js';
 import { type ImageLimits, checkImageSize } from '../images/limits.js';
 import type { InferencePool } from '../inference/pool.js';
-import type { ServedModel } from '../segmentation/models.js';
+import type { ServedModel } from '../catalog/model-catalog.js';
 import type { SegmentationService } from '../segmentation/service.js';
 import { NotAVolume } from '../series/geometry.js';
 import type { LoadedSeries, SeriesReader } from '../series/series-reader.js';
@@ -40,12 +40,12 @@ import { PropagationMetrics } from './propagation-metrics.js';
 import { PropagationRun } from './propagation-run.js';
 import { SeriesSegmenter } from './series-segmenter.js';
 
-export type PropagationEvent =
+type PropagationEvent =
   | { type: 'state' | 'end'; id: string; summary: PropagationSummary }
   | { type: 'slice'; id: string; slice: PropagationSlice }
   | { type: 'progress'; id: string; progress: PropagationSummary['progress'] };
 
-export interface PropagationServiceOptions {
+interface PropagationServiceOptions {
   config: ServerConfig['propagation'];
   service: SegmentationService;
   pool: InferencePool;

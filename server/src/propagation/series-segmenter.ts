@@ -11,11 +11,11 @@ import { fetchFrame } from '../dicom/image-source.js';
 import type { ImageRef, Voi } from '../dicom/image-ref.js';
 import { isDomainError } from '../errors.js';
 import type { InferencePool } from '../inference/pool.js';
-import type { ServedModel } from '../segmentation/models.js';
+import type { ServedModel } from '../catalog/model-catalog.js';
 import type { SegmentationService } from '../segmentation/service.js';
 import type { LoadedSeries } from '../series/series-reader.js';
 
-export interface SeriesSegmenterOptions {
+interface SeriesSegmenterOptions {
   service: SegmentationService;
   pool: InferencePool;
   client: DicomWebClient;

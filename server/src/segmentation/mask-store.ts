@@ -12,7 +12,7 @@ import { Lru } from '../cache/lru.js';
 import { Conflict, NotFound } from '../errors.js';
 
 /** Where a mask was made: what a refinement must match. */
-export interface MaskOrigin {
+interface MaskOrigin {
   /** The image (PACS frame with its VOI, or upload). */
   image: string;
   /** The served model's id. */
@@ -27,7 +27,7 @@ interface StoredMask {
 }
 
 /** What `take` found: the logits to refine, or why there are none. */
-export type TakenMask = { logits: Float32Array; dropped: null } | { logits: null; dropped: 'adapter version changed' };
+type TakenMask = { logits: Float32Array; dropped: null } | { logits: null; dropped: 'adapter version changed' };
 
 export class MaskStore {
   private readonly lru: Lru<StoredMask>;

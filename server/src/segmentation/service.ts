@@ -14,11 +14,12 @@ import type { ImageRef } from '../dicom/image-ref.js';
 import { type EmbeddingResponse, type ImageSpec, MASK_ENCODING, type ModelInfo, type ModelsResponse, type ModelVariant, type SegmentRequest, type SegmentResponse } from '../api/index.js';
 import { Conflict, InvalidRequest, NotFound, UnprocessableImage } from '../errors.js';
 import { type ImageLimits, checkImageSize, checkSamResize } from '../images/limits.js';
-import type { EncodeResult, ImageSource } from '../inference/messages.js';
+import type { ImageSource } from '../images/source.js';
+import type { EncodeResult } from '../inference/messages.js';
 import type { InferencePool, Priority } from '../inference/pool.js';
 import type { Metrics } from '../metrics.js';
 import type { MaskStore } from './mask-store.js';
-import type { ModelCatalog, ServedModel } from './models.js';
+import type { ModelCatalog, ServedModel } from '../catalog/model-catalog.js';
 import type { UploadStore } from './uploads.js';
 
 /** What the service needs from a PACS. */
@@ -152,7 +153,7 @@ export class SegmentationService {
       fetchMs = f;
       this.o.metrics.observeStage('fetch', model.id, f);
       const t0 = performance.now();
-      const r = await this.o.pool.encode({ kind: 'encode', model: model.runtimeId, source }, priority, w.shared);
+      const r = await this.o.pool.encode({ kind: 'encode', model: model.runtimeId, source, pixels: image.width * image.height }, priority, w.shared);
       embedMs = performance.now() - t0;
       this.o.metrics.observeStage('render', model.id, r.timings.render);
       this.o.metrics.observeStage('preprocess', model.id, r.timings.preprocess);
@@ -278,7 +279,6 @@ export class SegmentationService {
     const taken = req.maskId ? this.o.masks.take(req.maskId, origin) : null;
     const maskInput = taken?.logits ?? null;
     const { embedding, cached, fetchMs, embedMs } = await this.embedding(model, image, 'interactive', signal);
-    const multimask = req.multimask ?? (req.points.length <= 1 && !req.box && !maskInput);
     const r = await this.o.pool.decode({
       kind: 'decode',
       model: model.runtimeId,
@@ -290,7 +290,7 @@ export class SegmentationService {
         box: req.box ? [req.box.x1, req.box.y1, req.box.x2, req.box.y2] : null,
       },
       maskInput,
-      multimask,
+      multimask: req.multimask,
     }, signal);
     this.o.metrics.observeStage('decode', model.id, r.timings.decode);
     const maskId = this.o.masks.put(origin, r.lowRes);

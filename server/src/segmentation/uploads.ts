@@ -7,7 +7,7 @@ import { Lru } from '../cache/lru.js';
 import type { ImageLimits } from '../images/limits.js';
 import { type ImageHeader, probeImage } from '../images/probe.js';
 
-export interface Upload extends ImageHeader {
+interface Upload extends ImageHeader {
   id: string;
   bytes: Uint8Array;
 }

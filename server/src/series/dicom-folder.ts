@@ -15,11 +15,11 @@ import type { Voi } from '../dicom/image-ref.js';
 import { readPixelModule } from '../dicom/pixel-module.js';
 import { nativeByteOrder } from '../dicom/transfer-syntax.js';
 import type { ImageLimits } from '../images/limits.js';
-import { renderSource } from '../images/render.js';
+import { renderForEncoder } from '../images/render.js';
 import { type SeriesVolume, sortVolume } from './geometry.js';
 import { framesOf, isImage } from './series-frames.js';
 
-export interface FolderSeries extends SeriesVolume {
+interface FolderSeries extends SeriesVolume {
   seriesInstanceUID: string;
   description: string | undefined;
   /** A name per slice for output files: its index, SOP instance UID and frame. */
@@ -95,7 +95,8 @@ export async function readDicomFolder(dir: string, o: { seriesInstanceUID?: stri
       const raw = frameBytes(full.dict, slice.frame, module.numberOfFrames, h.transferSyntaxUID, (module.rows * module.columns * module.samplesPerPixel * module.bitsAllocated) / 8);
       await loadCodecFor(h.transferSyntaxUID);
       const frame: FetchedFrame = { module, raw: { bytes: raw, transferSyntaxUID: h.transferSyntaxUID }, options: {} };
-      return renderSource({ type: 'dicom', frame, ...(o.voi ? { voi: o.voi } : {}) }, o.limits);
+      // The encoder's input size matters only for uploads, which are resized while decoded; a DICOM frame is rendered whole.
+      return (await renderForEncoder({ type: 'dicom', frame, ...(o.voi ? { voi: o.voi } : {}) }, o.limits, 1024)).image;
     },
   };
   return { ...volume, seriesInstanceUID: uid, description: stringValue(chosen[0]!.dataset, '0008103E'), names, source };

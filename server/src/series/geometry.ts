@@ -31,7 +31,7 @@ export interface FrameGeometry {
 }
 
 /** A frame in the volume's order. */
-export interface VolumeSlice extends FrameGeometry {
+interface VolumeSlice extends FrameGeometry {
   /** Position in the sorted volume, 0 first. */
   index: number;
   /** Position along the slice normal, mm. */
@@ -51,7 +51,7 @@ export interface SeriesVolume {
 }
 
 /** Why a series is not a volume (the `code` of the error is `not-a-volume-<reason>`). */
-export type NotAVolumeReason =
+type NotAVolumeReason =
   | 'no-images'
   | 'single-image'
   | 'missing-position'
@@ -72,11 +72,11 @@ export class NotAVolume extends DomainError {
 }
 
 /** Direction cosines may differ by this much and still be the same orientation (OHIF's tolerance). */
-export const ORIENTATION_TOLERANCE = 0.01;
+const ORIENTATION_TOLERANCE = 0.01;
 /** A gap may differ from a whole number of slice steps by this fraction of a step per step (OHIF's tolerance). */
-export const SPACING_TOLERANCE = 0.2;
+const SPACING_TOLERANCE = 0.2;
 /** Frames closer than this along the normal, mm, share a position. */
-export const SAME_POSITION_MM = 0.01;
+const SAME_POSITION_MM = 0.01;
 
 const cross = (a: Vec3, b: Vec3): Vec3 => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
 const dot = (a: Vec3, b: Vec3): number => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];

@@ -12,7 +12,7 @@ import { NotFound } from '../errors.js';
 import { NotAVolume, type SeriesVolume, sortVolume } from './geometry.js';
 import { framesOf, isImage, pixelModuleOf } from './series-frames.js';
 
-export interface SeriesRef {
+interface SeriesRef {
   studyInstanceUID: string;
   seriesInstanceUID: string;
 }

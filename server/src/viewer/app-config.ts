@@ -5,7 +5,7 @@
  * URLs are made from `window.location.origin` in the browser, so the file fits any host name.
  */
 
-export interface AppConfigOptions {
+interface AppConfigOptions {
   extensions: string[];
   modes: string[];
   /** The API base the extension calls; default: the viewer's own origin. */

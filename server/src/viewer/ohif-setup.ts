@@ -1,14 +1,16 @@
 /**
- * Set-up of the viewer (npm run setup:viewer, npm start, the tests): obtains the pinned OHIF
+ * Set-up of the viewer (npm run setup:viewer, npm start, the tests): obtains a pinned OHIF
  * tarball with `npm pack` (its npm install fails here), checks its sha512 against the pinned
- * integrity, and unpacks its dist into a temp folder that is renamed into place, so the target is
- * either absent or complete. Skips all of it when the target already holds that tarball's dist.
+ * integrity, and unpacks its dist into a temp folder that is renamed into place in our own data
+ * folder (.data/ohif/<version>), so the target is either absent or complete. Skips all of it when
+ * the target already holds that tarball's dist. A folder the operator configured
+ * (`viewer.ohifDir`) is only ever read: see viewerDist.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_OHIF_DIR, INTEGRITY_MARKER, OHIF_INTEGRITY, OHIF_PACKAGE, OHIF_VERSION } from './ohif-package.js';
+import { INTEGRITY_MARKER, OHIF_PACKAGE, OHIF_RELEASES, OHIF_VERSION, type OhifVersion, ohifDirFor } from './ohif-package.js';
 
 export class ViewerSetupError extends Error {
   constructor(message: string) {
@@ -17,25 +19,21 @@ export class ViewerSetupError extends Error {
   }
 }
 
-export interface OhifSetupOptions {
-  /** Where the dist goes (default .data/ohif/<version> under the repository). */
-  targetDir?: string;
+interface OhifSetupOptions {
+  /** Which pinned version (default OHIF_VERSION); it goes to .data/ohif/<version>. */
+  version?: OhifVersion;
   /** Progress lines. */
   log?: (line: string) => void;
-  /** The expected `sha512-<base64>` of the tarball. */
-  integrity?: string;
-  /** The package spec handed to npm pack. */
-  spec?: string;
 }
 
-export interface OhifSetupResult {
+interface OhifSetupResult {
   dir: string;
   /** False when the dist was already there. */
   fetched: boolean;
 }
 
 /** True when `dir` holds a complete dist unpacked from the tarball with this integrity. */
-export async function isOhifDistReady(dir: string, integrity = OHIF_INTEGRITY): Promise<boolean> {
+export async function isOhifDistReady(dir: string, integrity: string = OHIF_RELEASES[OHIF_VERSION]): Promise<boolean> {
   try {
     const marker = (await fs.readFile(path.join(dir, INTEGRITY_MARKER), 'utf8')).trim();
     return marker === integrity && existsSync(path.join(dir, 'index.html'));
@@ -79,10 +77,12 @@ function npmCommand(): { cmd: string; pre: string[] } {
   return { cmd: 'npm', pre: [] };
 }
 
+/** Installs a pinned OHIF version into our data folder unless it is there already. */
 export async function ensureOhifDist(o: OhifSetupOptions = {}): Promise<OhifSetupResult> {
-  const dir = path.resolve(o.targetDir ?? DEFAULT_OHIF_DIR);
-  const integrity = o.integrity ?? OHIF_INTEGRITY;
-  const spec = o.spec ?? `${OHIF_PACKAGE}@${OHIF_VERSION}`;
+  const version = o.version ?? OHIF_VERSION;
+  const dir = ohifDirFor(version);
+  const integrity = OHIF_RELEASES[version];
+  const spec = `${OHIF_PACKAGE}@${version}`;
   const log = o.log ?? (() => undefined);
   if (await isOhifDistReady(dir, integrity)) return { dir, fetched: false };
 
@@ -120,9 +120,32 @@ export async function ensureOhifDist(o: OhifSetupOptions = {}): Promise<OhifSetu
       if (await isOhifDistReady(dir, integrity)) return { dir, fetched: false };
       throw err;
     }
-    log(`viewer set-up: OHIF ${OHIF_VERSION} is ready in ${dir}`);
+    log(`viewer set-up: OHIF ${version} is ready in ${dir}`);
     return { dir, fetched: true };
   } finally {
     await fs.rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** What the server will serve, and whether it can. */
+interface ViewerDist {
+  dir: string;
+  /** True when the set-up fetched the pinned default just now. */
+  fetched: boolean;
+  /** Why the folder cannot serve a viewer (a sentence), or null. */
+  problem: string | null;
+}
+
+/**
+ * The OHIF dist to serve: the operator's folder (`viewer.ohifDir`) exactly as it is, checked but
+ * never written to, or, when none is configured, the pinned default, installed into our own data
+ * folder when missing.
+ */
+export async function viewerDist(configured: string | undefined, log: (line: string) => void = () => undefined): Promise<ViewerDist> {
+  if (!configured) return { ...(await ensureOhifDist({ log })), problem: null };
+  const dir = path.resolve(configured);
+  const problem = existsSync(path.join(dir, 'index.html'))
+    ? null
+    : `the configured OHIF folder ${dir} has no index.html: point GLMEDSA_OHIF_DIR (viewer.ohifDir) at an unpacked OHIF dist, or unset it to serve the pinned OHIF ${OHIF_VERSION}`;
+  return { dir, fetched: false, problem };
 }

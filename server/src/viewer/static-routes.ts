@@ -9,7 +9,7 @@ import path from 'node:path';
 import express, { type RequestHandler, Router } from 'express';
 import { sendProblem } from '../http/problem.js';
 
-export interface ViewerStaticOptions {
+interface ViewerStaticOptions {
   ohifDir: string;
   extDir: string;
   appConfigJs: string;
@@ -17,6 +17,8 @@ export interface ViewerStaticOptions {
   corsOrigins: string[];
   /** Path prefixes that belong to the API, never to the viewer's routes. */
   apiPrefixes: string[];
+  /** Serve the source maps (*.map) of our modules; off by default, as they hold the whole source. */
+  sourceMaps: boolean;
 }
 
 const JS = 'text/javascript; charset=utf-8';
@@ -34,7 +36,7 @@ function isolate(res: express.Response): void {
 const HASHED = /\.[0-9a-f]{16,}\.(js|css|wasm)$|^[0-9a-f]{16,}\.(wasm|woff2)$/;
 
 /** A cross-origin request (its Origin is not this server's own) from an origin not configured: refused. */
-export function refuseUnlistedOrigins(origins: string[]): RequestHandler {
+function refuseUnlistedOrigins(origins: string[]): RequestHandler {
   const allowed = new Set(origins);
   return (req, res, next) => {
     const origin = req.get('origin');
@@ -55,6 +57,12 @@ export function viewerStatic(o: ViewerStaticOptions): Router {
   });
 
   router.use('/ext', refuseUnlistedOrigins(o.corsOrigins));
+  if (!o.sourceMaps) {
+    router.use('/ext', (req, res, next) => {
+      if (!req.path.endsWith('.map')) return next();
+      sendProblem(res, 404, 'Not found', 'the source maps of the modules are not served (viewer.sourceMaps, GLMEDSA_VIEWER_SOURCE_MAPS)');
+    });
+  }
   router.use(
     '/ext',
     express.static(o.extDir, {

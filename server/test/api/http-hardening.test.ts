@@ -4,28 +4,13 @@
  * Real server, real workers; the PACS is never reached.
  */
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { ListenError, assertPortFree } from '../../src/http/listen.js';
 import type { RunningServer } from '../../src/server.js';
-import { startTestServer } from '../helpers/server.js';
+import { getWithHost, startTestServer } from '../helpers/server.js';
 
 const NO_PACS = 'http://127.0.0.1:9/dicom-web';
-
-/** A GET with a chosen Host header (fetch does not let one set it). */
-function getWithHost(port: number, path: string, host: string | undefined, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'GET', headers: { ...(host === undefined ? {} : { host }), ...headers }, setHost: host !== undefined }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 function occupy(port = 0): Promise<Server> {
   return new Promise((resolve, reject) => {
@@ -63,7 +48,7 @@ describe('without authentication', () => {
   let server: RunningServer;
   before(async () => {
     server = await startTestServer(NO_PACS, {
-      http: { headersTimeoutMs: 800, requestTimeoutMs: 1500, keepAliveTimeoutMs: 500, idleTimeoutMs: 5000, maxConnections: 4 },
+      http: { headersTimeoutMs: 800, requestTimeoutMs: 1500, keepAliveTimeoutMs: 500, idleTimeoutMs: 5000, maxConnections: 4, maxConnectionsPerClient: 4 },
     });
   });
   after(() => server?.close());

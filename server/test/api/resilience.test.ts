@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { Rng, dermoscopyPhantom, encodePng, siteProfile } from '@glmedsa/models';
 import { startTestOrthanc, stopTestOrthanc } from '../helpers/orthanc.js';
 import { rgbPhoto } from '../helpers/dicom-factory.js';
-import { uploadDicom } from '../../src/bundled-pacs/bundled-orthanc.js';
+import { uploadDicom } from '../../src/bundled-pacs/index.js';
 import { silentServer } from '../helpers/fake-pacs.js';
 import { get, post, startTestServer } from '../helpers/server.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
-import { findFreePort } from '../../src/bundled-pacs/bundled-orthanc.js';
+import { findFreePort } from '../../src/bundled-pacs/index.js';
 import { REPO_ROOT, STARTER_MODEL, post } from '../helpers/server.js';
 
 test('the server process stops cleanly on SIGTERM, inference workers included', async () => {

@@ -20,8 +20,7 @@ import {
 import type { InstanceRef } from '../../src/dicom/image-ref.js';
 import { loadFrame } from '../../src/dicom/image-source.js';
 import { statusOf } from '../../src/http/problem.js';
-import { findFreePort } from '../../src/bundled-pacs/free-port.js';
-import { OrthancUploadError, uploadDicom } from '../../src/bundled-pacs/bundled-orthanc.js';
+import { OrthancUploadError, findFreePort, uploadDicom } from '../../src/bundled-pacs/index.js';
 import { basicTextSr, ctSlice, jpeg2000Image, newStudy, newUid, segObject, shortPixelData, truncate } from '../helpers/dicom-factory.js';
 import { httpServer, silentServer } from '../helpers/fake-pacs.js';
 import { startTestOrthanc, stopTestOrthanc, useOrthanc } from '../helpers/orthanc.js';

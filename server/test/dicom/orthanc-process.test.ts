@@ -11,8 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { OrthancNotInstalled } from '../../src/bundled-pacs/orthanc-config.js';
-import { OrthancStartError, startBundledOrthanc } from '../../src/bundled-pacs/bundled-orthanc.js';
+import { OrthancNotInstalled, OrthancStartError, startBundledOrthanc } from '../../src/bundled-pacs/index.js';
 import { startTestOrthanc, stopTestOrthanc } from '../helpers/orthanc.js';
 
 /** True while `pid` runs; a zombie (dead, not yet reaped by a parent or init) counts as gone. */
@@ -74,7 +73,7 @@ describe('Orthanc process', () => {
   });
 
   it('Orthanc goes away when the process that started it is SIGKILLed', async () => {
-    const orthancModule = fileURLToPath(new URL('../../src/bundled-pacs/bundled-orthanc.js', import.meta.url));
+    const orthancModule = fileURLToPath(new URL('../../src/bundled-pacs/index.js', import.meta.url));
     const dataDir = await mkdtemp(join(tmpdir(), 'glmedsa-orthanc-orphan-'));
     const script = `
       const { startBundledOrthanc } = await import(${JSON.stringify(orthancModule)});

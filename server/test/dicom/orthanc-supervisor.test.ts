@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { superviseOrthanc, uploadDicom, type SupervisorEvent } from '../../src/bundled-pacs/bundled-orthanc.js';
+import { superviseOrthanc, uploadDicom, type SupervisorEvent } from '../../src/bundled-pacs/index.js';
 import { rgbPhoto } from '../helpers/dicom-factory.js';
 
 function waitFor(events: SupervisorEvent[], type: SupervisorEvent['type'], count: number, ms = 60_000): Promise<void> {

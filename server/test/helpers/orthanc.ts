@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DicomWebClient, type DicomWebClientOptions } from '../../src/dicom/dicomweb-client.js';
-import { startBundledOrthanc, uploadDicom, type BundledOrthanc, type OrthancUploadResult, type BundledOrthancOptions } from '../../src/bundled-pacs/bundled-orthanc.js';
+import { startBundledOrthanc, uploadDicom, type BundledOrthanc, type OrthancUploadResult, type BundledOrthancOptions } from '../../src/bundled-pacs/index.js';
 import type { DicomFile } from './dicom-factory.js';
 
 /** Access to the file's Orthanc (valid inside tests, after `before` ran). */

@@ -87,3 +87,37 @@ export function interlacedRgbPng(width: number, height: number, rgb: Uint8Array)
   }
   return craftPng({ width, height, interlaced: true }, deflateSync(Uint8Array.from(out)));
 }
+
+/**
+ * An 8-bit RGB PNG of `width` x `height` whose pixels are a smooth pattern of `seed` (a diagonal
+ * gradient, with soft rings in blue unless `rings` is false, which compresses far better):
+ * compressed row by row, so an 8192 x 8192 file is made without holding its 192 MB of pixels.
+ */
+export async function gradientPng(width: number, height: number, seed = 0, rings = true): Promise<Buffer> {
+  const deflate = createDeflate({ level: 6 });
+  const parts: Buffer[] = [];
+  deflate.on('data', (b: Buffer) => parts.push(b));
+  const done = new Promise<void>((resolve, reject) => {
+    deflate.on('end', resolve);
+    deflate.on('error', reject);
+  });
+  const line = Buffer.alloc(1 + width * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const r = Math.hypot(x - width / 2, y - height / 2) / 64;
+      line[1 + x * 3] = (x * 255) / width + seed;
+      line[2 + x * 3] = (y * 255) / height;
+      line[3 + x * 3] = rings ? 128 + 100 * Math.sin(r + seed) : 128;
+    }
+    if (!deflate.write(Buffer.from(line))) await new Promise((r) => deflate.once('drain', r));
+  }
+  deflate.end();
+  await done;
+  return craftPng({ width, height }, Buffer.concat(parts));
+}
+
+/** The same PNG with a tEXt chunk before IEND: other bytes (another upload id), the same pixels. */
+export function pngWithText(png: Buffer, text: string): Buffer {
+  const iend = png.length - 12;
+  return Buffer.concat([png.subarray(0, iend), pngChunk('tEXt', Buffer.from(`Comment\0${text}`, 'latin1')), png.subarray(iend)]);
+}

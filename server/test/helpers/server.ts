@@ -1,4 +1,5 @@
 /** The real server, started in-process for a test file (workers are real threads, Orthanc real). */
+import { request } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
@@ -46,3 +47,21 @@ export async function get(url: string, headers: Record<string, string> = {}): Pr
   return { status: res.status, headers: res.headers, body: text.startsWith('{') ? (JSON.parse(text) as Record<string, unknown>) : { text } };
 }
 
+
+/**
+ * A GET with a Host header of the test's choice (fetch does not let one set it; `host` undefined
+ * sends none) to `base` (a URL, or a loopback port); answers the status and the body as text.
+ */
+export function getWithHost(base: string | number, path: string, host: string | undefined, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  const url = typeof base === 'number' ? `http://127.0.0.1:${base}` : base;
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}${path}`, { method: 'GET', headers: { ...(host === undefined ? {} : { host }), ...headers }, setHost: host !== undefined }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.once('error', reject);
+    req.end();
+  });
+}

@@ -3,9 +3,10 @@
  * ours, at the earliest point that can tell, and without the allocation it asks for.
  */
 import assert from 'node:assert/strict';
+import { deflateSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { Rng, dermoscopyPhantom, encodePng, siteProfile } from '@glmedsa/models';
-import { uploadDicom } from '../../src/bundled-pacs/bundled-orthanc.js';
+import { uploadDicom } from '../../src/bundled-pacs/index.js';
 import { rgbPhoto } from '../helpers/dicom-factory.js';
 import { startTestOrthanc, stopTestOrthanc } from '../helpers/orthanc.js';
 import { craftPng, tallPng, zerosZlib } from '../helpers/png-craft.js';
@@ -67,30 +68,38 @@ describe('hostile images', () => {
     assert.equal((await post(`${server.url}/v1/segment`, click(String(ok.body['imageId'])))).status, 200);
   });
 
-  test('a truncated PNG gets our sentence, not the decoder library\'s', async () => {
+  test('a truncated PNG is refused at upload with our sentence, not the decoder library\'s', async () => {
     const png = encodePng(dermoscopyPhantom(new Rng(5), 128, siteProfile('A')).image);
     const up = await upload(server.url, png.subarray(0, Math.floor(png.length / 2)));
-    assert.equal(up.status, 201);
+    assert.equal(up.status, 422, JSON.stringify(up.body));
+    assert.match(String(up.body['detail']), /^the PNG image is truncated or corrupt \(/);
+    assert.doesNotMatch(String(up.body['detail']), LIBRARY_TEXT);
+  });
+
+  test('a PNG whose image data stops early (its IEND intact) gets our sentence at the click', async () => {
+    const rows = Buffer.alloc(64 * (64 * 3 + 1));
+    // The stream of the first half of the rows only: a complete zlib stream, too short for 64 rows.
+    const short = craftPng({ width: 64, height: 64 }, deflateSync(rows.subarray(0, rows.length >> 1)));
+    const up = await upload(server.url, short);
+    assert.equal(up.status, 201, JSON.stringify(up.body));
     const r = await post(`${server.url}/v1/segment`, click(String(up.body['imageId'])));
     assert.equal(r.status, 422, JSON.stringify(r.body));
     assert.equal(r.body['detail'], 'the PNG image is truncated or corrupt');
   });
 
-  test('a JPEG with only a frame header gets our sentence, not the decoder library\'s', async () => {
+  test('a JPEG with only a frame header is refused at upload with our sentence, not the decoder library\'s', async () => {
     // SOI, SOF0 (64 x 64, 3 components), EOI: no tables, no scan.
     const sof = [0xff, 0xc0, 0x00, 0x11, 0x08, 0x00, 0x40, 0x00, 0x40, 0x03, 0x01, 0x11, 0x00, 0x02, 0x11, 0x00, 0x03, 0x11, 0x00];
     const jpeg = Uint8Array.from([0xff, 0xd8, ...sof, 0xff, 0xd9]);
     const up = await upload(server.url, jpeg, 'image/jpeg');
-    assert.equal(up.status, 201, JSON.stringify(up.body));
-    const r = await post(`${server.url}/v1/segment`, click(String(up.body['imageId'])));
-    assert.equal(r.status, 422, JSON.stringify(r.body));
-    assert.equal(r.body['detail'], 'the JPEG image is truncated or corrupt');
-    assert.doesNotMatch(String(r.body['detail']), LIBRARY_TEXT);
+    assert.equal(up.status, 422, JSON.stringify(up.body));
+    assert.match(String(up.body['detail']), /^the JPEG image is truncated or corrupt/);
+    assert.doesNotMatch(String(up.body['detail']), LIBRARY_TEXT);
   });
 
   test('an image too narrow for SAM\'s resize is refused with a sentence before it is decoded', async () => {
     // The starter encodes at 256 px: 8192 x 8 becomes 256 x 0.25, rounded to 0 rows.
-    const up = await upload(server.url, craftPng({ width: 8192, height: 8 }, new Uint8Array(0)));
+    const up = await upload(server.url, craftPng({ width: 8192, height: 8 }, deflateSync(Buffer.alloc(8 * (8192 * 3 + 1)))));
     assert.equal(up.status, 201);
     const r = await post(`${server.url}/v1/segment`, click(String(up.body['imageId'])));
     assert.equal(r.status, 422, JSON.stringify(r.body));
@@ -107,7 +116,7 @@ test('the limits are configuration', async () => {
     const many = await upload(server.url, craftPng({ width: 400, height: 400 }, new Uint8Array(0)));
     assert.equal(many.status, 413);
     assert.match(String(many.body['detail']), /at most 100,000 pixels/);
-    assert.equal((await upload(server.url, craftPng({ width: 300, height: 300 }, new Uint8Array(0)))).status, 201);
+    assert.equal((await upload(server.url, craftPng({ width: 300, height: 300 }, deflateSync(Buffer.alloc(300 * 901))))).status, 201);
   } finally {
     await server.close();
   }

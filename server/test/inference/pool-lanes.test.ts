@@ -15,7 +15,7 @@ import { STARTER_MODEL } from '../helpers/server.js';
 const encodeJob = (seed: number): EncodeJob => ({ kind: 'encode', model: 'starter', source: { type: 'encoded', bytes: encodePng(dermoscopyPhantom(new Rng(seed), 128, siteProfile('A')).image), mediaType: 'image/png' } });
 
 test('clicks go before queued background work, and background work alone cannot fill the queue against them', async () => {
-  const pool = new InferencePool({ count: 1, threads: 1, device: 'cpu', cpuMemArena: true, models: [{ id: 'starter', dir: STARTER_MODEL }], queueLimit: 3, jobTimeoutMs: 60_000, limits: { maxImageSide: 4096, maxImagePixels: 16 * 1024 * 1024 }, workerHeapMb: 512, log: pino({ level: 'silent' }) });
+  const pool = new InferencePool({ count: 1, threads: 1, device: 'cpu', cpuMemArena: true, models: [{ id: 'starter', dir: STARTER_MODEL }], queueLimit: 3, jobTimeoutMs: 60_000, limits: { maxImageSide: 4096, maxImagePixels: 16 * 1024 * 1024, largeImagePixels: 2048 * 2048 }, workerHeapMb: 512, log: pino({ level: 'silent' }) });
   await pool.start();
   try {
     const finished: string[] = [];
@@ -40,7 +40,7 @@ test('clicks go before queued background work, and background work alone cannot 
 });
 
 test('a model held by long work is in use until released, however often released', async () => {
-  const pool = new InferencePool({ count: 1, threads: 1, device: 'cpu', cpuMemArena: true, models: [{ id: 'starter', dir: STARTER_MODEL }], queueLimit: 3, jobTimeoutMs: 60_000, limits: { maxImageSide: 4096, maxImagePixels: 16 * 1024 * 1024 }, workerHeapMb: 512, log: pino({ level: 'silent' }) });
+  const pool = new InferencePool({ count: 1, threads: 1, device: 'cpu', cpuMemArena: true, models: [{ id: 'starter', dir: STARTER_MODEL }], queueLimit: 3, jobTimeoutMs: 60_000, limits: { maxImageSide: 4096, maxImagePixels: 16 * 1024 * 1024, largeImagePixels: 2048 * 2048 }, workerHeapMb: 512, log: pino({ level: 'silent' }) });
   assert.equal(pool.hasJobsFor('starter'), false);
   const a = pool.hold('starter');
   const b = pool.hold('starter');

@@ -13,7 +13,7 @@ import type { EncodeJob } from '../../src/inference/messages.js';
 import { noisePng } from '../helpers/noise-png.js';
 import { STARTER_MODEL } from '../helpers/server.js';
 
-const LIMITS = { maxImageSide: 16_384, maxImagePixels: 64 * 1024 * 1024 };
+const LIMITS = { maxImageSide: 16_384, maxImagePixels: 64 * 1024 * 1024, largeImagePixels: 2048 * 2048 };
 
 function pool(count: number, jobTimeoutMs: number, cpuMemArena = true): InferencePool {
   return new InferencePool({

@@ -11,12 +11,12 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { openModelFolder } from '@glmedsa/models';
 import pino from 'pino';
-import { AdapterRegistry } from '../../src/adapters/adapter-registry.js';
+import { AdapterRegistry } from '../../src/catalog/adapter-registry.js';
 import { FolderDatasetProvider } from '../../src/jobs/dataset-provider.js';
 import { JobRunner } from '../../src/jobs/job-runner.js';
-import type { JobRecord } from '../../src/jobs/job-types.js';
+import type { JobRecord } from '../../src/api/jobs.js';
 import { SqliteJobStore } from '../../src/jobs/sqlite-job-store.js';
-import { ModelCatalog } from '../../src/segmentation/models.js';
+import { ModelCatalog } from '../../src/catalog/model-catalog.js';
 import { STARTER_MODEL } from '../helpers/server.js';
 import { waitFor } from './job-fixtures.js';
 

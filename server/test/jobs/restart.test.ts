@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { findFreePort } from '../../src/bundled-pacs/bundled-orthanc.js';
+import { findFreePort } from '../../src/bundled-pacs/index.js';
 import { REPO_ROOT, STARTER_MODEL, get, post } from '../helpers/server.js';
 import { ADMIN, AUTH, dataDirWithSiteB, readEvents, sleep, waitFor } from './job-fixtures.js';
 

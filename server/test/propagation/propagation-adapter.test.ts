@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { encodeRle, lesionStack } from '@glmedsa/models';
 import { PropagationRecordSchema, PropagationSummarySchema } from '../../src/api/index.js';
-import { AdapterRegistry } from '../../src/adapters/adapter-registry.js';
+import { AdapterRegistry } from '../../src/catalog/adapter-registry.js';
 import type { RunningServer } from '../../src/server.js';
 import { useOrthanc } from '../helpers/orthanc.js';
 import { REPO_ROOT, STARTER_MODEL, get, post, startTestServer } from '../helpers/server.js';

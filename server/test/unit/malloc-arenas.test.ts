@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { findFreePort } from '../../src/bundled-pacs/bundled-orthanc.js';
+import { findFreePort } from '../../src/bundled-pacs/index.js';
 import { DEFAULT_MALLOC_ARENA_MAX, arenaCapToApply } from '../../src/process/malloc-arenas.js';
 import { REPO_ROOT, STARTER_MODEL } from '../helpers/server.js';
 

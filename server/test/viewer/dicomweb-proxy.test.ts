@@ -9,13 +9,16 @@ import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { buildDemoStudies } from '../../src/demo/demo-studies.js';
 import type { RunningServer } from '../../src/server.js';
-import { silentServer } from '../helpers/fake-pacs.js';
+import { httpServer, silentServer } from '../helpers/fake-pacs.js';
 import { useOrthanc } from '../helpers/orthanc.js';
-import { startTestServer } from '../helpers/server.js';
+import { getWithHost, startTestServer } from '../helpers/server.js';
 
 const VIEWER_KEY = 'viewer-key-0123456789';
 const ANNOTATOR_KEY = 'annotator-key-0123456789';
 const PACS_USER = { username: 'glmedsa-proxy', password: 'pacs-secret-42' };
+
+/** Orthanc's own words, which must not reach a caller. */
+const PACS_WORDING = /orthanc|OrthancError|HttpStatus|Message|Details|Uri|Method/;
 
 /** A GET whose path goes out exactly as written (fetch would resolve its dot segments first). */
 function rawGet(base: string, path: string, headers: Record<string, string>): Promise<number> {
@@ -166,6 +169,103 @@ describe('the DICOMweb proxy', () => {
       assert.match(problem(await del.text()).detail, /does not allow DELETE/);
       const stillThere = await fetch(`${server.url}/dicom-web/studies?StudyInstanceUID=${first!.instance.studyInstanceUID}`, { headers: { 'x-api-key': VIEWER_KEY } });
       assert.equal(((await stillThere.json()) as unknown[]).length, 1);
+    });
+  });
+
+  describe("the PACS's answers are ours", () => {
+    test("a 5xx of the PACS (Orthanc's 500 for limit=-1) is our 502 problem, without its JSON", async () => {
+      const t0 = performance.now();
+      const res = await fetch(`${server.url}/dicom-web/studies?limit=-1&offset=-5`, { headers: { 'x-api-key': VIEWER_KEY } });
+      const text = await res.text();
+      process.stdout.write(`# limit=-1&offset=-5: ${res.status} in ${(performance.now() - t0).toFixed(0)} ms\n`);
+      assert.equal(res.status, 502, text);
+      assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
+      assert.match(problem(text).detail, /^the PACS failed to answer this request \(HTTP 5\d\d\)/);
+      assert.doesNotMatch(text, PACS_WORDING);
+      assert.ok(!text.includes(orthanc.handle.url) && !text.includes('/dicom-web/studies'), text);
+    });
+
+    test("a 4xx of the PACS is our sentence with its status, without Orthanc's words or URIs", async () => {
+      const res = await fetch(`${server.url}/dicom-web/studies/1.2.3.4/metadata`, { headers: { 'x-api-key': VIEWER_KEY } });
+      const text = await res.text();
+      assert.equal(res.status, 404, text);
+      assert.equal(problem(text).detail, 'the PACS has no such study, series, instance or frame (HTTP 404)');
+      assert.doesNotMatch(text, PACS_WORDING);
+    });
+
+    test("with authentication on and no allowed hosts, the caller's Host does not end up in the PACS's URLs", async () => {
+      const i = first!.instance;
+      const r = await getWithHost(server.url, `/dicom-web/studies/${i.studyInstanceUID}/series/${i.seriesInstanceUID}/metadata`, 'evil.example:4443', { 'x-api-key': VIEWER_KEY });
+      assert.equal(r.status, 200, r.body);
+      assert.ok(!r.body.includes('evil.example'), 'the foreign Host was written into the answer');
+    });
+
+    test('with a public URL configured, the PACS writes that into its URLs', async () => {
+      const s = await startTestServer(orthanc.handle.dicomWebUrl, {
+        pacs: { url: orthanc.handle.dicomWebUrl, timeoutMs: 5000, ...PACS_USER },
+        auth: { mode: 'required', apiKeys: [{ key: VIEWER_KEY, role: 'viewer' }] },
+        http: { publicUrl: 'https://viewer.hospital.example' },
+      });
+      try {
+        const i = first!.instance;
+        const r = await getWithHost(s.url, `/dicom-web/studies/${i.studyInstanceUID}/series/${i.seriesInstanceUID}/metadata`, 'evil.example:4443', { 'x-api-key': VIEWER_KEY });
+        assert.equal(r.status, 200, r.body);
+        assert.ok(r.body.includes(`https://viewer.hospital.example/dicom-web/studies/${i.studyInstanceUID}`), 'the bulk data URLs do not use the public URL');
+        assert.ok(!r.body.includes('evil.example'));
+      } finally {
+        await s.close();
+      }
+    });
+
+    test("only an allow-list of the PACS's response headers reaches the caller", async () => {
+      const pacs = await httpServer((_req, res) => {
+        res.setHeader('Content-Type', 'application/dicom+json');
+        res.setHeader('ETag', '"v1"');
+        res.setHeader('Warning', '299 pacs: "There are additional results that can be requested"');
+        res.setHeader('Server', 'ORTHANC');
+        res.setHeader('X-Orthanc-Internal', 'secret-id');
+        res.setHeader('Content-Security-Policy', "default-src 'none'");
+        res.setHeader('Location', 'http://10.0.0.5:8042/dicom-web/studies/1');
+        res.end('[]');
+      });
+      const s = await startTestServer(`${pacs.url}/dicom-web`, { pacs: { url: `${pacs.url}/dicom-web`, timeoutMs: 2000 } });
+      try {
+        const res = await fetch(`${s.url}/dicom-web/studies`);
+        assert.equal(res.status, 200);
+        assert.equal(res.headers.get('content-type'), 'application/dicom+json');
+        assert.equal(res.headers.get('etag'), '"v1"');
+        assert.match(res.headers.get('warning') ?? '', /additional results/);
+        for (const h of ['server', 'x-orthanc-internal', 'content-security-policy', 'location']) assert.equal(res.headers.get(h), null, h);
+      } finally {
+        await s.close();
+        await pacs.close();
+      }
+    });
+  });
+
+  describe('STOW from a page of another site', () => {
+    test('a form or text/plain STOW is refused and never reaches the PACS, a foreign origin is refused before its role', async () => {
+      let stows = 0;
+      const pacs = await httpServer((req, res) => {
+        if (req.method === 'POST') stows++;
+        req.resume();
+        res.setHeader('Content-Type', 'application/dicom+json');
+        res.end('{}');
+      });
+      const s = await startTestServer(`${pacs.url}/dicom-web`, { pacs: { url: `${pacs.url}/dicom-web`, timeoutMs: 2000 } });
+      try {
+        const form = await fetch(`${s.url}/dicom-web/studies`, { method: 'POST', headers: { origin: 'http://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' });
+        assert.equal(form.status, 403);
+        const plain = await fetch(`${s.url}/dicom-web/studies`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'DICM' });
+        assert.equal(plain.status, 415);
+        assert.match(problem(await plain.text()).detail, /multipart\/related/);
+        const ownPage = await fetch(`${s.url}/dicom-web/studies`, { method: 'POST', headers: { origin: s.url, 'content-type': 'multipart/related; type="application/dicom"; boundary=x' }, body: '--x--' });
+        assert.equal(ownPage.status, 200);
+        assert.equal(stows, 1, 'only the STOW from the server\'s own page reached the PACS');
+      } finally {
+        await s.close();
+        await pacs.close();
+      }
     });
   });
 

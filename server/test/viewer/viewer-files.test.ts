@@ -23,7 +23,8 @@ describe('the viewer files', () => {
   before(async () => {
     await ensureOhifDist({ log: (l) => process.stderr.write(`${l}\n`) });
     extDir = await mkdtemp(path.join(tmpdir(), 'glmedsa-ext-'));
-    await writeFile(path.join(extDir, 'glmedsa-mode.mjs'), 'export default { id: "probe" };\n');
+    await writeFile(path.join(extDir, 'glmedsa-mode.mjs'), 'export default { id: "probe" };\n//# sourceMappingURL=glmedsa-mode.mjs.map\n');
+    await writeFile(path.join(extDir, 'glmedsa-mode.mjs.map'), '{"version":3,"sources":["webpack://mode/src/index.ts"],"sourcesContent":["the whole source"],"mappings":""}');
     server = await startTestServer('http://127.0.0.1:9/dicom-web', {
       auth: { mode: 'required', apiKeys: [{ key: KEY, role: 'viewer' }] },
       viewer: { enabled: true, proxyPacs: true, extDir, ohifDir: DEFAULT_OHIF_DIR, apiKey: KEY, decodeIn: 'auto' },
@@ -63,6 +64,20 @@ describe('the viewer files', () => {
     const ext = await fetch(`${server.url}/ext/missing.mjs`);
     assert.equal(ext.status, 404);
     assert.match(((await ext.json()) as { detail: string }).detail, /no module \/missing\.mjs/);
+  });
+
+  test('the source maps of our modules are not served unless the configuration asks for them', async () => {
+    const hidden = await fetch(`${server.url}/ext/glmedsa-mode.mjs.map`);
+    assert.equal(hidden.status, 404);
+    assert.match(((await hidden.json()) as { detail: string }).detail, /viewer\.sourceMaps/);
+    const asked = await startTestServer('http://127.0.0.1:9/dicom-web', { viewer: { enabled: true, proxyPacs: false, extDir, ohifDir: DEFAULT_OHIF_DIR, sourceMaps: true } });
+    try {
+      const shown = await fetch(`${asked.url}/ext/glmedsa-mode.mjs.map`);
+      assert.equal(shown.status, 200);
+      assert.match(await shown.text(), /the whole source/);
+    } finally {
+      await asked.close();
+    }
   });
 
   test('app-config.js: our modules, a DICOMweb source on the same-origin proxy, the glmedsa block', async () => {

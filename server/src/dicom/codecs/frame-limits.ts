@@ -8,7 +8,7 @@ import type { PixelModule } from '../pixel-module.js';
 import type { CodecFrameInfo } from './emscripten.js';
 
 /** Largest frame (columns x rows) decoded on the server by default: 8192 x 8192. */
-export const DEFAULT_MAX_DECODED_PIXELS = 8192 * 8192;
+const DEFAULT_MAX_DECODED_PIXELS = 8192 * 8192;
 
 /** Limits applied before decoding a compressed frame. */
 export interface DecodeLimits {

@@ -39,7 +39,7 @@ export function decodeHtj2k(bytes: Uint8Array, module: PixelModule, limits: Deco
 }
 
 /** Options of {@link encodeHtj2k}. */
-export interface Htj2kEncodeOptions {
+interface Htj2kEncodeOptions {
   /** Reversible (lossless) wavelet, default true. */
   readonly lossless?: boolean;
   /** Lossy only: quantization step relative to the sample range (default 0.001). */

@@ -13,7 +13,7 @@ import { decodeJpeg2000, openJpeg } from './jpeg2000.js';
 import { charLs, decodeJpegLs } from './jpeg-ls.js';
 import { readJpegLsHeader } from './jpeg-ls-header.js';
 
-export { DEFAULT_MAX_DECODED_PIXELS, type DecodeLimits } from './frame-limits.js';
+export type { DecodeLimits } from './frame-limits.js';
 export type { NativeFrame } from './frame-layout.js';
 
 interface Codec {

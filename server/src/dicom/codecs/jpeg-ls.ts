@@ -60,7 +60,7 @@ export function decodeJpegLs(bytes: Uint8Array, module: PixelModule, limits: Dec
 }
 
 /** Options of {@link encodeJpegLs}. */
-export interface JpegLsEncodeOptions {
+interface JpegLsEncodeOptions {
   /** Largest error allowed per sample: 0 (default) is lossless. */
   readonly nearLossless?: number;
 }

@@ -39,7 +39,7 @@ export function decodeJpeg2000(bytes: Uint8Array, module: PixelModule, limits: D
 }
 
 /** Options of {@link encodeJpeg2000}. */
-export interface Jpeg2000EncodeOptions {
+interface Jpeg2000EncodeOptions {
   /**
    * Reversible 5/3 wavelet (lossless, the default), or the irreversible 9/7 wavelet (lossy). This
    * build of the encoder ignores compression-ratio settings: its lossy output stays within about

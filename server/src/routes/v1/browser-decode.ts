@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Router, type Request, type Response } from 'express';
 import { EMBEDDING_HEADERS as H, EmbeddingQuerySchema, encodeFloat16, imageSpecOfQuery } from '../../api/index.js';
 import { NotFound } from '../../errors.js';
-import type { ServedModel } from '../../segmentation/models.js';
+import type { ServedModel } from '../../catalog/model-catalog.js';
 import { clientGone } from './client-gone.js';
 import type { V1Context } from './context.js';
 

@@ -4,8 +4,7 @@
  */
 import { Router } from 'express';
 import { InvalidRequest } from '../../errors.js';
-import type { JobEventType, JobListResponse } from '../../api/index.js';
-import { FINISHED_STATES, type JobRecord, JobRequestSchema } from '../../jobs/job-types.js';
+import { FINISHED_STATES, type JobEventType, type JobListResponse, type JobRecord, JobRequestSchema } from '../../api/index.js';
 import type { V1Context } from './context.js';
 import { jsonBody } from './json-body.js';
 

@@ -1,7 +1,7 @@
 /**
- * Runs one `glmedsa` CLI command (models package), or one of our child scripts, in a child process with a bounded thread
+ * Runs one `glmedsa` CLI command (models package) in a child process with a bounded thread
  * count: JSON lines on stdout are handed to `onLine`, the last lines of stderr kept for the
- * failure sentence. `stop()` sends SIGTERM (train: checkpoint, then exit 3).
+ * failure sentence. `stop()` sends SIGTERM (train: checkpoint, then exit CLI_EXIT.cancelled).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -12,8 +12,6 @@ import { fileURLToPath } from 'node:url';
 const require = createRequire(import.meta.url);
 const CLI = path.join(path.dirname(require.resolve('@glmedsa/models/package.json')), 'bin', 'glmedsa.js');
 const GUARD = fileURLToPath(new URL('./child-guard.js', import.meta.url));
-/** Our own child entry that measures validation Dice. */
-export const VALIDATE_SCRIPT = fileURLToPath(new URL('./validate-child.js', import.meta.url));
 
 export interface CliRun {
   pid: number;
@@ -22,8 +20,8 @@ export interface CliRun {
   stop(): void;
 }
 
-export function runCli(args: string[], o: { threads: number; onLine?: (value: unknown) => void; script?: string }): CliRun {
-  const child: ChildProcess = spawn(process.execPath, ['--import', GUARD, o.script ?? CLI, ...args], {
+export function runCli(args: string[], o: { threads: number; onLine?: (value: unknown) => void }): CliRun {
+  const child: ChildProcess = spawn(process.execPath, ['--import', GUARD, CLI, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, OMP_NUM_THREADS: String(o.threads) },
   });

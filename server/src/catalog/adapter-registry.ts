@@ -13,10 +13,10 @@ import { ADAPTER_MANIFEST, ADAPTER_TENSORS, AdapterManifestSchema, writeJsonAtom
 import { z } from 'zod';
 import { AdapterMetricsSchema } from '../api/adapters.js';
 
-export const VERSION_MANIFEST = 'version.json';
+const VERSION_MANIFEST = 'version.json';
 const ACTIVE_FILE = 'active.json';
 
-export const AdapterVersionSchema = z.object({
+const AdapterVersionSchema = z.object({
   format: z.literal('glmedsa-adapter-version'),
   format_version: z.literal(1),
   model: z.string(),
@@ -34,7 +34,7 @@ export type AdapterVersion = z.infer<typeof AdapterVersionSchema>;
 
 const ActiveSchema = z.object({ version: z.number().int().positive().nullable(), changed_at: z.string() });
 
-export interface PublishInput {
+interface PublishInput {
   model: string;
   /** The folder `glmedsa train --out` wrote (adapter.safetensors + adapter.json). */
   adapterDir: string;

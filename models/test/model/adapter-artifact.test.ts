@@ -6,7 +6,7 @@ import { weightsFingerprint } from '../../src/model/fingerprint.js';
 import { parseModelConfig } from '../../src/sam/config.js';
 import { randomWeights } from '../../src/sam/weights.js';
 import { type Tensor, float32 } from '../../src/tensor.js';
-import { type AdapterManifest, applyAdapter, readAdapter, writeAdapter } from '../../src/train/artifact.js';
+import { type AdapterManifest, applyAdapter, readAdapter, writeAdapter } from '../../src/model/adapter-artifact.js';
 import { trainableNames } from '../../src/train/trainable.js';
 import { tempDir } from '../helpers/paths.js';
 

@@ -12,11 +12,17 @@ import { type Weights, weightsForVariant } from '../sam/weights.js';
 import { type Tensor, toFloat32 } from '../tensor.js';
 import { writeJsonAtomic } from '../util/atomic-file.js';
 import { readJsonFile } from '../util/json-file.js';
-import { LOSS_KINDS } from './loss.js';
-import { TRAINABLE_SETS } from './trainable.js';
 
 export const ADAPTER_TENSORS = 'adapter.safetensors';
 export const ADAPTER_MANIFEST = 'adapter.json';
+
+/**
+ * What an adapter records of the run that made it, and what `glmedsa train` offers: the weights it
+ * trained (train/trainable.ts names them) and the loss it trained with (train/loss.ts builds it).
+ * Declared with the file format, so that reading an adapter needs nothing of the training code.
+ */
+export const TRAINABLE_SETS = ['adapters', 'decoder', 'all'] as const;
+export const LOSS_KINDS = ['sam', 'medsa'] as const;
 
 const Metrics = z.object({ dice: z.number(), iou: z.number(), n: z.number().int().optional(), clicks: z.number().int().optional() });
 
