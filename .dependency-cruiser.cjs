@@ -25,14 +25,17 @@
 const SERVER_ROWS = [
   // Starting the server: the command, the package entry, assembly and shutdown, the express app.
   [['main.ts', 'index.ts', 'server.ts', 'app.ts']],
-  // What HTTP clients reach: the v1 API and health routes, the viewer with its DICOMweb proxy.
-  ['routes', 'viewer'],
+  // What HTTP clients reach: the v1 API and health routes, the viewer with its DICOMweb proxy; the
+  // command beside the server (glmedsa-server propagate --dicom).
+  ['routes', 'viewer', 'cli'],
   // HTTP plumbing: authentication, problem documents, listening.
   ['http'],
+  // Propagations through a series: work that runs clicks' machinery (the segmentation service) at length.
+  ['propagation'],
   // The services: fine-tuning jobs, adapter activation, clicks.
   ['jobs', 'adapters', 'segmentation'],
-  // Inference workers, training data from the PACS, the demo studies.
-  ['inference', 'datasets', 'demo'],
+  // Inference workers, training data from the PACS, the demo studies, series as volumes.
+  ['inference', 'datasets', 'demo', 'series'],
   // What there is to serve, the glmedsa child processes, images for SAM, the bundled Orthanc.
   ['catalog', 'children', 'images', 'bundled-pacs'],
   // DICOM and DICOMweb, configuration.

@@ -42,6 +42,7 @@ export { overlap, meanOverlap, type Overlap } from './train/metrics.js';
 export { regionCentre } from './train/clicks.js';
 export { datasetSource } from './train/dataset-source.js';
 export * from './synth/index.js';
+export * from './propagate/index.js';
 export { type ProgressEvent, type ProgressSink, consoleProgress, silentProgress } from './util/progress.js';
 export { Rng } from './util/random.js';
 export { writeFileAtomic, writeBytesAtomic, writeJsonAtomic } from './util/atomic-file.js';

@@ -1,12 +1,14 @@
 /**
- * npm run bench [-- suite ...]: 'server', 'jobs', 'gpu', 'soak', 'workers' and 'e2e' (the browser, from test/) run
- * here; other suites (model, table1, synth) are the models package's benchmarks, run in their own process.
+ * npm run bench [-- suite ...]: 'server', 'jobs', 'gpu', 'soak', 'workers', 'propagate' and 'e2e' (the browser, from
+ * test/) run here; other suites (model, table1, synth, propagate-eval) are the models package's benchmarks, run in
+ * their own process.
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { gpuBench } from './gpu-bench.js';
 import { jobsBench } from './jobs-bench.js';
+import { propagateBench } from './propagate-bench.js';
 import { serverBench } from './server-bench.js';
 import { soakBench } from './soak.js';
 import { workersBench } from './workers-bench.js';
@@ -18,6 +20,8 @@ if (suite === 'server') {
   await jobsBench(args);
 } else if (suite === 'gpu') {
   await gpuBench(args);
+} else if (suite === 'propagate') {
+  await propagateBench(args);
 } else if (suite === 'soak') {
   await soakBench(args);
 } else if (suite === 'workers') {

@@ -12,6 +12,7 @@ import { notFoundHandler, problemHandler } from './http/problem.js';
 import type { InferencePool } from './inference/pool.js';
 import type { JobRunner } from './jobs/job-runner.js';
 import type { Metrics } from './metrics.js';
+import type { PropagationService } from './propagation/propagation-service.js';
 import { PROBE_ROLE, healthRoutes } from './routes/health.js';
 import { v1Routes } from './routes/v1/index.js';
 import type { PacsReadiness } from './segmentation/pacs-access.js';
@@ -29,6 +30,7 @@ interface AppParts {
   pacsCheck: () => Promise<PacsReadiness>;
   jobs: JobRunner;
   adapters: AdapterService;
+  propagations: PropagationService;
 }
 
 export function createApp(p: AppParts): Express {
@@ -45,7 +47,7 @@ export function createApp(p: AppParts): Express {
   app.use(declaredBodyLimit(p.config.limits));
   const auth = new Authenticator(p.config.auth);
   app.use(healthRoutes({ pool: p.pool, metrics: p.metrics, uploads: p.uploads, pacsCheck: p.pacsCheck, requireProbeRole: auth.require(PROBE_ROLE) }));
-  app.use('/v1', v1Routes({ config: p.config, auth, service: p.service, uploads: p.uploads, jobs: p.jobs, adapters: p.adapters }));
+  app.use('/v1', v1Routes({ config: p.config, auth, service: p.service, uploads: p.uploads, jobs: p.jobs, adapters: p.adapters, propagations: p.propagations }));
   if (p.config.viewer.enabled) app.use(viewerRoutes({ config: p.config, auth, log: p.log }));
   app.use(notFoundHandler);
   app.use(problemHandler(p.log));

@@ -1,9 +1,11 @@
 /** glmedsa-server: start the companion server from a config file and GLMEDSA_* variables. */
 import { parseArgs } from 'node:util';
 import { ConfigError, ENV_VARS, loadConfig } from './config/load.js';
+import { propagateDicomCommand } from './cli/propagate-dicom-command.js';
 import { startServer } from './server.js';
 
 const HELP = `glmedsa-server [--config FILE.json] [--port N] [--host ADDR]
+glmedsa-server propagate --model DIR --dicom DIR ... (a mask through a folder of DICOM files; --help for more)
 
 Serves GLMed-SA segmentation over HTTP for the OHIF viewer. Configuration: a JSON file
 (--config or GLMEDSA_CONFIG) and these environment variables:
@@ -39,8 +41,15 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => stop('SIGTERM'));
 }
 
-main().catch((err: unknown) => {
+if (process.argv[2] === 'propagate') {
+  // A command beside the server: the models' propagation on a folder of DICOM files.
+  process.exitCode = await propagateDicomCommand(process.argv.slice(3));
+} else {
+  main().catch(fail);
+}
+
+function fail(err: unknown): void {
   const msg = err instanceof ConfigError ? err.message : `could not start: ${(err as Error).message ?? String(err)}`;
   process.stderr.write(`glmedsa-server: ${msg}\n`);
   process.exit(1);
-});
+}

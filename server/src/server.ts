@@ -16,6 +16,8 @@ import { type DatasetProvider, DatasetSources, FolderDatasetProvider } from './j
 import { PacsDatasetProvider } from './jobs/pacs-dataset-provider.js';
 import { DicomWebClient } from './dicom/dicomweb-client.js';
 import { JobRunner } from './jobs/job-runner.js';
+import { PropagationService } from './propagation/propagation-service.js';
+import { SeriesReader } from './series/series-reader.js';
 import { SqliteJobStore } from './jobs/sqlite-job-store.js';
 import { Metrics } from './metrics.js';
 import { MaskStore } from './segmentation/mask-store.js';
@@ -111,8 +113,20 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
     cacheBytes: config.cache.embeddingBytes,
     limits: config.limits,
   });
-  const app = createApp({ config, log, metrics, pool, service, uploads, pacsCheck: () => pacs.ping(), jobs, adapters });
+  const seriesClient = pacsClient(config.pacs, config.pacs.maxFrameBytes);
+  const propagations = new PropagationService({
+    config: config.propagation,
+    service,
+    pool,
+    series: new SeriesReader(seriesClient),
+    client: seriesClient,
+    limits: config.limits,
+    registry: metrics.registry,
+    log,
+  });
+  const app = createApp({ config, log, metrics, pool, service, uploads, pacsCheck: () => pacs.ping(), jobs, adapters, propagations });
   const server = await listenHttp(app, config.listen, config.http).catch(async (err: unknown) => {
+    await propagations.close();
     await jobs.close();
     store.close();
     adapters.close();
@@ -133,6 +147,8 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
       // image is being encoded gets its answer). Past it, their inference jobs are answered 503
       // with a sentence and the answers get a second to be written: a client that keeps a
       // connection busy (a browser's keep-alive socket mid-request) cannot hold the shutdown open.
+      // Propagations end first (with a sentence), so their event streams close with them.
+      const propagationsStopped = propagations.close();
       let allClosed = false;
       const closed = new Promise<void>((resolve) => server.close(() => resolve())).then(() => (allClosed = true));
       // Keep-alive connections are closed as soon as their request is answered.
@@ -146,6 +162,7 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
       }
       clearInterval(idle);
       server.closeAllConnections();
+      await propagationsStopped;
       await jobs.close();
       store.close();
       adapters.close();
@@ -156,10 +173,14 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
 
 /** The DICOMweb client fine-tuning jobs read SEGs and images with (whole instances, so the frame size limit is raised). */
 function pacsDatasetClient(c: ServerConfig['pacs']): DicomWebClient {
+  return pacsClient(c, Math.max(c.maxFrameBytes, 512 * 1024 * 1024));
+}
+
+function pacsClient(c: ServerConfig['pacs'], maxResponseBytes: number): DicomWebClient {
   return new DicomWebClient({
     baseUrl: c.url,
     timeoutMs: c.timeoutMs,
-    maxResponseBytes: Math.max(c.maxFrameBytes, 512 * 1024 * 1024),
+    maxResponseBytes,
     auth: c.token ? { bearerToken: c.token } : c.username ? { username: c.username, password: c.password ?? '' } : undefined,
   });
 }

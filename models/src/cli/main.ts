@@ -6,6 +6,7 @@ import { CLI_EXIT } from './contract.js';
 import { exportCommand, exportHelp } from './export-command.js';
 import { evalCommand, evalHelp } from './eval-command.js';
 import { predictCommand, predictHelp } from './predict-command.js';
+import { propagateCommand, propagateHelp } from './propagate-command.js';
 import { synthCommand, synthHelp } from './synth-command.js';
 import { trainCommand, trainHelp } from './train-command.js';
 
@@ -17,6 +18,7 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   export: { help: exportHelp, run: exportCommand },
   predict: { help: predictHelp, run: predictCommand },
+  propagate: { help: propagateHelp, run: propagateCommand },
   'check-fixture': { help: checkFixtureHelp, run: checkFixtureCommand },
   synth: { help: synthHelp, run: synthCommand },
   train: { help: trainHelp, run: trainCommand },

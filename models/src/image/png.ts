@@ -273,3 +273,14 @@ export async function writeMaskPng(path: string, mask: Uint8Array, width: number
   for (let i = 0; i < mask.length; i++) gray[i] = mask[i] ? 255 : 0;
   await writeGrayPng(path, { width, height, data: gray });
 }
+
+/**
+ * Reads a mask PNG (any format readPng takes): a pixel is foreground when any of its channels is
+ * non-zero. Returns 0/1 bytes, row-major.
+ */
+export async function readMaskPng(path: string): Promise<{ mask: Uint8Array; width: number; height: number }> {
+  const img = await readPng(path);
+  const mask = new Uint8Array(img.width * img.height);
+  for (let i = 0; i < mask.length; i++) mask[i] = img.data[3 * i]! || img.data[3 * i + 1]! || img.data[3 * i + 2]! ? 1 : 0;
+  return { mask, width: img.width, height: img.height };
+}

@@ -16,3 +16,4 @@ export {
   type PhantomDatasetOptions,
   type PhantomKind,
 } from './dataset.js';
+export { lesionStack, lesionStackImage, type LesionStack, type LesionStackOptions } from './lesion-stack.js';

@@ -127,6 +127,8 @@ export const ENV_VARS: Record<string, { path: string[]; parse?: (name: string, v
   GLMEDSA_DECODE_BACKEND: { path: ['viewer', 'decodeBackend'], help: "the browser path's onnxruntime-web backend: auto (default: WebGPU on a hardware adapter, else wasm), webgpu or wasm" },
   GLMEDSA_VIEWER_SOURCE_MAPS: { path: ['viewer', 'sourceMaps'], parse: onOff, help: 'serve the source maps of the /ext/ modules: on | off (default off)' },
   GLMEDSA_VIEWER_API_KEY: { path: ['viewer', 'apiKey'], help: "an API key put in the viewer's public app-config.js (trusted networks only)" },
+  GLMEDSA_PROPAGATION_MAX_RUNNING: { path: ['propagation', 'maxRunning'], parse: int, help: 'propagations through a series computing at once (default 2)' },
+  GLMEDSA_PROPAGATION_QUEUE_LIMIT: { path: ['propagation', 'queueLimit'], parse: int, help: 'propagations waiting before new ones get 503 (default 16)' },
   GLMEDSA_LOG_LEVEL: { path: ['logLevel'], help: 'fatal | error | warn | info | debug' },
 };
 

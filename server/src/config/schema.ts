@@ -206,6 +206,47 @@ export const ServerConfigSchema = z
         releaseGraceMs: z.number().int().min(0).default(120_000),
       })
       .default({ threads: 1, queueLimit: 8, checkpointEvery: 25, maxResumes: 3, releaseGraceMs: 120_000 }),
+    /** Propagations of a mask through a series (POST /v1/propagations). */
+    propagation: z
+      .object({
+        /** Propagations computing at once; the rest wait in a queue. */
+        maxRunning: z.number().int().min(1).max(256).default(2),
+        /** Propagations waiting for a turn before new ones get 503 with Retry-After. */
+        queueLimit: z.number().int().min(0).max(10_000).default(16),
+        /** Slices whose embeddings each propagation front encodes ahead on free workers. */
+        lookahead: z.number().int().min(0).max(16).default(2),
+        /** A propagation nobody watches (events stream) or asks for (GET) for this long is cancelled. */
+        idleTimeoutMs: z.number().int().min(1000).max(86_400_000).default(120_000),
+        /** Finished propagations kept for GET, at most this many... */
+        keepFinished: z.number().int().min(1).max(100_000).default(64),
+        /** ...and for at most this long. */
+        keepFinishedMs: z.number().int().min(1000).default(3_600_000),
+        /** Logit magnitude of a seed sent as counts when it becomes the first mask prompt. */
+        seedMaskMagnitude: z.number().positive().max(100).default(8),
+        /** The stop rule's thresholds (defaults: the models package's DEFAULT_STOP_RULE). */
+        stopRule: z
+          .object({
+            minPixels: z.number().min(0),
+            minSeedFraction: z.number().min(0).max(1),
+            minScore: z.number(),
+            minStability: z.number().min(0).max(1),
+            maxGrowth: z.number().min(0),
+            growthFromPixels: z.number().min(0),
+            minOverlap: z.number().min(0).max(1),
+            maxShift: z.number().min(0),
+          })
+          .strict()
+          .partial()
+          .default({}),
+        /** How each next slice is prompted (defaults: the models package's DEFAULT_PROMPT). */
+        prompt: z
+          .object({ maskInput: z.boolean(), boxMargin: z.number().min(0).max(2).nullable(), point: z.boolean(), multimask: z.boolean() })
+          .strict()
+          .partial()
+          .refine((p) => p.point !== false || p.boxMargin !== null, { message: 'a propagation prompt needs a point or a box' })
+          .default({}),
+      })
+      .default(() => ({ maxRunning: 2, queueLimit: 16, lookahead: 2, idleTimeoutMs: 120_000, keepFinished: 64, keepFinishedMs: 3_600_000, seedMaskMagnitude: 8, stopRule: {}, prompt: {} })),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((c, ctx) => {

@@ -144,6 +144,28 @@ export class DicomWebClient {
   }
 
   /**
+   * The metadata of every instance of a series (WADO-RS `studies/{study}/series/{series}/metadata`),
+   * one DICOM JSON dataset per instance, in the PACS's order.
+   * @throws InvalidImageReference, PacsNotFound, PacsUnavailable, PacsTimeout, PacsBadResponse, PacsAuthRejected
+   */
+  async getSeriesMetadata(studyInstanceUID: string, seriesInstanceUID: string, options: RequestOptions = {}): Promise<DicomJsonDataset[]> {
+    // A placeholder instance UID lets the shared check validate the two UIDs that go into the URL.
+    assertInstanceRef({ studyInstanceUID, seriesInstanceUID, sopInstanceUID: '1' });
+    const url = `${this.baseUrl}/studies/${studyInstanceUID}/series/${seriesInstanceUID}/metadata`;
+    const response = await pacsGet(url, 'application/dicom+json, application/json;q=0.9', { ...this.http, signal: options.signal });
+    if (response.status === 204) return [];
+    if (response.status !== 200) throw statusError(response, 'series metadata');
+    let parsed: unknown;
+    try {
+      parsed = response.body.length === 0 ? [] : JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(response.body));
+    } catch (error) {
+      throw new PacsBadResponse(`GET ${url}: metadata is not valid JSON`, { cause: error });
+    }
+    if (!Array.isArray(parsed)) throw new PacsBadResponse(`GET ${url}: series metadata is not a JSON array`);
+    return parsed.map((item) => parseInstanceMetadata([item]));
+  }
+
+  /**
    * Frame `frame` (1-based) of an instance. Asks for Explicit VR Little Endian; when the PACS
    * cannot transcode, asks once more for the stored syntax, and uses those bytes when they are
    * uncompressed anyway or in a syntax the server decodes itself (JPEG 2000, JPEG-LS, HTJ2K);

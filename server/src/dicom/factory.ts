@@ -166,6 +166,20 @@ interface CtOptions extends CommonOptions {
   readonly slope?: number;
   readonly intercept?: number;
   readonly window?: WindowOption;
+  /** Where the slice lies in the patient (default: the origin, axial): a series of slices at positions one step apart is a volume. */
+  readonly geometry?: SliceGeometry;
+}
+
+/** Image Plane module values of a slice. */
+export interface SliceGeometry {
+  /** Image Position (Patient), mm. */
+  readonly position: readonly [number, number, number];
+  /** Image Orientation (Patient): row then column direction cosines (default axial, [1,0,0,0,1,0]). */
+  readonly orientation?: readonly [number, number, number, number, number, number];
+  /** Row and column spacing, mm (default 0.7). */
+  readonly pixelSpacing?: number;
+  /** Slice thickness, mm (default 1). */
+  readonly thickness?: number;
 }
 
 /** A CT slice: 16-bit signed, MONOCHROME2, CT Image Storage, with rescale slope/intercept. */
@@ -186,10 +200,10 @@ export function ctSlice(options: CtOptions): DicomFile {
     RescaleSlope: slope,
     RescaleIntercept: intercept,
     RescaleType: 'HU',
-    PixelSpacing: [0.7, 0.7],
-    SliceThickness: 1,
-    ImagePositionPatient: [0, 0, 0],
-    ImageOrientationPatient: [1, 0, 0, 0, 1, 0],
+    PixelSpacing: [options.geometry?.pixelSpacing ?? 0.7, options.geometry?.pixelSpacing ?? 0.7],
+    SliceThickness: options.geometry?.thickness ?? 1,
+    ImagePositionPatient: [...(options.geometry?.position ?? [0, 0, 0])],
+    ImageOrientationPatient: [...(options.geometry?.orientation ?? [1, 0, 0, 0, 1, 0])],
     ...windowAttributes(options.window),
     PixelData: [bufferOf(stored)],
     _vrMap: { PixelData: 'OW' },

@@ -15,6 +15,11 @@
  * other jobs queued behind one go first. So three 8192 x 8192 uploads cost the others one worker,
  * not the whole encode queue; a large job that has waited {@link LARGE_PATIENCE_MS} is no longer
  * kept off the last free worker, so a steady stream of small work cannot starve it.
+ *
+ * Background work (warm-ups, propagations through a series) waits behind every click and counts
+ * against the queue limit with everything queued; a click is refused only when clicks alone fill
+ * the queue, so a series being propagated never makes a click wait for more than the one job a
+ * worker is running, nor answer 503.
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
@@ -106,6 +111,8 @@ export class InferencePool {
   /** What each model loaded on (from the first worker). */
   providers: { id: string; provider: 'cuda' | 'cpu'; fallback?: string }[] = [];
   private readonly workerUrl = new URL('./worker.js', import.meta.url);
+  /** Models held loaded by long work (see hold), by runtime id: how many holders. */
+  private readonly holds = new Map<string, number>();
   /** Workers terminated because a job overran its time (each was replaced). */
   terminatedWorkers = 0;
 
@@ -321,7 +328,8 @@ export class InferencePool {
   private submit<T extends EncodeResult | DecodeResult>(job: Job, priority: Priority, signal?: AbortSignal): Promise<T> {
     if (this.closed) return Promise.reject(new Busy('the server is shutting down', 5));
     if (signal?.aborted) return Promise.reject(new Cancelled());
-    if (this.queueDepth >= this.o.queueLimit) {
+    const queued = priority === 'interactive' ? this.queues.interactive.length : this.queueDepth;
+    if (queued >= this.o.queueLimit) {
       return Promise.reject(
         new Busy(`the segmentation queue is full (${this.o.queueLimit} waiting); try again in a moment`, 2),
       );
@@ -359,8 +367,25 @@ export class InferencePool {
     return this.submit<EncodeResult>(job, priority, signal);
   }
 
-  decode(job: DecodeJob, signal?: AbortSignal): Promise<DecodeResult> {
-    return this.submit<DecodeResult>(job, 'interactive', signal);
+  /** Runs a decode (a click's by default; a propagation's at background priority). */
+  decode(job: DecodeJob, signal?: AbortSignal, priority: Priority = 'interactive'): Promise<DecodeResult> {
+    return this.submit<DecodeResult>(job, priority, signal);
+  }
+
+  /**
+   * Keeps model `id` loaded until the returned function is called, as a queued or running job
+   * would (a propagation holds the adapter version it started on between its jobs).
+   */
+  hold(id: string): () => void {
+    this.holds.set(id, (this.holds.get(id) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.holds.get(id) ?? 1) - 1;
+      if (left > 0) this.holds.set(id, left);
+      else this.holds.delete(id);
+    };
   }
 
   /**
@@ -389,8 +414,9 @@ export class InferencePool {
     }
   }
 
-  /** Whether any queued or running job uses model `id`. */
+  /** Whether any queued or running job uses model `id`, or something holds it (see hold). */
   hasJobsFor(id: string): boolean {
+    if (this.holds.has(id)) return true;
     return [...this.queues.interactive, ...this.queues.background, ...this.slots.flatMap((s) => (s.busy ? [s.busy] : []))].some((p) => p.job.model === id);
   }
 

@@ -12,7 +12,7 @@ import { imageKey } from '../dicom/image-key.js';
 import type { FetchedFrame } from '../dicom/image-source.js';
 import type { ImageRef } from '../dicom/image-ref.js';
 import { type EmbeddingResponse, type ImageSpec, MASK_ENCODING, type ModelInfo, type ModelsResponse, type ModelVariant, type SegmentRequest, type SegmentResponse } from '../api/index.js';
-import { InvalidRequest, NotFound, UnprocessableImage } from '../errors.js';
+import { Conflict, InvalidRequest, NotFound, UnprocessableImage } from '../errors.js';
 import { type ImageLimits, checkImageSize, checkSamResize } from '../images/limits.js';
 import type { ImageSource } from '../images/source.js';
 import type { EncodeResult } from '../inference/messages.js';
@@ -187,6 +187,49 @@ export class SegmentationService {
         return { embeddings: r.embedding.embeddings, originalSize: r.embedding.originalSize, cached: r.cached };
       },
     };
+  }
+
+  /** The served weights of a model (base weights and adapter version), which embeddings and masks are keyed by. */
+  versionOf(model: ServedModel): string {
+    return this.version(model);
+  }
+
+  /**
+   * For work through a series (propagation): the embedding of one PACS frame whose size is already
+   * known, from the same cache and under the same key as clicks on that frame, computed at
+   * `priority` when missing. `fetch` gets the frame's bytes from the PACS.
+   */
+  async frameEmbedding(
+    model: ServedModel,
+    frame: { ref: ImageRef; width: number; height: number; fetch: () => Promise<FetchedFrame> },
+    priority: Priority,
+    signal?: AbortSignal,
+  ): Promise<{ embeddings: Float32Array; originalSize: [number, number]; cached: boolean }> {
+    const { ref } = frame;
+    const image: ResolvedImage = {
+      key: `dicom:${imageKey(ref, ref.frame, ref.voi)}`,
+      width: frame.width,
+      height: frame.height,
+      fetchMs: 0,
+      load: async () => {
+        const t0 = performance.now();
+        const fetched = await frame.fetch();
+        return { source: { type: 'dicom', frame: fetched, ...(ref.voi ? { voi: ref.voi } : {}) }, fetchMs: performance.now() - t0 };
+      },
+    };
+    const r = await this.embedding(model, image, priority, signal);
+    return { embeddings: r.embedding.embeddings, originalSize: r.embedding.originalSize, cached: r.cached };
+  }
+
+  /**
+   * The low-resolution logits of an earlier answer (`maskId`) made on frame `ref` by `model`, to
+   * seed work from: 404 when unknown or expired, 409 when it belongs to another image or model, or
+   * was made by another adapter version (its logits came from other embeddings).
+   */
+  maskLogits(maskId: string, model: ServedModel, ref: ImageRef): Float32Array {
+    const taken = this.o.masks.take(maskId, { image: `dicom:${imageKey(ref, ref.frame, ref.voi)}`, model: model.id, version: this.version(model) });
+    if (!taken.logits) throw new Conflict(`maskId ${maskId} was made by another adapter version of model ${model.id}; segment the seed image again`);
+    return taken.logits;
   }
 
   /** GET /v1/models: the served models, the default first-class, with where each runs. */

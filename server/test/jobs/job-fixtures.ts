@@ -46,34 +46,7 @@ export function dataDirWithSiteB(name = 'site-b', trainCount = 16, validationCou
   return dir;
 }
 
-export interface SseEvent {
-  event: string;
-  data: Record<string, unknown>;
-}
-
-/** Reads a server-sent events stream until it ends, handing each event to `onEvent`; returns them all. */
-export async function readEvents(url: string, headers: Record<string, string>, onEvent: (e: SseEvent) => void = () => {}): Promise<SseEvent[]> {
-  const res = await fetch(url, { headers });
-  if (res.status !== 200 || !res.body) throw new Error(`events: ${res.status} ${await res.text()}`);
-  const events: SseEvent[] = [];
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let cut: number;
-    while ((cut = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, cut);
-      buffer = buffer.slice(cut + 2);
-      const event = /^event: (.*)$/m.exec(block)?.[1];
-      const data = /^data: (.*)$/m.exec(block)?.[1];
-      if (!event || !data) continue;
-      const e = { event, data: JSON.parse(data) as Record<string, unknown> };
-      events.push(e);
-      onEvent(e);
-    }
-  }
-  return events;
-}
+export { readEvents, type SseEvent } from '../helpers/sse.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,8 +1,8 @@
 /**
- * HTTP stays at the server's edge: the domain folders (jobs, adapters, the catalogue and the child
- * processes too) never import http/, routes/ or express (they throw domain errors; http/problem.ts
- * alone maps them to statuses). .dependency-cruiser.cjs checks the same, and the rest of the
- * server's folder order, in test/layering.test.ts.
+ * HTTP stays at the server's edge: the domain folders (jobs, adapters, the catalogue, the child
+ * processes, series and propagation too) never import http/, routes/ or express (they throw domain
+ * errors; http/problem.ts alone maps them to statuses). .dependency-cruiser.cjs checks the same, and
+ * the rest of the server's folder order, in test/layering.test.ts.
  */
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { DomainError, ERROR_KINDS } from '../../src/errors.js';
 import { STATUS_OF_KIND, TITLES, statusOf } from '../../src/http/problem.js';
 
 const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'src');
-const DOMAIN = ['inference', 'segmentation', 'images', 'dicom', 'jobs', 'adapters', 'catalog', 'children'];
+const DOMAIN = ['inference', 'segmentation', 'images', 'dicom', 'jobs', 'adapters', 'catalog', 'children', 'series', 'propagation'];
 const EDGE = [path.join(SRC, 'http'), path.join(SRC, 'routes')];
 
 function tsFiles(dir: string): string[] {
@@ -23,7 +23,7 @@ function tsFiles(dir: string): string[] {
   );
 }
 
-test('inference, segmentation, images, dicom, jobs, adapters, catalog and children import nothing of the HTTP layer', () => {
+test('inference, segmentation, images, dicom, jobs, adapters, catalog, children, series and propagation import nothing of the HTTP layer', () => {
   let checked = 0;
   for (const folder of DOMAIN) {
     for (const file of tsFiles(path.join(SRC, folder))) {

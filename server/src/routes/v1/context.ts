@@ -3,6 +3,7 @@ import type { AdapterService } from '../../adapters/adapter-service.js';
 import type { ServerConfig } from '../../config/schema.js';
 import type { Authenticator } from '../../http/auth.js';
 import type { JobRunner } from '../../jobs/job-runner.js';
+import type { PropagationService } from '../../propagation/propagation-service.js';
 import type { SegmentationService } from '../../segmentation/service.js';
 import type { UploadStore } from '../../segmentation/uploads.js';
 
@@ -13,4 +14,5 @@ export interface V1Context {
   uploads: UploadStore;
   jobs: JobRunner;
   adapters: AdapterService;
+  propagations: PropagationService;
 }

@@ -8,6 +8,7 @@ import { imageRoutes } from './images.js';
 import { jobRoutes } from './jobs.js';
 import { jsonOrNoBody } from './json-body.js';
 import { modelRoutes } from './models.js';
+import { propagationRoutes } from './propagations.js';
 import { segmentRoutes } from './segment.js';
 import { whoamiRoutes } from './whoami.js';
 
@@ -16,6 +17,6 @@ export type { V1Context } from './context.js';
 export function v1Routes(c: V1Context): Router {
   const r = Router();
   r.use(jsonOrNoBody());
-  for (const routes of [modelRoutes, adapterRoutes, imageRoutes, embeddingRoutes, segmentRoutes, jobRoutes, browserDecodeRoutes, whoamiRoutes]) r.use(routes(c));
+  for (const routes of [modelRoutes, adapterRoutes, imageRoutes, embeddingRoutes, segmentRoutes, jobRoutes, propagationRoutes, browserDecodeRoutes, whoamiRoutes]) r.use(routes(c));
   return r;
 }
