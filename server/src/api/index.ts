@@ -13,3 +13,4 @@ export * from './embedding-transfer.js';
 export * from './jobs.js';
 export * from './adapters.js';
 export * from './whoami.js';
+export * from './routing.js';
