@@ -23,20 +23,21 @@
  * rows below its own; the entry files form one room.
  */
 const SERVER_ROWS = [
-  // Starting the server: the command, the package entry, assembly and shutdown, the express app.
-  [['main.ts', 'index.ts', 'server.ts', 'app.ts']],
+  // Starting the server: the command, the package entry, assembly and shutdown, the express app,
+  // joining a cluster, a trainer replica.
+  [['main.ts', 'index.ts', 'server.ts', 'app.ts', 'cluster.ts', 'trainer.ts']],
   // What HTTP clients reach: the v1 API and health routes, the viewer with its DICOMweb proxy.
   ['routes', 'viewer'],
   // HTTP plumbing: authentication, problem documents, listening.
   ['http'],
   // The services: fine-tuning jobs, adapter activation, clicks.
   ['jobs', 'adapters', 'segmentation'],
-  // Inference workers, training data from the PACS, the demo studies.
-  ['inference', 'datasets', 'demo'],
+  // Inference workers, training data from the PACS, the demo studies, the cluster's shared queue of long work.
+  ['inference', 'datasets', 'demo', 'queue'],
   // What there is to serve, the glmedsa child processes, images for SAM, the bundled Orthanc.
   ['catalog', 'children', 'images', 'bundled-pacs'],
-  // DICOM and DICOMweb, configuration.
-  ['dicom', 'config'],
+  // DICOM and DICOMweb, configuration, the cluster's Redis connections and bus.
+  ['dicom', 'config', 'redis'],
   // Leaves shared by all: the domain errors, metrics, the byte-bounded LRU, process settings.
   ['errors.ts', 'metrics.ts', 'cache', 'process', 'types'],
   // The v1 contract (also the browser's).

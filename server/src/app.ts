@@ -8,7 +8,7 @@ import { hostCheck } from './http/host-check.js';
 import { cors, requestContext } from './http/middleware.js';
 import { notFoundHandler, problemHandler } from './http/problem.js';
 import type { InferencePool } from './inference/pool.js';
-import type { JobRunner } from './jobs/job-runner.js';
+import type { JobService } from './jobs/job-service.js';
 import type { Metrics } from './metrics.js';
 import { PROBE_ROLE, healthRoutes } from './routes/health.js';
 import { v1Routes } from './routes/v1/index.js';
@@ -25,8 +25,10 @@ interface AppParts {
   service: SegmentationService;
   uploads: UploadStore;
   pacsCheck: () => Promise<PacsReadiness>;
-  jobs: JobRunner;
+  jobs: JobService;
   adapters: AdapterService;
+  /** True once shutdown has begun: /readyz answers 503 so a balancer stops sending requests. */
+  draining?: () => boolean;
 }
 
 export function createApp(p: AppParts): Express {
@@ -38,7 +40,7 @@ export function createApp(p: AppParts): Express {
   app.use(hostCheck({ allowedHosts: p.config.http.allowedHosts, listenHost: p.config.listen.host, authRequired: p.config.auth.mode === 'required' }));
   app.use(cors(p.config.cors.origins));
   const auth = new Authenticator(p.config.auth);
-  app.use(healthRoutes({ pool: p.pool, metrics: p.metrics, uploads: p.uploads, pacsCheck: p.pacsCheck, requireProbeRole: auth.require(PROBE_ROLE) }));
+  app.use(healthRoutes({ pool: p.pool, metrics: p.metrics, uploads: p.uploads, pacsCheck: p.pacsCheck, requireProbeRole: auth.require(PROBE_ROLE), ...(p.draining ? { draining: p.draining } : {}) }));
   app.use('/v1', v1Routes({ config: p.config, auth, service: p.service, uploads: p.uploads, jobs: p.jobs, adapters: p.adapters }));
   if (p.config.viewer.enabled) app.use(viewerRoutes({ config: p.config, auth, log: p.log }));
   app.use(notFoundHandler);
