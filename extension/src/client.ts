@@ -2,8 +2,13 @@
  * The browser's client of the GLMed-SA server: JSON over fetch, the caller's authorisation on
  * every request, and every failure turned into a ServerError whose message is a plain sentence
  * for the panel (unreachable, not authorised, busy, image not supported, PACS unavailable).
+ *
+ * Behind a load balancer (several server replicas): a request about an image names it in the
+ * routing header, so the replica that encoded the image answers; and since every call here may be
+ * sent twice without harm (reads, clicks, warm-ups), a connection that failed or a proxy's
+ * 502/503/504 (a replica that went away) is retried a few times, quickly, before it is reported.
  */
-import type { EmbeddingRequestInput as EmbeddingRequest, EmbeddingResponse, ModelsResponse, Problem, SegmentRequestInput as SegmentRequest, SegmentResponse } from '@glmedsa/server/api';
+import { type EmbeddingRequestInput as EmbeddingRequest, type EmbeddingResponse, IMAGE_ROUTE_HEADER, type ModelsResponse, type Problem, type SegmentRequestInput as SegmentRequest, type SegmentResponse, imageRouteKey } from '@glmedsa/server/api';
 
 export type ErrorKind = 'unreachable' | 'unauthorised' | 'busy' | 'unsupported' | 'pacs' | 'bad-request' | 'server';
 
@@ -49,12 +54,30 @@ export interface ClientOptions {
   timeoutMs?: number;
 }
 
+/** Pauses before each retry of a request whose connection failed or whose proxy found no replica. */
+const RETRY_DELAYS_MS = [150, 500, 1500];
+
+const UNREACHABLE = 'The segmentation server is unreachable: check that it is running and that the network allows the viewer to reach it.';
+
+type Sent<T> = { ok: T } | { failed: ServerError; transient: boolean };
+
 export class GlmedsaClient {
   constructor(private readonly o: ClientOptions) {}
 
-  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal, image?: Parameters<typeof imageRouteKey>[0]): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const sent = await this.send<T>(method, path, body, signal, image);
+      if ('ok' in sent) return sent.ok;
+      const delay = RETRY_DELAYS_MS[attempt];
+      if (!sent.transient || delay === undefined || signal?.aborted) throw sent.failed;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+
+  private async send<T>(method: 'GET' | 'POST', path: string, body: unknown, signal: AbortSignal | undefined, image: Parameters<typeof imageRouteKey>[0] | undefined): Promise<Sent<T>> {
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (image) headers[IMAGE_ROUTE_HEADER] = imageRouteKey(image);
     const auth = this.o.authorization();
     if (auth) headers['Authorization'] = auth;
     const timeout = AbortSignal.timeout(this.o.timeoutMs ?? 120_000);
@@ -69,7 +92,8 @@ export class GlmedsaClient {
       });
     } catch (err) {
       if (signal?.aborted) throw err;
-      throw new ServerError('unreachable', 'The segmentation server is unreachable: check that it is running and that the network allows the viewer to reach it.');
+      // A refused or reset connection may pass (a replica going away); a timeout would only repeat.
+      return { failed: new ServerError('unreachable', UNREACHABLE), transient: !timeout.aborted };
     }
     if (!res.ok) {
       let problem: Problem | null = null;
@@ -78,13 +102,13 @@ export class GlmedsaClient {
       } catch {
         problem = null;
       }
-      // A proxy in front of a stopped server answers 502/504 without a problem body: that is "unreachable", not the PACS.
-      if ((res.status === 502 || res.status === 504) && !problem?.title) {
-        throw new ServerError('unreachable', 'The segmentation server is unreachable: check that it is running and that the network allows the viewer to reach it.', res.status);
-      }
-      throw describeFailure(res.status, problem, res.headers.get('Retry-After'));
+      // A proxy in front of a stopped server answers 502/504 (and 503 when it has no server left)
+      // without a problem body: that is "unreachable" (not the PACS), and worth a quick retry.
+      const fromProxy = !problem?.title && (res.status === 502 || res.status === 503 || res.status === 504);
+      if (fromProxy && res.status !== 503) return { failed: new ServerError('unreachable', UNREACHABLE, res.status), transient: true };
+      return { failed: describeFailure(res.status, problem, res.headers.get('Retry-After')), transient: fromProxy };
     }
-    return (await res.json()) as T;
+    return { ok: (await res.json()) as T };
   }
 
   health(): Promise<{ status?: string }> {
@@ -96,10 +120,10 @@ export class GlmedsaClient {
   }
 
   warm(req: EmbeddingRequest, signal?: AbortSignal): Promise<EmbeddingResponse> {
-    return this.call('POST', '/v1/embeddings', req, signal);
+    return this.call('POST', '/v1/embeddings', req, signal, req.image);
   }
 
   segment(req: SegmentRequest, signal?: AbortSignal): Promise<SegmentResponse> {
-    return this.call('POST', '/v1/segment', req, signal);
+    return this.call('POST', '/v1/segment', req, signal, req.image);
   }
 }
