@@ -1,10 +1,11 @@
 /**
- * npm run bench [-- suite ...]: 'server', 'jobs', 'gpu', 'soak', 'workers' and 'e2e' (the browser, from test/) run
+ * npm run bench [-- suite ...]: 'server', 'jobs', 'gpu', 'soak', 'workers', 'cluster' and 'e2e' (the browser, from test/) run
  * here; other suites (model, table1, synth) are the models package's benchmarks, run in their own process.
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { clusterBench } from './cluster-bench.js';
 import { gpuBench } from './gpu-bench.js';
 import { jobsBench } from './jobs-bench.js';
 import { serverBench } from './server-bench.js';
@@ -22,6 +23,8 @@ if (suite === 'server') {
   await soakBench(args);
 } else if (suite === 'workers') {
   await workersBench(args);
+} else if (suite === 'cluster') {
+  await clusterBench(args);
 } else if (suite === 'e2e') {
   // The browser benchmark lives with the cross-package tests (it drives the real stack in Chromium).
   const { e2eBench } = (await import(new URL('../../../test/dist/bench/e2e-bench.js', import.meta.url).href)) as { e2eBench: (a: string[]) => Promise<void> };

@@ -29,7 +29,7 @@ import { WorkQueue } from './queue/work-queue.js';
 import { RedisBus } from './redis/bus.js';
 import { assertReachable, openRedis, ready } from './redis/connection.js';
 
-export interface Cluster {
+interface Cluster {
   /** This replica's name. */
   replica: string;
   /** The shared storage folder (adapter versions, merged models, jobs' work folders). */

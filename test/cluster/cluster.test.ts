@@ -8,7 +8,8 @@
  * 1. clicks through the balancer: each image's clicks reach the replica that encoded it;
  * 2. a job started through replica A and followed (SSE) through replica B; kill -9 of its trainer
  *    mid-job (a second trainer resumes it from the checkpoint on the shared storage); Redis killed
- *    and restarted mid-job (the job goes on; nothing is lost);
+ *    and restarted mid-job (meanwhile job requests answer 503 and clicks go on; then the job goes
+ *    on and nothing is lost);
  * 3. the adapter the job published, activated on A and used by B's next click within a second;
  * 4. kill -9 of an API replica during a stream of clicks: the clicks go on (counted);
  * 5. a rolling restart of both API replicas under clicks: no click fails.
@@ -179,8 +180,20 @@ test('a job started through A, followed through B, survives kill -9 of its train
   // Redis killed (kill -9) and restarted while trainer-2 trains: the job goes on.
   await waitFor('a few steps on trainer-2', async () => (steps.filter((s) => s.replica === 'trainer-2').length >= 2 ? true : undefined), 120_000);
   const beforeRestart = steps.length;
-  await redis.restart({ kill: true, downMs: 1000 });
+  let whileDown: { jobStatus: number; jobDetail: string; click: SegmentResponse } | undefined;
+  await redis.restart({
+    kill: true,
+    whileDown: async () => {
+      // What needs Redis answers 503 with a sentence; clicks do not need it.
+      const r = await realFetch(`${a.url}/v1/jobs/${jobId}`, { headers: ADMIN });
+      whileDown = { jobStatus: r.status, jobDetail: String(((await r.json()) as { detail?: string }).detail), click: await client().segment(click(targets[1]!)) };
+      await sleep(500);
+    },
+  });
   say(`redis restarted at step ${steps.at(-1)!.step}`);
+  assert.equal(whileDown?.jobStatus, 503);
+  assert.match(whileDown!.jobDetail, /the shared job queue \(Redis\) cannot be reached right now; try again in a few seconds/);
+  assert.ok(whileDown!.click.masks.length > 0, 'clicks go on while Redis is away');
   const events = await followed;
   const end = events.at(-1)!;
   assert.equal(end.event, 'end');

@@ -36,13 +36,13 @@ export interface FineTuneParts {
 export type JobEventType = 'state' | 'progress';
 
 /** Stores a patch of the job's record atomically and tells the listeners; answers the stored record. */
-export type WriteRecord = (patch: Partial<Omit<JobRecord, 'id'>>, type: JobEventType) => Promise<JobRecord>;
+type WriteRecord = (patch: Partial<Omit<JobRecord, 'id'>>, type: JobEventType) => Promise<JobRecord>;
 
 /**
  * How a run ended: finished (the record says so), or 'interrupted' by a shutdown with its checkpoint
  * written (the scheduler queues the job again; the next run resumes it).
  */
-export type RunOutcome = 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
+type RunOutcome = 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
 
 class Stopped extends Error {}
 

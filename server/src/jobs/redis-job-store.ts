@@ -32,7 +32,7 @@ interface Envelope {
 }
 
 /** The job was written by a newer server: this one does not read it. */
-export class NewerJobRecord extends Conflict {
+class NewerJobRecord extends Conflict {
   constructor(id: string, schema: unknown) {
     super(
       `job ${id} was written by a newer version of the server (job record schema ${String(schema)}; this server reads up to ${JOB_RECORD_SCHEMA}); read it through an upgraded replica`,

@@ -7,7 +7,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
-export interface ReplicaInfo {
+interface ReplicaInfo {
   id: string;
   role: 'api' | 'trainer' | 'all';
   /** Served base models: id -> weights sha256. */

@@ -37,7 +37,7 @@ export interface WorkContext {
   signal: AbortSignal;
 }
 
-export interface WorkQueueOptions {
+interface WorkQueueOptions {
   url: string;
   prefix: string;
   /** The kind of work, e.g. 'fine-tune' (the BullMQ queue's name). */

@@ -10,10 +10,10 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { Busy } from '../errors.js';
 
-export type ConnectionKind = 'request' | 'worker';
+type ConnectionKind = 'request' | 'worker';
 
 /** The URL without its password, for logs and sentences. */
-export function shownUrl(url: string): string {
+function shownUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
@@ -27,7 +27,7 @@ export function shownUrl(url: string): string {
 const reconnect = (times: number) => Math.min(times * 100, 2000);
 
 /** Options of a long-lived connection of `kind`, named `name` in Redis's CLIENT LIST. */
-export function redisOptions(kind: ConnectionKind, name: string): RedisOptions {
+function redisOptions(kind: ConnectionKind, name: string): RedisOptions {
   return {
     connectionName: name,
     retryStrategy: reconnect,
@@ -77,7 +77,7 @@ export async function assertReachable(url: string, timeoutMs: number): Promise<v
 }
 
 /** A request that needed Redis while it was unreachable: 503 with a sentence (and the cause for the log). */
-export function queueUnavailable(err: unknown): Busy {
+function queueUnavailable(err: unknown): Busy {
   const e = new Busy('the shared job queue (Redis) cannot be reached right now; try again in a few seconds', 5);
   (e as { cause?: unknown }).cause = err;
   return e;

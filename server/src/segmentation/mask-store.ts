@@ -34,7 +34,7 @@ type TakenMask = { logits: Float32Array; dropped: null } | { logits: null; dropp
  * 'prompts-only' (a replica of a cluster: the mask may have been made by a replica that has since
  * left, so the prompts alone are segmented and the answer says the mask was dropped).
  */
-export type UnknownMask = 'refuse' | 'prompts-only';
+type UnknownMask = 'refuse' | 'prompts-only';
 
 export class MaskStore {
   private readonly lru: Lru<StoredMask>;

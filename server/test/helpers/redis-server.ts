@@ -17,8 +17,11 @@ export interface TestRedis {
   port: number;
   /** The current process. */
   readonly process: GuardedProcess;
-  /** Stops Redis (SIGTERM, or kill -9 with `kill`) and starts it again on the same port and folder. */
-  restart(o?: { kill?: boolean; downMs?: number }): Promise<void>;
+  /**
+   * Stops Redis (SIGTERM, or kill -9 with `kill`) and starts it again on the same port and folder,
+   * after `whileDown` (what a test checks while Redis is away) has run.
+   */
+  restart(o?: { kill?: boolean; whileDown?: () => Promise<void> }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -63,8 +66,11 @@ export async function startTestRedis(): Promise<TestRedis> {
       } else {
         await current.stop();
       }
-      if (o.downMs) await new Promise((r) => setTimeout(r, o.downMs));
-      current = await launch();
+      try {
+        await o.whileDown?.();
+      } finally {
+        current = await launch();
+      }
     },
     async stop() {
       await current.stop(2000);
