@@ -4,7 +4,6 @@
  * (`queue.url`) the server is a replica of a cluster (`cluster.ts`); role 'trainer' starts
  * `trainer.ts` instead.
  */
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { AdapterRegistry } from './catalog/adapter-registry.js';
@@ -12,7 +11,7 @@ import { AdapterService } from './adapters/adapter-service.js';
 import { createApp } from './app.js';
 import { checkExposure } from './config/load.js';
 import type { ServerConfig } from './config/schema.js';
-import { assertPortFree, listenHttp } from './http/listen.js';
+import { assertPortFree, listenHttp, listeningUrl } from './http/listen.js';
 import { InferencePool } from './inference/pool.js';
 import type { DatasetProvider } from './jobs/dataset-provider.js';
 import { jobDatasets } from './jobs/job-datasets.js';
@@ -138,9 +137,7 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
     await pool.close();
     throw err;
   });
-  const port = (server.address() as AddressInfo).port;
-  const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
-  const url = `http://${host}:${port}`;
+  const { url, port } = listeningUrl(server, config.listen.host);
   log.info({ url, auth: config.auth.mode, pacs: config.pacs.url }, 'glmedsa server listening');
   return {
     url,

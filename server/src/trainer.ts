@@ -4,7 +4,6 @@
  * click. Its models are the same base models as the API replicas' (a job for other base weights is
  * refused with a sentence), its adapter versions go to the shared storage and the shared index.
  */
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express from 'express';
 import pino from 'pino';
@@ -15,7 +14,7 @@ import { checkExposure } from './config/load.js';
 import type { ServerConfig } from './config/schema.js';
 import { Authenticator } from './http/auth.js';
 import { hostCheck } from './http/host-check.js';
-import { assertPortFree, listenHttp } from './http/listen.js';
+import { assertPortFree, listenHttp, listeningUrl } from './http/listen.js';
 import { requestContext } from './http/middleware.js';
 import { notFoundHandler, problemHandler } from './http/problem.js';
 import { jobDatasets } from './jobs/job-datasets.js';
@@ -67,9 +66,7 @@ export async function startTrainer(config: ServerConfig, o: StartOptions = {}): 
     app.use(problemHandler(log));
     const server = await listenHttp(app, config.listen, config.http);
     started = true;
-    const port = (server.address() as AddressInfo).port;
-    const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
-    const url = `http://${host}:${port}`;
+    const { url, port } = listeningUrl(server, config.listen.host);
     log.info({ url, replica: cluster.replica }, 'glmedsa trainer listening (health routes only)');
     return {
       url,

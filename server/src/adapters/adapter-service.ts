@@ -105,7 +105,8 @@ export class AdapterService {
       else await this.serve(model, wanted);
       this.o.log.info({ model, version: wanted ?? 'base' }, 'now serving the adapter version activated on another replica');
     }).catch((err: unknown) => {
-      this.o.log.error({ model, err: (err as Error).message }, 'could not serve the adapter version activated on another replica; still serving the previous one');
+      // Redis away (the next look, or the reconnection, tries again), or a version this replica cannot load.
+      this.o.log.warn({ model, reason: (err as Error).message }, 'could not follow the active adapter version of the cluster; still serving the previous one');
     });
   }
 

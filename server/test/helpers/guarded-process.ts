@@ -1,25 +1,12 @@
 /**
- * A service process for a test (redis-server, haproxy) that cannot outlive the test: it runs under a
- * small `sh` watchdog, as the bundled Orthanc does, which stops it when the test process's pipe to
- * the watchdog closes, whatever ended the test (even kill -9). `pid` is the service's own process id,
- * for tests that kill it.
+ * A service process for a test (redis-server, haproxy) that cannot outlive the test: it runs under
+ * the bundled Orthanc's `sh` watchdog, which stops it when the test process's pipe to the watchdog
+ * closes, whatever ended the test (even kill -9). `pid` is the service's own process id, for tests
+ * that kill it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-
-const WATCHDOG = [
-  'exec 3<&0',
-  '"$0" "$@" 3<&- </dev/null &',
-  'pid=$!',
-  'echo "service-pid $pid"',
-  "trap 'kill -TERM $pid 2>/dev/null' TERM INT HUP",
-  '(cat <&3 >/dev/null; kill -TERM $pid 2>/dev/null) &',
-  'exec 3<&-',
-  'wait $pid',
-  'status=$?',
-  'while kill -0 $pid 2>/dev/null; do wait $pid; status=$?; done',
-  'exit $status',
-].join('\n');
+import { WATCHDOG, WATCHDOG_PID_LINE } from '../../src/bundled-pacs/bundled-orthanc.js';
 
 export interface GuardedProcess {
   /** The service's process id. */
@@ -42,7 +29,7 @@ export async function spawnGuarded(binary: string, args: string[], o: { cwd?: st
   const pidKnown = new Promise<number>((r) => (resolvePid = r));
   for (const stream of [child.stdout!, child.stderr!]) {
     createInterface({ input: stream }).on('line', (line) => {
-      const m = /^service-pid (\d+)$/.exec(line);
+      const m = WATCHDOG_PID_LINE.exec(line);
       if (m) resolvePid(Number(m[1]));
       else lines.push(line);
       if (lines.length > 60) lines.shift();
