@@ -106,10 +106,12 @@ export async function joinCluster(config: ServerConfig, log: Logger): Promise<Cl
       await service.follow({
         subscribe: (handler) =>
           bus.subscribe(ADAPTERS_CHANNEL, (m) => {
-            const model = (m as { model?: unknown })?.model;
-            if (typeof model === 'string') handler(model);
+            const { model, prepare } = (m ?? {}) as { model?: unknown; prepare?: unknown };
+            if (typeof model !== 'string') return;
+            handler(typeof prepare === 'number' && Number.isInteger(prepare) && prepare > 0 ? { model, prepare } : { model });
           }),
         onReconnect: (fn) => bus.onReconnect(fn),
+        announce: (model, version) => bus.publish(ADAPTERS_CHANNEL, { model, prepare: version }),
       });
     },
     async close() {

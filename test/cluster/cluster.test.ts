@@ -11,7 +11,8 @@
  *    and restarted mid-job (meanwhile job requests answer 503 and clicks go on; then the job goes
  *    on and nothing is lost);
  * 3. the adapter the job published, activated on A and used by B's next click within a second;
- * 4. kill -9 of an API replica during a stream of clicks: the clicks go on (counted);
+ * 4. kill -9 of an API replica during a stream of clicks: the clicks go on (counted), the killed
+ *    replica's images are encoded again on the other, once each, and nothing else moves;
  * 5. a rolling restart of both API replicas under clicks: no click fails.
  */
 import assert from 'node:assert/strict';
@@ -65,7 +66,8 @@ before(async () => {
     assert.equal(r.status, 0, r.stderr);
   }
   orthanc = await startBundledOrthanc({ dataDir: path.join(work, 'orthanc'), httpPort: 0, stopGraceMs: 0 });
-  targets = await phantomTargets(orthanc, 4200);
+  // 24 images, so that each replica's share of the hash ring holds some.
+  targets = [...(await phantomTargets(orthanc, 4200)), ...(await phantomTargets(orthanc, 5200))];
   redis = await startTestRedis();
   [a, b] = await Promise.all([startReplica('api-a', work, config('api', 'api-a')), startReplica('api-b', work, config('api', 'api-b'))]);
   trainer1 = await startReplica('trainer-1', work, config('trainer', 'trainer-1'));
@@ -139,18 +141,46 @@ async function clickStream(users: number, until: Promise<unknown>): Promise<Stre
   return stats;
 }
 
+/** A replica's embedding cache lookups so far (hits and misses), and its encodes (one per computed embedding). */
+async function lookups(r: Replica): Promise<{ hit: number; miss: number; encodes: number }> {
+  const text = await (await realFetch(`${r.url}/metrics`, { headers: { 'x-api-key': VIEWER_KEY } })).text();
+  const n = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
+  return {
+    hit: n(/glmedsa_embedding_cache_total\{result="hit"\} (\d+)/),
+    miss: n(/glmedsa_embedding_cache_total\{result="miss"\} (\d+)/),
+    encodes: n(/glmedsa_stage_seconds_count\{stage="encode",model="starter"\} (\d+)/),
+  };
+}
+
+/** Which replica the balancer sends each target's clicks to (the one whose cache was asked). */
+async function placement(replicas: Replica[]): Promise<Map<Target, Replica>> {
+  const found = new Map<Target, Replica>();
+  for (const t of targets) {
+    const before = await Promise.all(replicas.map(lookups));
+    await client().segment(click(t));
+    const after = await Promise.all(replicas.map(lookups));
+    const i = after.findIndex((x, k) => x.hit + x.miss > before[k]!.hit + before[k]!.miss);
+    assert.ok(i >= 0, 'a replica answered');
+    found.set(t, replicas[i]!);
+  }
+  return found;
+}
+
+/** Which replica holds each image (the balancer's choice), found by the first test. */
+let where: Map<Target, Replica>;
+
 test('clicks through the balancer reach the replica that encoded their image', async () => {
+  where = await placement([a, b]);
+  const onA = targets.filter((t) => where.get(t) === a).length;
+  say(`images per replica: a ${onA}, b ${targets.length - onA} (of ${targets.length})`);
+  assert.ok(onA > 0 && onA < targets.length, 'each replica holds some images (the hash spreads them)');
   const c = client();
-  const first = await Promise.all(targets.map((t) => c.segment(click(t))));
+  const first = await Promise.all(targets.map((t) => c.segment(click(t, undefined, 1))));
   assert.ok(first.every((r) => r.masks.length > 0 && r.adapterVersion === 'base'));
-  // With round robin, about half of the second clicks would land on a replica that has not encoded the image.
-  const second = await Promise.all(targets.map((t, i) => c.segment(click(t, first[i]!.maskId, 1))));
-  assert.deepEqual(second.map((r) => r.cached), targets.map(() => true), 'every second click found its embedding warm');
+  // With round robin, about half of these clicks would land on a replica that has not encoded the image.
+  assert.deepEqual(first.map((r) => r.cached), targets.map(() => true), 'every later click found its embedding warm');
+  const second = await Promise.all(targets.map((t, i) => c.segment(click(t, first[i]!.maskId, 2))));
   assert.deepEqual(second.map((r) => r.maskDropped ?? null), targets.map(() => null), 'every refinement found its mask where it was made');
-  // Both replicas took a share of the images (the hash spreads them).
-  const counts = await Promise.all([a, b].map(async (r) => (await (await fetch(`${r.url}/metrics`, { headers: { 'x-api-key': VIEWER_KEY } })).text()).match(/glmedsa_embedding_cache_total\{result="miss"\} (\d+)/)?.[1]));
-  say(`images encoded per replica: a ${counts[0]}, b ${counts[1]} (of ${targets.length})`);
-  assert.ok(counts.every((n) => Number(n) > 0), `both replicas encoded some images (${counts.join(', ')})`);
 });
 
 let jobId: string;
@@ -215,7 +245,8 @@ test('a job started through A, followed through B, survives kill -9 of its train
 });
 
 test('an adapter activated on A is used by B within a second, and B loads it before it answers with it', async () => {
-  const imageOnB = targets[0]!;
+  // One of B's own images (B encodes it again for the new version, and nothing of A's).
+  const imageOnB = targets.find((t) => where.get(t) === b)!;
   const cb = client(b.url);
   assert.equal((await cb.segment(click(imageOnB))).adapterVersion, 'base');
   const res = await realFetch(`${a.url}/v1/models/starter/adapters/1/activate`, { method: 'POST', headers: ADMIN });
@@ -238,7 +269,10 @@ test('an adapter activated on A is used by B within a second, and B loads it bef
   await waitFor('A to serve the base model again', async () => ((await client(a.url).segment(click(imageOnB))).adapterVersion === 'base' ? true : undefined), 5000);
 });
 
-test('kill -9 of an API replica during a stream of clicks: the clicks go on', async () => {
+test('kill -9 of an API replica during a stream of clicks: the clicks go on; only its images move', async () => {
+  const onA = targets.filter((t) => where.get(t) === a);
+  const onB = targets.filter((t) => where.get(t) === b);
+  const bBefore = await lookups(b);
   raw.attempts = 0;
   raw.failed = 0;
   const killed = (async () => {
@@ -253,6 +287,12 @@ test('kill -9 of an API replica during a stream of clicks: the clicks go on', as
   say(`kill -9 during clicks: ${stats.ok} clicks answered, ${stats.failed} failed after the client's retries; ${raw.failed} of ${raw.attempts} requests failed before retries; ${stats.maskDropped} refinements answered from their prompts (mask made on the killed replica)`);
   assert.equal(stats.failed, 0, `no click failed after the retries: ${stats.errors.slice(0, 3).join(' | ')}`);
   assert.ok(stats.maskDropped > 0, 'refinements of masks made on the killed replica were answered from their prompts');
+  // A's images were encoded again on B, once each; B's own images stayed warm there.
+  const bAfter = await lookups(b);
+  say(`A held ${onA.length} images and B ${onB.length}; B encoded ${bAfter.encodes - bBefore.encodes} after the kill`);
+  assert.equal(bAfter.encodes - bBefore.encodes, onA.length, "B encoded each of A's images once, and nothing else");
+  const again = await Promise.all(onB.map((t) => client().segment(click(t))));
+  assert.deepEqual(again.map((r) => r.cached), onB.map(() => true), "B's own images did not move");
   await a.restart();
   await lb.waitFor('UP', ['api-1']);
 });

@@ -49,6 +49,8 @@ export class AdapterService {
   private readonly switching = new Map<string, Promise<unknown>>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly unfollow: (() => void)[] = [];
+  private readonly loads = new Map<string, Promise<void>>();
+  private announce: ((model: string, version: number) => Promise<void>) | null = null;
 
   constructor(private readonly o: AdapterServiceOptions) {}
 
@@ -80,18 +82,51 @@ export class AdapterService {
 
   /**
    * Cluster: follows the shared active version. `subscribe` delivers the models whose versions or
-   * active version changed; `onReconnect` says when messages may have been missed.
+   * active version changed, and versions another replica is about to activate (`prepare`: this
+   * replica loads them at the same time, so that it can serve them as soon as they are active);
+   * `onReconnect` says when messages may have been missed; `announce` tells the others that this
+   * replica is about to activate a version.
    */
   async follow(bus: {
-    subscribe(handler: (model: string) => void): Promise<() => void>;
+    subscribe(handler: (change: { model: string; prepare?: number }) => void): Promise<() => void>;
     onReconnect(fn: () => void): () => void;
+    announce(model: string, version: number): Promise<void>;
   }): Promise<void> {
     const sync = (model: string) => void this.sync(model);
-    this.unfollow.push(await bus.subscribe(sync));
+    this.announce = bus.announce;
+    this.unfollow.push(await bus.subscribe((c) => (c.prepare !== undefined ? void this.prepare(c.model, c.prepare) : sync(c.model))));
     this.unfollow.push(bus.onReconnect(() => this.o.catalog.ids().forEach(sync)));
     const timer = setInterval(() => this.o.catalog.ids().forEach(sync), RESYNC_MS);
     timer.unref();
     this.unfollow.push(() => clearInterval(timer));
+  }
+
+  /** Loads a version another replica is activating, and releases it later if it is not served by then. */
+  private async prepare(model: string, version: number): Promise<void> {
+    const base = this.o.catalog.base(model);
+    if (!base || this.o.catalog.get(model)?.adapterVersion === version) return;
+    try {
+      const v = await this.o.registry.read(model, version);
+      if (!v || v.base.weights_sha256 !== base.manifest.weights_sha256) return;
+      const dir = await this.merged(base, version);
+      const runtimeId = `${model}@v${version}`;
+      await this.load(runtimeId, dir);
+      this.releaseLater({ ...base, dir, runtimeId, adapterVersion: version });
+    } catch (err) {
+      this.o.log.debug({ model, version, reason: (err as Error).message }, 'could not load ahead a version another replica is activating');
+    }
+  }
+
+  /** Loads a merged model into every worker once; a caller during the load waits for the same load. */
+  private load(runtimeId: string, dir: string): Promise<void> {
+    let loading = this.loads.get(runtimeId);
+    if (!loading) {
+      loading = this.o.pool.loadModel({ id: runtimeId, dir });
+      this.loads.set(runtimeId, loading);
+      const done = () => void this.loads.delete(runtimeId);
+      loading.then(done, done);
+    }
+    return loading;
   }
 
   /** Serves the shared active version of `model` if this replica does not already. */
@@ -171,7 +206,9 @@ export class AdapterService {
     const dir = await this.merged(base, version);
     const manifest = (await openModelFolder(dir)).manifest;
     const runtimeId = `${model}@v${version}`;
-    await this.o.pool.loadModel({ id: runtimeId, dir });
+    // The other replicas of a cluster load it while this one does (the merged model is on the shared storage now).
+    this.announce?.(model, version).catch(() => undefined);
+    await this.load(runtimeId, dir);
     this.replace({ id: model, dir, manifest, runtimeId, adapterVersion: version });
   }
 

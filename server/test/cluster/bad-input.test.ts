@@ -1,7 +1,8 @@
 /**
  * A cluster's bad input, with a real Redis: a replica whose queue does not answer says so and exits
  * without listening; configurations that cannot work are refused with a sentence; a job record or a
- * queue item written by a newer server is refused, not misread; two replicas that serve different
+ * queue item written by a newer server is refused, not misread; a job whose trainers kept dying fails
+ * with the reason after jobs.maxResumes; two replicas that serve different
  * base models under one id refuse each other's jobs with a sentence, and a job waits for a trainer
  * that serves its base weights when there is one.
  */
@@ -15,6 +16,7 @@ import { after, before, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { exportModel, openModelFolder, randomWeights } from '@glmedsa/models';
+import type { JobRecord } from '../../src/api/jobs.js';
 import { findFreePort } from '../../src/bundled-pacs/index.js';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 import type { RunningServer } from '../../src/server.js';
@@ -138,6 +140,49 @@ test('a job record and a queue item written by a newer server are refused, not m
   assert.equal(await direct.get(`glmedsa:job:${id}`), newer, 'the newer record is left exactly as it was written');
   await queue.close();
   direct.disconnect();
+  await closeAll();
+});
+
+test('a job whose trainers kept dying fails with the reason once jobs.maxResumes is spent', async () => {
+  const storage = dataDirWithSiteB();
+  dirs.push(storage);
+  const s = await replica('all', storage, 'replica-last');
+  const weights = (await openModelFolder(STARTER_MODEL)).manifest.weights_sha256;
+  const id = randomUUID();
+  // What three dead trainers leave: the record still 'running' after 3 resumes, and its queue item.
+  const record: JobRecord = {
+    id,
+    model: 'starter',
+    variant: 'glmedsa',
+    dataset: { folder: 'site-b' },
+    hyperparameters: { steps: 10, batch: 2, lr: 1e-3, clicks: 1, seed: 0 },
+    state: 'running',
+    phase: 'training',
+    progress: { step: 6, steps: 10, loss: 1, etaSeconds: 3, imagesPerSecond: 1 },
+    validation: { before: 0.4, now: 0.4, images: 6 },
+    data: null,
+    adapterVersion: null,
+    reason: null,
+    resumes: 3,
+    pid: 12345,
+    replica: 'trainer-gone',
+    createdAt: new Date().toISOString(),
+    startedAt: new Date().toISOString(),
+    finishedAt: null,
+    requestedBy: 'test',
+  };
+  const direct = new Redis(redis.url);
+  await direct.set(`glmedsa:job:${id}`, JSON.stringify({ schema: 1, record, owner: 'trainer-gone/lost-token', cancel: false }));
+  await direct.zadd('glmedsa:jobs', Date.now(), id);
+  direct.disconnect();
+  const queue = new Queue('fine-tune', { connection: { host: '127.0.0.1', port: redis.port }, prefix: 'glmedsa:bull' });
+  await queue.add('fine-tune', { schema: 1, id, model: 'starter', weights }, { jobId: id });
+  await queue.close();
+  const failed = await waitFor('the job to fail', async () => {
+    const j = (await get(`${s.url}/v1/jobs/${id}`, ADMIN)).body;
+    return j['state'] === 'failed' ? j : undefined;
+  }, 20_000);
+  assert.equal(failed['reason'], 'the trainer running this job stopped 4 times (last: trainer-gone); it is not resumed again');
   await closeAll();
 });
 
