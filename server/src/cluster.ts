@@ -88,6 +88,7 @@ export async function joinCluster(config: ServerConfig, log: Logger): Promise<Cl
         maxStalls: parts.maxResumes + 2,
         log,
       });
+      await queue.connected(config.queue.connectTimeoutMs);
       const channel = bus.channelName(JOB_EVENTS_CHANNEL);
       runner = new QueuedJobRunner({
         ...parts,

@@ -17,7 +17,7 @@
 import { DelayedError, type Job, Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
-import { openRedis, orUnavailable } from '../redis/connection.js';
+import { openRedis, orUnavailable, ready } from '../redis/connection.js';
 
 /** What every item of every kind carries. */
 export interface WorkItem {
@@ -73,6 +73,11 @@ export class WorkQueue<T extends WorkItem> {
     c.on('error', (err: Error) => this.o.log.debug({ err: err.message, queue: this.o.name }, 'queue connection error'));
     this.connections.push(c);
     return c;
+  }
+
+  /** Resolves once the queue's connection is up (its commands fail at once while it is not). */
+  connected(timeoutMs: number): Promise<void> {
+    return ready(this.connections[0]!, timeoutMs);
   }
 
   /** Queues an item (a no-op when an item with its id is queued already). */
