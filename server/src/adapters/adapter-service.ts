@@ -184,7 +184,7 @@ export class AdapterService {
   activate(model: string, version: number): Promise<AdapterInfo> {
     this.base(model);
     return this.exclusive(model, async () => {
-      await this.serve(model, version);
+      await this.serve(model, version, true);
       await this.o.registry.setActive(model, version);
       this.o.log.info({ model, version }, 'adapter version activated');
       await this.refresh(model);
@@ -192,8 +192,11 @@ export class AdapterService {
     });
   }
 
-  /** Loads version `version` into every worker and then serves it (call inside `exclusive`). */
-  private async serve(model: string, version: number): Promise<void> {
+  /**
+   * Loads version `version` into every worker and then serves it (call inside `exclusive`);
+   * `announce`: an activation here, which the other replicas of a cluster load at the same time.
+   */
+  private async serve(model: string, version: number, announce = false): Promise<void> {
     const base = this.base(model);
     const v = await this.o.registry.read(model, version);
     if (!v) throw new NotFound(`model '${model}' has no adapter version ${version}`);
@@ -207,7 +210,7 @@ export class AdapterService {
     const manifest = (await openModelFolder(dir)).manifest;
     const runtimeId = `${model}@v${version}`;
     // The other replicas of a cluster load it while this one does (the merged model is on the shared storage now).
-    this.announce?.(model, version).catch(() => undefined);
+    if (announce) this.announce?.(model, version).catch(() => undefined);
     await this.load(runtimeId, dir);
     this.replace({ id: model, dir, manifest, runtimeId, adapterVersion: version });
   }
