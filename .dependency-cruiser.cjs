@@ -23,8 +23,9 @@
  * rows below its own; the entry files form one room.
  */
 const SERVER_ROWS = [
-  // Starting the server: the command, the package entry, assembly and shutdown, the express app.
-  [['main.ts', 'index.ts', 'server.ts', 'app.ts']],
+  // Starting the server: the command, the package entry, assembly and shutdown, the express app,
+  // joining a cluster, a trainer replica.
+  [['main.ts', 'index.ts', 'server.ts', 'app.ts', 'cluster.ts', 'trainer.ts']],
   // What HTTP clients reach: the v1 API and health routes, the viewer with its DICOMweb proxy; the
   // command beside the server (glmedsa-server propagate --dicom).
   ['routes', 'viewer', 'cli'],
@@ -34,12 +35,13 @@ const SERVER_ROWS = [
   ['propagation'],
   // The services: fine-tuning jobs, adapter activation, clicks.
   ['jobs', 'adapters', 'segmentation'],
-  // Inference workers, training data from the PACS, the demo studies, series as volumes.
-  ['inference', 'datasets', 'demo', 'series'],
+  // Inference workers, training data from the PACS, the demo studies, series as volumes, the
+  // cluster's shared queue of long work.
+  ['inference', 'datasets', 'demo', 'series', 'queue'],
   // What there is to serve, the glmedsa child processes, images for SAM, the bundled Orthanc.
   ['catalog', 'children', 'images', 'bundled-pacs'],
-  // DICOM and DICOMweb, configuration.
-  ['dicom', 'config'],
+  // DICOM and DICOMweb, configuration, the cluster's Redis connections and bus.
+  ['dicom', 'config', 'redis'],
   // Leaves shared by all: the domain errors, metrics, the byte-bounded LRU, process settings.
   ['errors.ts', 'metrics.ts', 'cache', 'process', 'types'],
   // The v1 contract (also the browser's).

@@ -2,8 +2,13 @@
  * The browser's client of the GLMed-SA server: JSON over fetch, the caller's authorisation on
  * every request, and every failure turned into a ServerError whose message is a plain sentence
  * for the panel (unreachable, not authorised, busy, image not supported, PACS unavailable).
+ *
+ * Behind a load balancer (several server replicas): a request about an image names it in the
+ * routing header, so the replica that encoded the image answers; and since every call here may be
+ * sent twice without harm (reads, clicks, warm-ups), a connection that failed or a proxy's
+ * 502/503/504 (a replica that went away) is retried a few times, quickly, before it is reported.
  */
-import type { EmbeddingRequestInput as EmbeddingRequest, EmbeddingResponse, ModelsResponse, Problem, SegmentRequestInput as SegmentRequest, SegmentResponse } from '@glmedsa/server/api';
+import { type EmbeddingRequestInput as EmbeddingRequest, type EmbeddingResponse, IMAGE_ROUTE_HEADER, type ModelsResponse, type Problem, type SegmentRequestInput as SegmentRequest, type SegmentResponse, imageRouteKey } from '@glmedsa/server/api';
 
 type ErrorKind = 'unreachable' | 'unauthorised' | 'busy' | 'unsupported' | 'pacs' | 'bad-request' | 'server';
 
@@ -49,6 +54,9 @@ export interface ClientOptions {
   timeoutMs?: number;
 }
 
+/** Pauses before each retry of a request whose connection failed or whose proxy found no replica. */
+const RETRY_DELAYS_MS = [150, 500, 1500];
+
 export const UNREACHABLE = 'The segmentation server is unreachable: check that it is running and that the network allows the viewer to reach it.';
 
 interface RequestOptions {
@@ -62,7 +70,17 @@ interface RequestOptions {
   timeoutMs?: number | null;
   /** Which sentence a failed answer deserves (default describeFailure). */
   describe?: typeof describeFailure;
+  /** The image the request is about: named in the routing header, so a balancer picks the replica that encoded it. */
+  image?: Parameters<typeof imageRouteKey>[0];
+  /**
+   * The request may be sent again without harm (reads, clicks, warm-ups): a refused or reset
+   * connection, or a proxy's bare 502/503/504 (a replica that went away), is retried a few times,
+   * quickly, before it is reported.
+   */
+  idempotent?: boolean;
 }
+
+type Sent = { ok: Response } | { failed: ServerError; transient: boolean };
 
 /**
  * One request to the server with the caller's authorisation and a time limit; answers the response
@@ -71,8 +89,19 @@ interface RequestOptions {
  * server's problem says.
  */
 export async function request(o: ClientOptions, path: string, r: RequestOptions = {}): Promise<Response> {
+  for (let attempt = 0; ; attempt++) {
+    const sent = await sendOnce(o, path, r);
+    if ('ok' in sent) return sent.ok;
+    const delay = RETRY_DELAYS_MS[attempt];
+    if (!r.idempotent || !sent.transient || delay === undefined || r.signal?.aborted) throw sent.failed;
+    await new Promise((done) => setTimeout(done, delay));
+  }
+}
+
+async function sendOnce(o: ClientOptions, path: string, r: RequestOptions): Promise<Sent> {
   const headers: Record<string, string> = { Accept: r.accept ?? 'application/json' };
   if (r.body !== undefined) headers['Content-Type'] = 'application/json';
+  if (r.image) headers[IMAGE_ROUTE_HEADER] = imageRouteKey(r.image);
   const auth = o.authorization();
   if (auth) headers['Authorization'] = auth;
   const limit = r.timeoutMs === null ? null : o.timeoutMs ?? r.timeoutMs ?? 120_000;
@@ -88,25 +117,28 @@ export async function request(o: ClientOptions, path: string, r: RequestOptions 
     });
   } catch (err) {
     if (r.signal?.aborted) throw err;
-    throw new ServerError('unreachable', UNREACHABLE);
+    // A refused or reset connection may pass (a replica going away); a timeout would only repeat.
+    return { failed: new ServerError('unreachable', UNREACHABLE), transient: !timeout?.aborted };
   }
-  if (res.ok) return res;
+  if (res.ok) return { ok: res };
   let problem: Problem | null = null;
   try {
     problem = (await res.json()) as Problem;
   } catch {
     problem = null;
   }
-  // A proxy in front of a stopped server answers 502/504 without a problem body: that is "unreachable", not the PACS.
-  if ((res.status === 502 || res.status === 504) && !problem?.title) throw new ServerError('unreachable', UNREACHABLE, res.status);
-  throw (r.describe ?? describeFailure)(res.status, problem, res.headers.get('Retry-After'));
+  // A proxy in front of a stopped server answers 502/504 (and 503 when it has no server left)
+  // without a problem body: that is "unreachable" (not the PACS), and worth a quick retry.
+  const fromProxy = !problem?.title && (res.status === 502 || res.status === 503 || res.status === 504);
+  if (fromProxy && res.status !== 503) return { failed: new ServerError('unreachable', UNREACHABLE, res.status), transient: true };
+  return { failed: (r.describe ?? describeFailure)(res.status, problem, res.headers.get('Retry-After')), transient: fromProxy };
 }
 
 export class GlmedsaClient {
   constructor(private readonly o: ClientOptions) {}
 
-  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-    const res = await request(this.o, path, { method, body, ...(signal ? { signal } : {}) });
+  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal, image?: RequestOptions['image']): Promise<T> {
+    const res = await request(this.o, path, { method, body, idempotent: true, ...(signal ? { signal } : {}), ...(image ? { image } : {}) });
     return (await res.json()) as T;
   }
 
@@ -119,10 +151,10 @@ export class GlmedsaClient {
   }
 
   warm(req: EmbeddingRequest, signal?: AbortSignal): Promise<EmbeddingResponse> {
-    return this.call('POST', '/v1/embeddings', req, signal);
+    return this.call('POST', '/v1/embeddings', req, signal, req.image);
   }
 
   segment(req: SegmentRequest, signal?: AbortSignal): Promise<SegmentResponse> {
-    return this.call('POST', '/v1/segment', req, signal);
+    return this.call('POST', '/v1/segment', req, signal, req.image);
   }
 }

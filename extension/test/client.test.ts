@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import type { Problem } from '@glmedsa/server/api';
+import { IMAGE_ROUTE_HEADER, type Problem } from '@glmedsa/server/api';
 import { GlmedsaClient, ServerError, describeFailure } from '../src/client.js';
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
@@ -170,4 +170,63 @@ test('describeFailure: every status class gets its own sentence', () => {
   }
   assert.equal(describeFailure(500, null, null).message, 'The segmentation server failed (HTTP 500).');
   assert.equal(describeFailure(503, null, 'Wed, 21 Oct 2015 07:28:00 GMT').retryAfterSeconds, 1, 'an HTTP-date Retry-After falls back to one second');
+});
+
+test('a request about an image names it in the routing header, so a balancer sends it where the image was encoded', async () => {
+  const seen: (string | undefined)[] = [];
+  handler = (req, _body, res) => {
+    seen.push(req.headers[IMAGE_ROUTE_HEADER] as string | undefined);
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end('{}');
+  };
+  const client = new GlmedsaClient({ baseUrl, authorization: () => null });
+  await client.segment({ ...segmentRequest, image: { ...segmentRequest.image, frame: 4 } });
+  await client.warm({ image: { imageId: 'a'.repeat(64) } });
+  await client.models();
+  assert.deepEqual(seen, ['3:4', `upload:${'a'.repeat(64)}`, undefined]);
+});
+
+test('a reset connection or a proxy without a replica is retried; the server’s own busy answer and a time-out are not', async () => {
+  const client = new GlmedsaClient({ baseUrl, authorization: () => null });
+  let requests = 0;
+  // A replica killed mid-request: the connection drops twice, then another replica answers.
+  handler = (req, _body, res) => {
+    requests++;
+    if (requests <= 2) {
+      req.socket.destroy();
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end('{"ok":true}');
+  };
+  assert.deepEqual(await client.segment(segmentRequest), { ok: true });
+  assert.equal(requests, 3);
+  // HAProxy with no replica up answers 503 with an HTML page: retried.
+  requests = 0;
+  handler = (_req, _body, res) => {
+    requests++;
+    if (requests === 1) {
+      res.writeHead(503, { 'Content-Type': 'text/html' });
+      res.end('<html><body><h1>503 Service Unavailable</h1>No server is available to handle this request.</body></html>');
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end('{"ok":true}');
+  };
+  assert.deepEqual(await client.segment(segmentRequest), { ok: true });
+  assert.equal(requests, 2);
+  // Our server saying it is busy: one request, the caller waits Retry-After (the controller's retry).
+  requests = 0;
+  handler = (req, body, res) => {
+    requests++;
+    answerProblem(503, problem(503, 'busy', 'the queue is full'), { 'Retry-After': '3' })(req, body, res);
+  };
+  assert.equal((await failure(client)).retryAfterSeconds, 3);
+  assert.equal(requests, 1);
+  // A time-out would only time out again.
+  requests = 0;
+  handler = () => void requests++;
+  const slow = new GlmedsaClient({ baseUrl, authorization: () => null, timeoutMs: 50 });
+  assert.equal((await failure(slow)).kind, 'unreachable');
+  assert.equal(requests, 1);
 });

@@ -1,11 +1,12 @@
 /**
- * npm run bench [-- suite ...]: 'server', 'jobs', 'gpu', 'soak', 'workers', 'propagate' and 'e2e' (the browser, from
- * test/) run here; other suites (model, table1, synth, propagate-eval) are the models package's benchmarks, run in
- * their own process.
+ * npm run bench [-- suite ...]: 'server', 'jobs', 'gpu', 'soak', 'workers', 'propagate', 'cluster' and 'e2e' (the
+ * browser, from test/) run here; other suites (model, table1, synth, starter, propagate-eval) are the models package's
+ * benchmarks, run in their own process.
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { clusterBench } from './cluster-bench.js';
 import { gpuBench } from './gpu-bench.js';
 import { jobsBench } from './jobs-bench.js';
 import { propagateBench } from './propagate-bench.js';
@@ -26,6 +27,8 @@ if (suite === 'server') {
   await soakBench(args);
 } else if (suite === 'workers') {
   await workersBench(args);
+} else if (suite === 'cluster') {
+  await clusterBench(args);
 } else if (suite === 'e2e') {
   // The browser benchmark lives with the cross-package tests (it drives the real stack in Chromium).
   const { e2eBench } = (await import(new URL('../../../test/dist/bench/e2e-bench.js', import.meta.url).href)) as { e2eBench: (a: string[]) => Promise<void> };

@@ -10,7 +10,7 @@ import { cors, requestContext } from './http/middleware.js';
 import { originCheck } from './http/origin-check.js';
 import { notFoundHandler, problemHandler } from './http/problem.js';
 import type { InferencePool } from './inference/pool.js';
-import type { JobRunner } from './jobs/job-runner.js';
+import type { JobService } from './jobs/job-service.js';
 import type { Metrics } from './metrics.js';
 import type { PropagationService } from './propagation/propagation-service.js';
 import { PROBE_ROLE, healthRoutes } from './routes/health.js';
@@ -28,9 +28,11 @@ interface AppParts {
   service: SegmentationService;
   uploads: UploadStore;
   pacsCheck: () => Promise<PacsReadiness>;
-  jobs: JobRunner;
+  jobs: JobService;
   adapters: AdapterService;
   propagations: PropagationService;
+  /** True once shutdown has begun: /readyz answers 503 so a balancer stops sending requests. */
+  draining?: () => boolean;
 }
 
 export function createApp(p: AppParts): Express {
@@ -46,7 +48,7 @@ export function createApp(p: AppParts): Express {
   app.use(originCheck({ corsOrigins: p.config.cors.origins, publicUrl: p.config.http.publicUrl }));
   app.use(declaredBodyLimit(p.config.limits));
   const auth = new Authenticator(p.config.auth);
-  app.use(healthRoutes({ pool: p.pool, metrics: p.metrics, uploads: p.uploads, pacsCheck: p.pacsCheck, requireProbeRole: auth.require(PROBE_ROLE) }));
+  app.use(healthRoutes({ pool: p.pool, metrics: p.metrics, uploads: p.uploads, pacsCheck: p.pacsCheck, requireProbeRole: auth.require(PROBE_ROLE), ...(p.draining ? { draining: p.draining } : {}) }));
   app.use('/v1', v1Routes({ config: p.config, auth, service: p.service, uploads: p.uploads, jobs: p.jobs, adapters: p.adapters, propagations: p.propagations }));
   if (p.config.viewer.enabled) app.use(viewerRoutes({ config: p.config, auth, log: p.log }));
   app.use(notFoundHandler);

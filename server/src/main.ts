@@ -4,10 +4,12 @@ import { ConfigError, ENV_VARS, loadConfig } from './config/load.js';
 import { propagateDicomCommand } from './cli/propagate-dicom-command.js';
 import { startServer } from './server.js';
 
-const HELP = `glmedsa-server [--config FILE.json] [--port N] [--host ADDR]
+const HELP = `glmedsa-server [--config FILE.json] [--port N] [--host ADDR] [--role api|trainer|all]
 glmedsa-server propagate --model DIR --dicom DIR ... (a mask through a folder of DICOM files; --help for more)
 
-Serves GLMed-SA segmentation over HTTP for the OHIF viewer. Configuration: a JSON file
+Serves GLMed-SA segmentation over HTTP for the OHIF viewer. --role (GLMEDSA_ROLE) is for a
+cluster with a shared queue: 'api' answers clicks and queues jobs, 'trainer' runs the jobs, 'all'
+(the default) both. Configuration: a JSON file
 (--config or GLMEDSA_CONFIG) and these environment variables:
 ${Object.entries(ENV_VARS)
   .map(([k, v]) => `  ${k.padEnd(38)} ${v.help}`)
@@ -18,7 +20,7 @@ Read by the launcher (on Linux it runs the server in a child with glibc's malloc
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { config: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, help: { type: 'boolean' } },
+    options: { config: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, role: { type: 'string' }, help: { type: 'boolean' } },
     strict: true,
   });
   if (values.help) {
@@ -28,6 +30,7 @@ async function main(): Promise<void> {
   const env = { ...process.env };
   if (values.port) env['GLMEDSA_PORT'] = values.port;
   if (values.host) env['GLMEDSA_HOST'] = values.host;
+  if (values.role) env['GLMEDSA_ROLE'] = values.role;
   const config = loadConfig({ ...(values.config ? { file: values.config } : {}), env });
   const server = await startServer(config);
   const stop = (signal: string) => {

@@ -1,8 +1,9 @@
 /**
  * Starting and stopping the server: models resolved (exported at start when given as
- * checkpoints), inference workers warmed up, HTTP listening, graceful shutdown.
+ * checkpoints), inference workers warmed up, HTTP listening, graceful shutdown. With a queue
+ * (`queue.url`) the server is a replica of a cluster (`cluster.ts`); role 'trainer' starts
+ * `trainer.ts` instead.
  */
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { AdapterRegistry } from './catalog/adapter-registry.js';
@@ -10,14 +11,17 @@ import { AdapterService } from './adapters/adapter-service.js';
 import { createApp } from './app.js';
 import { checkExposure } from './config/load.js';
 import type { ServerConfig } from './config/schema.js';
-import { assertPortFree, listenHttp } from './http/listen.js';
+import { assertPortFree, listenHttp, listeningUrl } from './http/listen.js';
 import { InferencePool } from './inference/pool.js';
-import { type DatasetProvider, DatasetSources, FolderDatasetProvider } from './jobs/dataset-provider.js';
-import { PacsDatasetProvider } from './jobs/pacs-dataset-provider.js';
-import { DicomWebClient } from './dicom/dicomweb-client.js';
+import type { DatasetProvider } from './jobs/dataset-provider.js';
+import { jobDatasets } from './jobs/job-datasets.js';
 import { JobRunner } from './jobs/job-runner.js';
 import { PropagationService } from './propagation/propagation-service.js';
 import { SeriesReader } from './series/series-reader.js';
+import { pacsClient } from './dicom/pacs-client.js';
+import type { JobService } from './jobs/job-service.js';
+import { joinCluster } from './cluster.js';
+import { startTrainer } from './trainer.js';
 import { SqliteJobStore } from './jobs/sqlite-job-store.js';
 import { Metrics } from './metrics.js';
 import { MaskStore } from './segmentation/mask-store.js';
@@ -43,12 +47,20 @@ export interface StartOptions {
 }
 
 export async function startServer(config: ServerConfig, o: StartOptions = {}): Promise<RunningServer> {
+  if (config.role === 'trainer') return startTrainer(config, o);
   checkExposure(config);
   const log = o.log ?? pino({ level: config.logLevel, base: { service: 'glmedsa-server' } });
   const dataDir = o.dataDir ?? path.resolve('.data');
   // Before the models are exported and the workers warmed: a taken port is known in a millisecond.
   await assertPortFree(config.listen);
-  const models = await resolveModels(config.models, dataDir, log);
+  // So is a queue that does not answer: the replica says so and does not start.
+  const cluster = config.queue.url ? await joinCluster(config, log) : null;
+  // Adapter versions, merged models and jobs' folders: the shared storage of a cluster, else the data folder.
+  const shared = cluster?.storage ?? dataDir;
+  const models = await resolveModels(config.models, dataDir, log).catch(async (err: unknown) => {
+    await cluster?.close();
+    throw err;
+  });
   const metrics = new Metrics();
   const pool = new InferencePool({
     count: config.workers.count,
@@ -67,45 +79,50 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
   await pool.start();
   for (const p of pool.providers) log.info({ model: p.id, provider: p.provider }, 'model loaded');
   const catalog = new ModelCatalog(models);
-  const registry = new AdapterRegistry(path.join(dataDir, 'adapters'));
+  const registry = new AdapterRegistry(path.join(shared, 'adapters'), cluster?.adapterIndex);
   const adapters = new AdapterService({
     registry,
     catalog,
     pool,
-    mergedRoot: path.join(dataDir, 'merged'),
+    mergedRoot: path.join(shared, 'merged'),
     threads: config.jobs.threads,
     releaseGraceMs: config.jobs.releaseGraceMs,
+    shared: !!cluster,
     log,
   });
   await adapters.start();
-  const store = new SqliteJobStore(path.join(dataDir, 'jobs.sqlite'));
-  const jobs = new JobRunner({
-    store,
-    datasets:
-      o.datasets ??
-      new DatasetSources({
-        folder: new FolderDatasetProvider(path.resolve(config.jobs.datasetRoot ?? path.join(dataDir, 'datasets'))),
-        pacs: new PacsDatasetProvider(pacsDatasetClient(config.pacs)),
-      }),
+  const parts = {
+    datasets: o.datasets ?? jobDatasets(config, shared),
     registry,
     catalog,
-    root: path.join(dataDir, 'jobs'),
     device: config.device,
     threads: config.jobs.threads,
     queueLimit: config.jobs.queueLimit,
     checkpointEvery: config.jobs.checkpointEvery,
     maxResumes: config.jobs.maxResumes,
-    onPublished: (model) => adapters.refresh(model),
+    onPublished: (model: string) => adapters.refresh(model),
     log,
-  });
-  await jobs.recover();
+  };
+  let store: SqliteJobStore | null = null;
+  let jobs: JobService;
+  if (cluster) {
+    await cluster.announce(models);
+    await cluster.followAdapters(adapters);
+    jobs = await cluster.jobs({ ...parts, trains: config.role === 'all' });
+  } else {
+    store = new SqliteJobStore(path.join(dataDir, 'jobs.sqlite'));
+    const runner = new JobRunner({ ...parts, store, root: path.join(dataDir, 'jobs') });
+    await runner.recover();
+    jobs = runner;
+  }
   const pacs = createPacsAccess(config.pacs);
   const uploads = new UploadStore(config.cache.uploadBytes, config.limits);
   const service = new SegmentationService({
     pool,
     pacs,
     uploads,
-    masks: new MaskStore(config.cache.maskEntries, config.cache.maskTtlMs),
+    // A replica that did not make a mask (the one that did has left) segments the prompts alone.
+    masks: new MaskStore(config.cache.maskEntries, config.cache.maskTtlMs, cluster ? 'prompts-only' : 'refuse'),
     metrics,
     models: catalog,
     adapters: (id) => adapters.describe(id),
@@ -124,18 +141,18 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
     registry: metrics.registry,
     log,
   });
-  const app = createApp({ config, log, metrics, pool, service, uploads, pacsCheck: () => pacs.ping(), jobs, adapters, propagations });
+  let draining = false;
+  const app = createApp({ config, log, metrics, pool, service, uploads, pacsCheck: () => pacs.ping(), jobs, adapters, propagations, draining: () => draining });
   const server = await listenHttp(app, config.listen, config.http).catch(async (err: unknown) => {
     await propagations.close();
     await jobs.close();
-    store.close();
+    store?.close();
     adapters.close();
+    await cluster?.close();
     await pool.close();
     throw err;
   });
-  const port = (server.address() as AddressInfo).port;
-  const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
-  const url = `http://${host}:${port}`;
+  const { url, port } = listeningUrl(server, config.listen.host);
   log.info({ url, auth: config.auth.mode, pacs: config.pacs.url }, 'glmedsa server listening');
   return {
     url,
@@ -143,6 +160,13 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
     config,
     log,
     async close() {
+      // Behind a balancer: /readyz answers 503 for http.drainMs while everything is still served,
+      // so the balancer's health checks take this replica out before its port closes.
+      draining = true;
+      if (config.http.drainMs > 0) {
+        log.info({ drainMs: config.http.drainMs }, 'draining: /readyz says so until the balancer has taken this replica out');
+        await new Promise((r) => setTimeout(r, config.http.drainMs));
+      }
       // No new connections; requests in flight get http.shutdownGraceMs to finish (a click whose
       // image is being encoded gets its answer). Past it, their inference jobs are answered 503
       // with a sentence and the answers get a second to be written: a client that keeps a
@@ -164,23 +188,10 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
       server.closeAllConnections();
       await propagationsStopped;
       await jobs.close();
-      store.close();
+      store?.close();
       adapters.close();
+      await cluster?.close();
       await pool.close();
     },
   };
-}
-
-/** The DICOMweb client fine-tuning jobs read SEGs and images with (whole instances, so the frame size limit is raised). */
-function pacsDatasetClient(c: ServerConfig['pacs']): DicomWebClient {
-  return pacsClient(c, Math.max(c.maxFrameBytes, 512 * 1024 * 1024));
-}
-
-function pacsClient(c: ServerConfig['pacs'], maxResponseBytes: number): DicomWebClient {
-  return new DicomWebClient({
-    baseUrl: c.url,
-    timeoutMs: c.timeoutMs,
-    maxResponseBytes,
-    auth: c.token ? { bearerToken: c.token } : c.username ? { username: c.username, password: c.password ?? '' } : undefined,
-  });
 }

@@ -3,7 +3,7 @@
  * and an image's embedding, each checked so that a failure becomes a reason the viewer can show
  * (and fall back to the server path on), never an unreadable error.
  */
-import { EMBEDDING_HEADERS as H, type EmbeddingDtype, decodeFloat16, decodeFloat32, embeddingQueryOf } from '@glmedsa/server/api';
+import { EMBEDDING_HEADERS as H, type EmbeddingDtype, IMAGE_ROUTE_HEADER, decodeFloat16, decodeFloat32, embeddingQueryOf, imageRouteKey } from '@glmedsa/server/api';
 import type { BrowserEmbedding, SessionLike } from './decode-prompts.js';
 
 /**
@@ -83,13 +83,29 @@ function versionOf(h: Headers, what: 'decoder' | 'embedding'): ModelVersion {
   return { model: get(H.model), weightsSha256: get(H.weights), adapterVersion: get(H.adapterVersion), decoderSha256: get(H.decoderSha256) };
 }
 
-async function get(o: FetchOptions, url: string, what: 'decoder' | 'embedding'): Promise<Response> {
+/** Pauses before each retry of a download whose connection failed or whose proxy found no replica (a replica going away). */
+const RETRY_DELAYS_MS = [150, 500, 1500];
+
+/** `route`: the image's routing key, so a load balancer sends the download to the replica that encoded it. */
+async function get(o: FetchOptions, url: string, what: 'decoder' | 'embedding', route?: string): Promise<Response> {
   let res: Response;
-  try {
-    res = await o.fetch(`${o.baseUrl}${url}`, { headers: o.headers ?? {} });
-  } catch (e) {
-    const cause = (e as { cause?: { message?: string } }).cause?.message;
-    throw new DecodeUnavailable(`the browser could not download the ${what} (${brief((e as Error).message)}${cause ? `: ${brief(cause)}` : ''})`, aboutOf(what), true);
+  for (let attempt = 0; ; attempt++) {
+    const delay = RETRY_DELAYS_MS[attempt];
+    try {
+      res = await o.fetch(`${o.baseUrl}${url}`, { headers: { ...o.headers, ...(route ? { [IMAGE_ROUTE_HEADER]: route } : {}) } });
+    } catch (e) {
+      if (delay !== undefined) {
+        await new Promise((r) => setTimeout(r, delay));
+        continue;
+      }
+      const cause = (e as { cause?: { message?: string } }).cause?.message;
+      throw new DecodeUnavailable(`the browser could not download the ${what} (${brief((e as Error).message)}${cause ? `: ${brief(cause)}` : ''})`, aboutOf(what), true);
+    }
+    // A proxy's own 502/503/504 (no problem+json body): the replica went away; another may answer.
+    const fromProxy = (res.status === 502 || res.status === 503 || res.status === 504) && !(res.headers.get('content-type') ?? '').includes('problem+json');
+    if (!fromProxy || delay === undefined) break;
+    await res.body?.cancel();
+    await new Promise((r) => setTimeout(r, delay));
   }
   if (!res.ok) {
     const problem = await res.json().then(
@@ -135,7 +151,7 @@ export async function fetchEmbedding(
   decoder: ModelVersion,
   dtype: EmbeddingDtype = 'float16',
 ): Promise<{ embedding: BrowserEmbedding; version: ModelVersion; bytes: number }> {
-  const res = await get(o, `/v1/embeddings/${encodeURIComponent(model)}?${embeddingQueryOf(image, dtype)}`, 'embedding');
+  const res = await get(o, `/v1/embeddings/${encodeURIComponent(model)}?${embeddingQueryOf(image, dtype)}`, 'embedding', imageRouteKey(image));
   const version = versionOf(res.headers, 'embedding');
   if (version.weightsSha256 !== decoder.weightsSha256 || version.adapterVersion !== decoder.adapterVersion || version.decoderSha256 !== decoder.decoderSha256) {
     throw new VersionMismatch(version, decoder);

@@ -14,3 +14,4 @@ export * from './jobs.js';
 export * from './adapters.js';
 export * from './whoami.js';
 export * from './propagations.js';
+export * from './routing.js';

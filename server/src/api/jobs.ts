@@ -204,10 +204,12 @@ export const JobRecordSchema = z.object({
   adapterVersion: z.number().int().positive().nullable(),
   /** Why it failed or was cancelled, in a sentence. */
   reason: z.string().nullable(),
-  /** How many times the job was resumed after a server restart. */
+  /** How many times the job was resumed after a server restart (in a cluster: after its trainer stopped). */
   resumes: z.number().int().nonnegative(),
   /** Process id of the child running it (to stop an orphan after a crash). */
   pid: z.number().int().nullable(),
+  /** In a cluster: the trainer replica that runs it, or ran it last. */
+  replica: z.string().nullable().optional(),
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),

@@ -79,11 +79,14 @@ export const SegmentResponseSchema = z.object({
   /** Send it back as `maskId` to refine this mask with more clicks. */
   maskId: z.string(),
   /**
-   * Present when the request's maskId was made under another adapter version of the model: that
-   * mask was dropped and the prompts alone were segmented.
+   * Present when the request's maskId could not be used and the prompts alone were segmented: it
+   * was made under another adapter version of the model, or (in a cluster) it is unknown to the
+   * replica that answered (the one that made it has left or restarted).
    */
-  maskDropped: z.literal('adapter version changed').optional(),
+  maskDropped: z.enum(['adapter version changed', 'mask unknown to this replica']).optional(),
   model: z.string(),
+  /** The adapter version that made these masks ("base": none), as the embedding downloads' x-adapter-version says. */
+  adapterVersion: z.string().optional(),
   image: Size,
   masks: z.array(EncodedMaskSchema).min(1),
   /** Index of the mask with the highest predicted IoU. */

@@ -105,16 +105,17 @@ export class OrthancUploadError extends Error {
 }
 
 /**
- * Runs "$0 $@" (Orthanc and its config) in the background, prints its pid, forwards TERM/INT/HUP
- * to it, terminates it when stdin reaches EOF (our process died or stop() closed it), and exits
- * with Orthanc's status.
+ * Runs "$0 $@" (Orthanc and its config) in the background, prints its pid (a line matching
+ * {@link WATCHDOG_PID_LINE}), forwards TERM/INT/HUP to it, terminates it when stdin reaches EOF (our
+ * process died or stop() closed it), and exits with Orthanc's status. The tests run other services
+ * (Redis, HAProxy) under the same watchdog.
  */
-const WATCHDOG = [
+export const WATCHDOG = [
   // Non-interactive sh gives background jobs /dev/null as stdin: keep the real one on fd 3.
   'exec 3<&0',
   '"$0" "$@" 3<&- </dev/null &',
   'pid=$!',
-  'echo "orthanc-pid $pid"',
+  'echo "watched-pid $pid"',
   "trap 'kill -TERM $pid 2>/dev/null' TERM INT HUP",
   '(cat <&3 >/dev/null; kill -TERM $pid 2>/dev/null) &',
   'exec 3<&-',
@@ -123,6 +124,9 @@ const WATCHDOG = [
   'while kill -0 $pid 2>/dev/null; do wait $pid; status=$?; done',
   'exit $status',
 ].join('\n');
+
+/** The watchdog's line with the watched process's pid. */
+export const WATCHDOG_PID_LINE = /^watched-pid (\d+)$/;
 
 const LOG_LINES = 40;
 
@@ -188,7 +192,7 @@ async function startOnce(options: BundledOrthancOptions, httpPort: number): Prom
   let orthancPid: number | undefined;
   let listening = false;
   collectLines(child, (line) => {
-    const match = /^orthanc-pid (\d+)$/.exec(line);
+    const match = WATCHDOG_PID_LINE.exec(line);
     if (match && orthancPid === undefined) {
       orthancPid = Number(match[1]);
       return;

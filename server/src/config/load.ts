@@ -130,6 +130,13 @@ export const ENV_VARS: Record<string, { path: string[]; parse?: (name: string, v
   GLMEDSA_PROPAGATION_MAX_RUNNING: { path: ['propagation', 'maxRunning'], parse: int, help: 'propagations through a series computing at once (default 2)' },
   GLMEDSA_PROPAGATION_QUEUE_LIMIT: { path: ['propagation', 'queueLimit'], parse: int, help: 'propagations waiting before new ones get 503 (default 16)' },
   GLMEDSA_LOG_LEVEL: { path: ['logLevel'], help: 'fatal | error | warn | info | debug' },
+  GLMEDSA_ROLE: { path: ['role'], help: 'api | trainer | all (default all; api and trainer need GLMEDSA_QUEUE_URL)' },
+  GLMEDSA_QUEUE_URL: { path: ['queue', 'url'], help: 'the shared queue of a cluster, redis://host:6379 (absent: one machine, SQLite jobs)' },
+  GLMEDSA_QUEUE_PREFIX: { path: ['queue', 'prefix'], help: "prefix of the cluster's Redis keys (default glmedsa)" },
+  GLMEDSA_QUEUE_LOCK_MS: { path: ['queue', 'lockMs'], parse: int, help: "a running job's lock; a dead trainer is noticed when it expires (default 30000)" },
+  GLMEDSA_REPLICA_ID: { path: ['queue', 'replicaId'], help: "this replica's name in job records (default host:pid)" },
+  GLMEDSA_STORAGE_DIR: { path: ['storage', 'dir'], help: 'the folder all replicas share (adapter versions, checkpoints); needed with a queue' },
+  GLMEDSA_DRAIN_MS: { path: ['http', 'drainMs'], parse: int, help: "on shutdown, how long /readyz says 'draining' before the server stops (behind a balancer; default 0)" },
 };
 
 export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv; overrides?: Json } = {}): ServerConfig {

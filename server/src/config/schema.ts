@@ -146,8 +146,14 @@ export const ServerConfigSchema = z
         publicUrl: z.string().url().optional(),
         /** On shutdown, how long requests in flight may take to finish; past it their inference jobs are answered 503. */
         shutdownGraceMs: z.number().int().min(0).max(600_000).default(10_000),
+        /**
+         * On shutdown, how long /readyz answers 503 ("draining") while the server still serves, before
+         * it stops taking connections: behind a load balancer, longer than its health checks take to
+         * mark the replica down (HAProxy: inter x fall), so no click is sent to a closed port. 0 on one machine.
+         */
+        drainMs: z.number().int().min(0).max(600_000).default(0),
       })
-      .default({ allowedHosts: [], headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 5_000, idleTimeoutMs: 300_000, maxConnections: 256, shutdownGraceMs: 10_000 }),
+      .default({ allowedHosts: [], headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 5_000, idleTimeoutMs: 300_000, maxConnections: 256, shutdownGraceMs: 10_000, drainMs: 0 }),
     limits: z
       .object({
         jsonBytes: z.number().int().min(1024).default(256 * 1024),
@@ -247,6 +253,40 @@ export const ServerConfigSchema = z
           .default({}),
       })
       .default(() => ({ maxRunning: 2, queueLimit: 16, lookahead: 2, idleTimeoutMs: 120_000, keepFinished: 64, keepFinishedMs: 3_600_000, seedMaskMagnitude: 8, stopRule: {}, prompt: {} })),
+    /**
+     * What this process does in a cluster (docs: README, "Running on several machines"): 'api'
+     * answers HTTP (clicks, jobs, adapters) and runs no job; 'trainer' runs the queue's jobs and
+     * answers only the health routes; 'all' (the default, and the only role without a queue) both.
+     */
+    role: z.enum(['api', 'trainer', 'all']).default('all'),
+    /** The shared queue of long work (Redis, with BullMQ). Absent: one machine, jobs in DATA/jobs.sqlite. */
+    queue: z
+      .object({
+        /** redis://[user:password@]host:port[/db] or rediss:// (TLS). */
+        url: z
+          .string()
+          .regex(/^rediss?:\/\/[^\s]+$/, 'queue.url must be a redis:// or rediss:// URL, e.g. redis://redis.hospital.lan:6379')
+          .optional(),
+        /** Prefix of every key and channel, so several services can share one Redis. */
+        prefix: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'queue.prefix is letters, digits, _ . -').default('glmedsa'),
+        /** How long a replica waits for the queue at start before it gives up with a sentence. */
+        connectTimeoutMs: z.number().int().min(100).max(600_000).default(5_000),
+        /**
+         * A running job's lock: renewed every half of it by its trainer; a trainer that dies is
+         * noticed when it expires, and the job resumes elsewhere from its checkpoint.
+         */
+        lockMs: z.number().int().min(1000).max(3_600_000).default(30_000),
+        /** How often the trainers look for jobs whose trainer died. */
+        stalledCheckMs: z.number().int().min(500).max(3_600_000).default(15_000),
+        /** This replica's name in job records and logs (default: host name and process id). */
+        replicaId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'queue.replicaId is letters, digits, _ . : -').optional(),
+      })
+      .default({ prefix: 'glmedsa', connectTimeoutMs: 5_000, lockMs: 30_000, stalledCheckMs: 15_000 }),
+    /**
+     * Storage every replica shares (a shared file system: NFS, CephFS, ...): adapter versions, merged
+     * models, the jobs' work folders with their checkpoints. Needed with a queue; absent: the data folder.
+     */
+    storage: z.object({ dir: z.string().min(1).optional() }).default({}),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((c, ctx) => {
@@ -257,6 +297,12 @@ export const ServerConfigSchema = z
     }
     if (c.http.headersTimeoutMs > c.http.requestTimeoutMs) {
       ctx.addIssue({ code: 'custom', path: ['http', 'headersTimeoutMs'], message: 'must not be longer than http.requestTimeoutMs' });
+    }
+    if (c.role !== 'all' && !c.queue.url) {
+      ctx.addIssue({ code: 'custom', path: ['role'], message: `role '${c.role}' needs a shared queue (queue.url): without one, ${c.role === 'api' ? 'no trainer would run its jobs' : 'no job would reach this trainer'}` });
+    }
+    if (c.queue.url && !c.storage.dir) {
+      ctx.addIssue({ code: 'custom', path: ['storage', 'dir'], message: 'a replica on a shared queue needs storage.dir, a folder every replica shares (adapter versions, checkpoints), or a job trained on one machine could not be served or resumed on another' });
     }
     if (c.auth.mode === 'required' && !c.auth.apiKeys.length && !c.auth.oidc) {
       ctx.addIssue({ code: 'custom', path: ['auth'], message: 'authentication is required but no API keys or OIDC issuer are configured' });

@@ -4,7 +4,7 @@
  * header, body and idle timeouts are applied, and `assertPortFree` lets a launcher check the port before it does slow work.
  */
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
-import { type Socket, createServer as createNetServer } from 'node:net';
+import { type AddressInfo, type Socket, createServer as createNetServer } from 'node:net';
 
 /** The listener could not be bound; the message says which address, why, and what to change. */
 export class ListenError extends Error {
@@ -91,6 +91,12 @@ export function assertPortFree(listen: { host: string; port: number }): Promise<
     probe.once('error', (err: NodeJS.ErrnoException) => reject(describeListenError(err, listen.host, listen.port)));
     probe.listen({ port: listen.port, host: listen.host, exclusive: true }, () => probe.close(() => resolve()));
   });
+}
+
+/** The URL a listening server is reached at (IPv6 hosts in brackets). */
+export function listeningUrl(server: Server, host: string): { url: string; port: number } {
+  const port = (server.address() as AddressInfo).port;
+  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port };
 }
 
 /** An HTTP server for `handler` with the limits applied, listening on host:port. */

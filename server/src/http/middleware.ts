@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { EMBEDDING_HEADERS } from '../api/embedding-transfer.js';
+import { IMAGE_ROUTE_HEADER } from '../api/routing.js';
 import type { Metrics } from '../metrics.js';
 import { sendProblem } from './problem.js';
 
@@ -47,7 +48,7 @@ export function cors(origins: string[]): RequestHandler {
     res.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
     if (req.method === 'OPTIONS') {
       res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
-      res.setHeader('Access-Control-Allow-Headers', 'Content-Type, Authorization, X-API-Key, X-Request-Id');
+      res.setHeader('Access-Control-Allow-Headers', `Content-Type, Authorization, X-API-Key, X-Request-Id, ${IMAGE_ROUTE_HEADER}`);
       res.setHeader('Access-Control-Max-Age', '600');
       res.status(204).end();
       return;

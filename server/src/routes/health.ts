@@ -24,12 +24,18 @@ export function healthRoutes(o: {
   pacsCheck: () => Promise<PacsReadiness>;
   /** Authentication of /readyz and /metrics (a no-op when authentication is off). */
   requireProbeRole: RequestHandler;
+  /** True once shutdown has begun: /readyz answers 503 'draining' while requests are still served. */
+  draining?: () => boolean;
 }): Router {
   const r = Router();
   r.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
   r.get('/readyz', o.requireProbeRole, async (_req, res) => {
+    if (o.draining?.()) {
+      res.status(503).json({ status: 'draining', workers: o.pool.readyWorkers });
+      return;
+    }
     const workers = o.pool.readyWorkers;
     const pacs = await o.pacsCheck().catch((): PacsReadiness => 'unreachable');
     const ready = workers > 0;

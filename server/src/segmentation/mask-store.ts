@@ -27,12 +27,23 @@ interface StoredMask {
 }
 
 /** What `take` found: the logits to refine, or why there are none. */
-type TakenMask = { logits: Float32Array; dropped: null } | { logits: null; dropped: 'adapter version changed' };
+type TakenMask = { logits: Float32Array; dropped: null } | { logits: null; dropped: 'adapter version changed' | 'mask unknown to this replica' };
+
+/**
+ * What an unknown maskId gets: 'refuse' (one server: 404, the client sends its prompts again) or
+ * 'prompts-only' (a replica of a cluster: the mask may have been made by a replica that has since
+ * left, so the prompts alone are segmented and the answer says the mask was dropped).
+ */
+type UnknownMask = 'refuse' | 'prompts-only';
 
 export class MaskStore {
   private readonly lru: Lru<StoredMask>;
 
-  constructor(maxEntries: number, ttlMs: number) {
+  constructor(
+    maxEntries: number,
+    ttlMs: number,
+    private readonly unknown: UnknownMask = 'refuse',
+  ) {
     this.lru = new Lru<StoredMask>({ maxSize: maxEntries, ttlMs });
   }
 
@@ -44,10 +55,11 @@ export class MaskStore {
 
   /**
    * The logits of `id` for a request on `origin`: refused (409) when the mask belongs to another
-   * image or model, dropped when only the adapter version differs.
+   * image or model, dropped when only the adapter version differs (or, in a cluster, when it is unknown here).
    */
   take(id: string, origin: MaskOrigin): TakenMask {
     const m = this.lru.get(id);
+    if (!m && this.unknown === 'prompts-only') return { logits: null, dropped: 'mask unknown to this replica' };
     if (!m) throw new NotFound(`maskId ${id} is unknown or has expired; segment again without it`);
     if (m.origin.image !== origin.image) {
       throw new Conflict(`maskId ${id} belongs to another image; it can only refine its own image`);

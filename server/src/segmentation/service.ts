@@ -299,6 +299,7 @@ export class SegmentationService {
       maskId,
       ...(taken?.dropped ? { maskDropped: taken.dropped } : {}),
       model: model.id,
+      adapterVersion: model.adapterVersion === null ? 'base' : String(model.adapterVersion),
       image: { width: W, height: H },
       masks: r.masks,
       best: r.best,

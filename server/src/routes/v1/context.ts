@@ -2,7 +2,7 @@
 import type { AdapterService } from '../../adapters/adapter-service.js';
 import type { ServerConfig } from '../../config/schema.js';
 import type { Authenticator } from '../../http/auth.js';
-import type { JobRunner } from '../../jobs/job-runner.js';
+import type { JobService } from '../../jobs/job-service.js';
 import type { PropagationService } from '../../propagation/propagation-service.js';
 import type { SegmentationService } from '../../segmentation/service.js';
 import type { UploadStore } from '../../segmentation/uploads.js';
@@ -12,7 +12,7 @@ export interface V1Context {
   auth: Authenticator;
   service: SegmentationService;
   uploads: UploadStore;
-  jobs: JobRunner;
+  jobs: JobService;
   adapters: AdapterService;
   propagations: PropagationService;
 }

@@ -5,6 +5,7 @@
 import { Router } from 'express';
 import { InvalidRequest } from '../../errors.js';
 import { FINISHED_STATES, type JobEventType, type JobListResponse, type JobRecord, JobRequestSchema } from '../../api/index.js';
+import type { JobEvent } from '../../jobs/job-service.js';
 import type { V1Context } from './context.js';
 import { jsonBody } from './json-body.js';
 
@@ -25,21 +26,36 @@ export function jobRoutes(c: V1Context): Router {
     const job = await c.jobs.submit(body, principal?.name ?? 'unknown', c.service.model().id);
     res.status(202).location(`${req.baseUrl}/jobs/${job.id}`).json(job);
   });
-  r.get('/jobs', admin, (_req, res) => {
-    res.json({ jobs: c.jobs.list() } satisfies JobListResponse);
+  r.get('/jobs', admin, async (_req, res) => {
+    res.json({ jobs: await c.jobs.list() } satisfies JobListResponse);
   });
-  r.get('/jobs/:id', admin, (req, res) => {
-    res.json(c.jobs.get(jobId(req.params['id'])));
+  r.get('/jobs/:id', admin, async (req, res) => {
+    res.json(await c.jobs.get(jobId(req.params['id'])));
   });
-  r.post('/jobs/:id/cancel', admin, (req, res) => {
-    res.status(202).json(c.jobs.cancel(jobId(req.params['id'])));
+  r.post('/jobs/:id/cancel', admin, async (req, res) => {
+    res.status(202).json(await c.jobs.cancel(jobId(req.params['id'])));
   });
-  r.get('/jobs/:id/events', admin, (req, res) => {
+  r.get('/jobs/:id/events', admin, async (req, res) => {
     const id = jobId(req.params['id']);
-    const first = c.jobs.get(id);
-    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
-    const send = (type: JobEventType, job: JobRecord) => res.write(`event: ${type}\ndata: ${JSON.stringify(job)}\n\n`);
+    // Listening before the first read: a change made meanwhile (on another replica, in a cluster)
+    // is held and sent after the record, so the stream cannot miss the job's end.
+    let held: JobEvent[] | null = [];
     let ended = false;
+    let heartbeat: NodeJS.Timeout | undefined;
+    const send = (type: JobEventType, job: JobRecord) => res.write(`event: ${type}\ndata: ${JSON.stringify(job)}\n\n`);
+    const deliver = (e: JobEvent) => {
+      if (ended) return;
+      send(e.type, e.job);
+      if (FINISHED_STATES.includes(e.job.state)) {
+        send('end', e.job);
+        end();
+      }
+    };
+    const off = c.jobs.on((e) => {
+      if (e.job.id !== id) return;
+      if (held) held.push(e);
+      else deliver(e);
+    });
     const end = () => {
       if (ended) return;
       ended = true;
@@ -47,21 +63,20 @@ export function jobRoutes(c: V1Context): Router {
       clearInterval(heartbeat);
       res.end();
     };
-    const off = c.jobs.on((e) => {
-      if (e.job.id !== id) return;
-      send(e.type, e.job);
-      if (FINISHED_STATES.includes(e.job.state)) {
-        send('end', e.job);
-        end();
-      }
-    });
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-    req.on('close', end);
-    send('state', first);
-    if (FINISHED_STATES.includes(first.state)) {
-      send('end', first);
-      end();
+    let first: JobRecord;
+    try {
+      first = await c.jobs.get(id);
+    } catch (err) {
+      off();
+      throw err;
     }
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    req.on('close', end);
+    deliver({ type: 'state', job: first });
+    const waiting = held;
+    held = null;
+    for (const e of waiting) deliver(e);
   });
   return r;
 }
