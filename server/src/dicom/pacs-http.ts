@@ -30,8 +30,13 @@ export interface PacsResponse {
   readonly body: Uint8Array;
 }
 
-/** Network error codes after which one retry is worth it (a keep-alive socket closed under us). */
+/**
+ * Network error codes after which a GET is worth repeating: a keep-alive socket the PACS closed
+ * under us, before or while its answer was read (a GET is idempotent, so reading it again is safe).
+ */
 const RETRYABLE = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE']);
+/** Tries of one GET in all when the connection is lost (the deadline still covers them all). */
+const MAX_ATTEMPTS = 3;
 
 function errorCode(error: unknown): string | undefined {
   let e: unknown = error;
@@ -105,7 +110,7 @@ export async function pacsGet(url: string, accept: string, options: PacsHttpOpti
         throw new PacsTimeout(`GET ${url}: no complete answer within ${options.timeoutMs} ms`, { cause: error });
       }
       if (error instanceof PacsBadResponse) throw error;
-      if (!gotResponse && attempt === 1 && RETRYABLE.has(errorCode(error) ?? '')) continue;
+      if (attempt < MAX_ATTEMPTS && RETRYABLE.has(errorCode(error) ?? '')) continue;
       throw new PacsUnavailable(
         gotResponse ? `GET ${url}: connection lost while reading the answer: ${describe(error)}` : `GET ${url}: ${describe(error)}`,
         { cause: error },

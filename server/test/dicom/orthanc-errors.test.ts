@@ -199,9 +199,27 @@ describe('the PACS failing', () => {
       const ref = tinyCt().ref;
       await rejectsWith(new DicomWebClient({ baseUrl: stalled.url, timeoutMs: 300 }).getInstanceMetadata(ref), PacsTimeout, 504);
       await rejectsWith(new DicomWebClient({ baseUrl: cut.url, timeoutMs: 3_000 }).getInstanceMetadata(ref), PacsUnavailable, 502);
+      assert.equal(cut.hits(), 3, 'a GET whose answer is cut off is tried three times in all');
     } finally {
       await stalled.close();
       await cut.close();
+    }
+  });
+
+  it('an answer cut off once (a keep-alive socket the PACS closed) is read again, and the caller gets it', async () => {
+    const ref = tinyCt().ref;
+    const metadata = JSON.stringify([{ '00080016': { vr: 'UI', Value: ['1.2.840.10008.5.1.4.1.1.2'] } }]);
+    const once = await httpServer((request, response) => {
+      response.writeHead(200, { 'content-type': 'application/dicom+json', 'content-length': String(Buffer.byteLength(metadata)) });
+      if (once.hits() === 1) response.write(metadata.slice(0, 10), () => setTimeout(() => request.socket.destroy(), 20));
+      else response.end(metadata);
+    });
+    try {
+      const answer = await new DicomWebClient({ baseUrl: once.url, timeoutMs: 3_000 }).getInstanceMetadata(ref);
+      assert.equal(once.hits(), 2);
+      assert.deepEqual(answer['00080016'], { vr: 'UI', Value: ['1.2.840.10008.5.1.4.1.1.2'] });
+    } finally {
+      await once.close();
     }
   });
 

@@ -312,7 +312,7 @@ describe('propagation through a series', () => {
       assert.match(metrics, /glmedsa_propagations_queued [1-8]/);
       for (const r of accepted) await post(url(`/v1/propagations/${String(r.body['id'])}/cancel`), {});
       const ends = await Promise.all(accepted.map(async (r) => PropagationSummarySchema.parse((await finished(String(r.body['id']))).at(-1)!.data)));
-      assert.ok(ends.every((e) => e.state === 'cancelled' || e.state === 'succeeded'), ends.map((e) => e.state).join(','));
+      assert.ok(ends.every((e) => e.state === 'cancelled' || e.state === 'succeeded'), ends.map((e) => `${e.state}: ${e.reason ?? ''}`).join('; '));
     });
   });
 });
