@@ -1,5 +1,6 @@
 /** npm run bench [-- suite args...]: dispatches to one benchmark suite (default: model). */
 import { modelBench } from './model.js';
+import { starterBench } from './starter.js';
 import { synthBench } from './synth.js';
 import { table1Bench } from './table1.js';
 
@@ -7,6 +8,7 @@ const SUITES: Record<string, (args: string[]) => Promise<void>> = {
   model: modelBench,
   table1: table1Bench,
   synth: synthBench,
+  starter: starterBench,
 };
 
 const [suite = 'model', ...args] = process.argv.slice(2);
