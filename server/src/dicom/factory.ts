@@ -166,6 +166,22 @@ export interface CtOptions extends CommonOptions {
   readonly slope?: number;
   readonly intercept?: number;
   readonly window?: WindowOption;
+  /** Where the slice lies in a volume; without it the slice sits at the origin, 0.7 mm pixels, 1 mm thick. */
+  readonly geometry?: SliceGeometry;
+}
+
+/** The Image Plane module of a slice of a volume, and the frame of reference the series shares. */
+export interface SliceGeometry {
+  /** ImagePositionPatient: the centre of the top-left pixel, mm (LPS). */
+  readonly position: readonly [number, number, number];
+  /** ImageOrientationPatient: the row and column directions. */
+  readonly orientation: readonly [number, number, number, number, number, number];
+  /** PixelSpacing: row spacing, column spacing, mm. */
+  readonly pixelSpacing: readonly [number, number];
+  readonly sliceThickness: number;
+  /** SpacingBetweenSlices, mm. */
+  readonly sliceSpacing?: number;
+  readonly frameOfReferenceUID: string;
 }
 
 /** A CT slice: 16-bit signed, MONOCHROME2, CT Image Storage, with rescale slope/intercept. */
@@ -186,15 +202,32 @@ export function ctSlice(options: CtOptions): DicomFile {
     RescaleSlope: slope,
     RescaleIntercept: intercept,
     RescaleType: 'HU',
-    PixelSpacing: [0.7, 0.7],
-    SliceThickness: 1,
-    ImagePositionPatient: [0, 0, 0],
-    ImageOrientationPatient: [1, 0, 0, 0, 1, 0],
+    ...planeAttributes(options.geometry),
     ...windowAttributes(options.window),
     PixelData: [bufferOf(stored)],
     _vrMap: { PixelData: 'OW' },
   });
   return finish(dataset, ref);
+}
+
+/** The Image Plane attributes of a slice (and its frame of reference), or the defaults of a lone slice. */
+function planeAttributes(g: SliceGeometry | undefined): data.NaturalizedDataset {
+  if (!g) return { PixelSpacing: [0.7, 0.7], SliceThickness: 1, ImagePositionPatient: [0, 0, 0], ImageOrientationPatient: [1, 0, 0, 0, 1, 0] };
+  const [r1, r2, r3, c1, c2, c3] = g.orientation;
+  // SliceLocation: the position along the normal (row x column)
+  const normal = [r2 * c3 - r3 * c2, r3 * c1 - r1 * c3, r1 * c2 - r2 * c1];
+  const location = g.position[0] * normal[0]! + g.position[1] * normal[1]! + g.position[2] * normal[2]!;
+  return {
+    FrameOfReferenceUID: g.frameOfReferenceUID,
+    PositionReferenceIndicator: '',
+    PixelSpacing: [...g.pixelSpacing],
+    SliceThickness: g.sliceThickness,
+    ...(g.sliceSpacing !== undefined ? { SpacingBetweenSlices: g.sliceSpacing } : {}),
+    ImagePositionPatient: [...g.position],
+    ImageOrientationPatient: [...g.orientation],
+    SliceLocation: Math.round(location * 1000) / 1000,
+    PatientPosition: 'HFS',
+  };
 }
 
 /** Options of {@link rgbPhoto}. */
