@@ -14,6 +14,7 @@ import { itemSeed } from '../../synth/dataset.js';
 import { genericScene } from '../../synth/scenes.js';
 import { legendObject, loadItemLabels } from '../../synth/volume-dataset.js';
 import { components3d, labelMapTargets, outlineIds, type VolumeObject } from '../../synth/volume-objects.js';
+import { maskBox } from './prompt-recipe.js';
 
 export interface PromptTarget {
   /** 0/1 at the image's size. */
@@ -147,16 +148,9 @@ export function neighbourMask(target: PromptTarget, labels: Uint8Array, w: numbe
   if (!target.ids) return null;
   const lut = new Uint8Array(256);
   for (const id of target.ids) lut[id] = 1;
-  let x0 = w, y0 = h, x1 = -1, y1 = -1;
-  for (let i = 0; i < target.mask.length; i++) {
-    if (!target.mask[i]) continue;
-    const x = i % w;
-    const y = (i - x) / w;
-    if (x < x0) x0 = x;
-    if (x > x1) x1 = x;
-    if (y < y0) y0 = y;
-    if (y > y1) y1 = y;
-  }
+  const box = maskBox(target.mask, w, h);
+  if (!box) return null;
+  const [x0, y0, x1, y1] = box;
   const { labels: cc, sizes } = components3d(w, h, 1, (i) => lut[labels[i]!] === 1);
   const keep = new Uint8Array(sizes.length);
   for (let i = 0; i < cc.length; i++) {

@@ -7,18 +7,16 @@
  * from its checkpoint continues exactly as an uninterrupted one, and the same seed gives the same
  * model on the same machine class.
  */
-import { mkdir, rm } from 'node:fs/promises';
-import path from 'node:path';
 import { type RgbImage, rgbImage } from '../../image/index.js';
 import { preprocessShape, resizeRgb, toModelInput } from '../../preprocess/index.js';
 import type { Device } from '../../runtime/session.js';
 import { type ModelConfig, embedGrid } from '../../sam/config.js';
 import type { Weights } from '../../sam/weights.js';
-import { type Tensor, float32 } from '../../tensor.js';
+import { float32 } from '../../tensor.js';
 import { type ProgressSink, silentProgress } from '../../util/progress.js';
 import type { Rng } from '../../util/random.js';
-import { AdamW, learningRate } from '../adamw.js';
-import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from '../checkpoint.js';
+import { learningRate } from '../adamw.js';
+import { startRun } from '../checkpoint.js';
 import { nextErrorClick, stepRng } from '../clicks.js';
 import { overlap } from '../metrics.js';
 import { targetInFrames } from '../samples.js';
@@ -156,30 +154,15 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
   const progress = o.progress ?? silentProgress;
   const power = o.smallObjectPower ?? 0.5;
   if (!o.sources.length || o.sources.some((s) => s.source.count < 1)) throw new Error('every pre-training source needs at least one image');
-  const params = new Map<string, Tensor<'float32'>>();
-  for (const name of o.trainable) {
-    const t = o.weights.get(name);
-    if (!t) throw new Error(`unknown trainable parameter ${name}`);
-    params.set(name, t);
-  }
-  const optimizer = new AdamW({ lr: o.lr, weightDecay: o.weightDecay ?? 0 });
-  const key = pretrainKey(o, S);
-  await mkdir(o.workDir, { recursive: true });
-  const ckptFile = path.join(o.workDir, CHECKPOINT_FILE);
   const ema = { loss: new Ema() };
   const diceByMode = new Map<string, Ema>();
-  let start = 0;
-  if (o.resume) {
-    const state = await loadCheckpoint(ckptFile, params, optimizer, key);
-    if (state) {
-      start = state.step;
-      ema.loss.value = state.stats['loss'] ?? NaN;
-      log(`resuming from the checkpoint at step ${start}`);
-    }
-  } else {
-    await rm(ckptFile, { force: true });
+  const run = await startRun({ weights: o.weights, trainable: o.trainable, lr: o.lr, ...(o.weightDecay !== undefined ? { weightDecay: o.weightDecay } : {}), workDir: o.workDir, runKey: pretrainKey(o, S), resume: o.resume ?? false });
+  const { params, optimizer, start } = run;
+  if (start > 0) {
+    ema.loss.value = run.stats['loss'] ?? NaN;
+    log(`resuming from the checkpoint at step ${start}`);
   }
-  const checkpoint = (step: number) => saveCheckpoint(ckptFile, params, optimizer, { step, runKey: key, stats: { loss: ema.loss.value } });
+  const checkpoint = (step: number) => run.save(step, { loss: ema.loss.value });
   const runner = new PretrainRunner({
     config: c,
     weights: o.weights,
