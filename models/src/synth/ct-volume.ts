@@ -568,12 +568,10 @@ export function ctVolume(seed: number, options: CtVolumeOptions): CtVolume {
     const startMm = -A.uniform(30, 60);
     const lowest = A.uniform(0.55, 0.7) * COVERAGE_MM;
     const slope = A.uniform(22, 34); // mm lower per radian towards the front
-    let n = 0;
     for (const side of [-1, 1]) {
       for (let r = 0; startMm + r * spacingMm < lowest; r++) {
         const z0 = startMm + r * spacingMm + (side > 0 ? A.uniform(-4, 4) : 0);
         const ribId = an.object(`${side < 0 ? 'right' : 'left'} rib ${r + 1}`, 'rib');
-        n++;
         const th0 = A.uniform(0.35, 0.55);
         const th1 = A.uniform(1.9, 2.4) - 0.15 * r;
         const points: TubePoint[] = [];
@@ -587,7 +585,6 @@ export function ctVolume(seed: number, options: CtVolumeOptions): CtVolume {
         paintTube(an, points, ribR, geometry, ribId, (l) => l === id.wallMuscle || l === id.subcutaneousFat, () => T.RIB);
       }
     }
-    void n;
   }
 
   // lesions: irregular 3D blobs well inside an organ

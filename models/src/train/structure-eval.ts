@@ -16,7 +16,7 @@
  */
 import { maskFromLogits, maskPromptLogits } from '../preprocess/index.js';
 import type { ImageEmbedding, SamPredictor } from '../predict/predictor.js';
-import { loadDatasetItem, readDataset } from '../synth/dataset.js';
+import { itemSeed, loadDatasetItem, readDataset } from '../synth/dataset.js';
 import { legendObject, loadItemLabels } from '../synth/volume-dataset.js';
 import { type VolumeObject, labelMapTargets, outlineIds } from '../synth/volume-objects.js';
 import { float32 } from '../tensor.js';
@@ -26,7 +26,6 @@ import { nextErrorClick, randomClickInside, regionCentre } from './clicks.js';
 import { overlap } from './metrics.js';
 import { neighbourMask, MIN_TARGET_AREA } from './pretrain/labelled-sources.js';
 import { maskBox } from './pretrain/prompt-recipe.js';
-import { itemSeed } from '../synth/dataset.js';
 
 export interface StructureRow {
   structure: string;

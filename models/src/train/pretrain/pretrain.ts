@@ -7,6 +7,7 @@
  * from its checkpoint continues exactly as an uninterrupted one, and the same seed gives the same
  * model on the same machine class.
  */
+import { createHash } from 'node:crypto';
 import { type RgbImage, rgbImage } from '../../image/index.js';
 import { preprocessShape, resizeRgb, toModelInput } from '../../preprocess/index.js';
 import type { Device } from '../../runtime/session.js';
@@ -25,7 +26,6 @@ import { TrainingCancelled } from '../trainer.js';
 import { type LabelledSample, type LabelledSource, type PromptTarget, neighbourMask } from './labelled-sources.js';
 import { PretrainRunner, type StepPrompts } from './pretrain-runner.js';
 import { type PromptMode, type StepPlan, type TargetFrames, DEFAULT_MODE_WEIGHTS, drawPlan, initialPrompt } from './prompt-recipe.js';
-import { createHash } from 'node:crypto';
 
 export interface PretrainOptions {
   config: ModelConfig;
@@ -44,7 +44,7 @@ export interface PretrainOptions {
   warmup?: number;
   seed: number;
   modeWeights?: Readonly<Record<PromptMode, number>>;
-  /** Target sampling weight ~ area^-power (0.5: a target 100x smaller is drawn 10x more often per pixel... per target). */
+  /** Target sampling weight ~ area^-power (default 0.5: a target 100 times smaller is drawn 10 times as often). */
   smallObjectPower?: number;
   workDir: string;
   resume?: boolean;
