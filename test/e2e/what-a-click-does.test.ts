@@ -21,7 +21,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { components3d, decodePng, outlineIds, overlap, regionCentre, sliceMask, type CtVolume, type RgbImage } from '@glmedsa/models';
 import { uploadDicom } from '@glmedsa/server/dist/src/bundled-pacs/bundled-orthanc.js';
-import { type StudyContext, newUid, rgbPhoto } from '@glmedsa/server/dist/src/dicom/factory.js';
+import { SOP_CLASSES, type StudyContext, baseDataset, bufferOf, finish, imagePixelModule, newUid, rgbPhoto } from '@glmedsa/server/dist/src/dicom/factory.js';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, openPage, reportFailures, screenshot } from '../helpers/browser.js';
 import { demoVolume } from '../helpers/ground-truth.js';
@@ -162,6 +162,10 @@ describe('what a click does (OHIF 3.13.2 + GLMed-SA, headless Chromium)', { time
       await page.goto(`${stack.viewerUrl}viewer?StudyInstanceUIDs=${uid}&hangingprotocolId=mpr`);
       await page.waitForFunction(() => document.querySelectorAll('canvas').length >= 3, null, { timeout: 120_000, polling: 500 });
       await page.waitForTimeout(5000);
+      // OHIF's first-visit tour covers a viewport
+      const skip = page.getByText('Skip all');
+      if (await skip.count()) await skip.first().click().catch(() => undefined);
+      await page.waitForTimeout(1000);
       const viewports = await page.locator('[data-viewportid]').count();
       await screenshot(page, 'what-a-click-does-mpr');
       assert.ok(viewports >= 3, `${viewports} viewports in the MPR layout`);
@@ -192,6 +196,28 @@ describe('what a click does (OHIF 3.13.2 + GLMed-SA, headless Chromium)', { time
             return { ref: f.ref, width: img.width, height: img.height };
           },
           click: (w, h) => ({ x: Math.round(w / 2), y: Math.round(h / 2) }),
+        },
+        {
+          // the same photograph's luminance as a 16-bit grey MR image (MONOCHROME2, with a window), as an MR slice is stored
+          name: 'grey-16-bit',
+          upload: async () => {
+            const img = decodeJpeg(path.join(REPO_ROOT, 'node_modules', 'autocannon', 'test', 'j5.jpeg'));
+            const n = img.width * img.height;
+            const pixels = new Uint16Array(n);
+            for (let i = 0; i < n; i++) pixels[i] = Math.round(16 * (0.299 * img.data[3 * i]! + 0.587 * img.data[3 * i + 1]! + 0.114 * img.data[3 * i + 2]!));
+            const { dataset, ref } = baseDataset(SOP_CLASSES.mr, 'MR', { seriesDescription: 'Photograph as a 16-bit grey MR image' });
+            Object.assign(dataset, imagePixelModule(img.height, img.width, 16, 12, false, 'MONOCHROME2', 1), {
+              ImageType: ['DERIVED', 'SECONDARY'],
+              PixelSpacing: [0.5, 0.5],
+              WindowCenter: [2048],
+              WindowWidth: [4096],
+              PixelData: [bufferOf(pixels)],
+              _vrMap: { PixelData: 'OW' },
+            });
+            await uploadDicom(stack.orthanc, finish(dataset, ref).bytes);
+            return { ref, width: img.width, height: img.height };
+          },
+          click: (w, h) => ({ x: Math.round(w * 0.58), y: Math.round(h * 0.54) }),
         },
         {
           // a DICOM file of the test fixtures (a CT slice an earlier version saved), as it is
@@ -226,7 +252,7 @@ describe('what a click does (OHIF 3.13.2 + GLMed-SA, headless Chromium)', { time
         const u = await c.upload();
         const studyUid = u.ref.studyInstanceUID;
         await page.goto(`${stack.viewerUrl}glmedsa?StudyInstanceUIDs=${studyUid}`);
-        await waitForViewer(page);
+        await waitForViewer(page, 300_000);
         const shown = await page.evaluate(() => window.glmedsa!.image());
         const w = shown!.width;
         const h = shown!.height;
