@@ -1,6 +1,7 @@
 /** npm run bench [-- suite args...]: dispatches to one benchmark suite (default: model). */
 import { modelBench } from './model.js';
 import { propagateEvalBench } from './propagate-eval.js';
+import { starterBench } from './starter.js';
 import { synthBench } from './synth.js';
 import { table1Bench } from './table1.js';
 
@@ -9,6 +10,7 @@ const SUITES: Record<string, (args: string[]) => Promise<void>> = {
   table1: table1Bench,
   synth: synthBench,
   'propagate-eval': propagateEvalBench,
+  starter: starterBench,
 };
 
 const [suite = 'model', ...args] = process.argv.slice(2);

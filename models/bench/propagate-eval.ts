@@ -18,7 +18,7 @@
 import { loadModelWeights } from '../src/model/load-model.js';
 import { SamPredictor } from '../src/predict/predictor.js';
 import { encodeRle } from '../src/preprocess/mask-encoding.js';
-import { maskPromptLogits } from '../src/propagate/mask-prompt.js';
+import { maskPromptLogits } from '../src/preprocess/mask-prompt.js';
 import { predictorSegmenter } from '../src/propagate/predictor-segmenter.js';
 import { type PromptSettings, propagate } from '../src/propagate/propagate.js';
 import { runIntersection, runStats } from '../src/propagate/runs.js';

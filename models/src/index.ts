@@ -38,6 +38,14 @@ export type { TrainProgress, ValidationMetrics } from './train/training-progress
 export { validate, type ValidationOptions } from './train/validation.js';
 export { type TrainableSet, trainableNames } from './train/trainable.js';
 export { evaluate, evaluateSample, type EvalResult, type EvalSample } from './train/evaluate.js';
+export {
+  evaluateStructures,
+  formatStructureTable,
+  type LesionCandidates,
+  type StructureEvalOptions,
+  type StructureEvaluation,
+  type StructureRow,
+} from './train/structure-eval.js';
 export { overlap, meanOverlap, type Overlap } from './train/metrics.js';
 export { regionCentre } from './train/clicks.js';
 export { datasetSource } from './train/dataset-source.js';

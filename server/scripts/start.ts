@@ -63,10 +63,11 @@ async function main(): Promise<void> {
     env['GLMEDSA_PACS_URL'] ??= orthanc.dicomWebUrl;
     const config = loadConfig({ env });
     const server = await startServer(config, { dataDir });
-    const first = series[0]!.instances[0]!;
+    const first = series[0]!.instances[series[0]!.lesionIndex]!;
+    const click = first.lesion ?? { x: Math.floor(first.width / 2), y: Math.floor(first.height / 2) };
     const body = JSON.stringify({
       image: { studyInstanceUID: first.studyInstanceUID, seriesInstanceUID: first.seriesInstanceUID, sopInstanceUID: first.sopInstanceUID, frame: 1 },
-      points: [{ x: first.lesion.x, y: first.lesion.y, label: 1 }],
+      points: [{ x: click.x, y: click.y, label: 1 }],
     });
     const demoStudy = first.studyInstanceUID;
     say('');

@@ -56,7 +56,7 @@ let baseDecoder: ModelVersion;
 let baseAnswer: SegmentResponse;
 
 const ref = (i: DemoInstance) => ({ studyInstanceUID: i.studyInstanceUID, seriesInstanceUID: i.seriesInstanceUID, sopInstanceUID: i.sopInstanceUID, frame: 1 });
-const click = (i: DemoInstance) => ({ model: MODEL, image: ref(i), points: [{ x: i.lesion.x, y: i.lesion.y, label: 1 as const }] });
+const click = (i: DemoInstance) => ({ model: MODEL, image: ref(i), points: [{ x: i.lesion!.x, y: i.lesion!.y, label: 1 as const }] });
 
 async function postJson(url: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${base}${url}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

@@ -64,7 +64,7 @@ describe('browser-path masks equal server-path masks', () => {
   ];
   for (const [name, prompts] of cases) {
     test(name, async () => {
-      const p = prompts(image.lesion.x, image.lesion.y);
+      const p = prompts(image.lesion!.x, image.lesion!.y);
       const server = await serverSegment({ points: p.points, ...(p.box ? { box: p.box } : {}) });
       const browser = await decodePrompts(session, makeTensor, embedding, p);
       assertSameMasks(server, browser);
@@ -72,7 +72,7 @@ describe('browser-path masks equal server-path masks', () => {
   }
 
   test('a refinement with the previous mask', async () => {
-    const first = { x: image.lesion.x, y: image.lesion.y, label: 1 as const };
+    const first = { x: image.lesion!.x, y: image.lesion!.y, label: 1 as const };
     const second = { x: 3, y: image.height - 3, label: 0 as const };
     const s1 = await serverSegment({ points: [first] });
     const b1 = await decodePrompts(session, makeTensor, embedding, { points: [first] });

@@ -90,7 +90,7 @@ function badInputSuite(path: Path): void {
       await page.goto(stack.modeUrl(stack.demo.dermoscopy));
       await waitForViewer(page);
       if (path === 'auto') await page.locator('[data-glmedsa=decode-path][data-path=browser]').waitFor({ timeout: 120_000 });
-      await clickImage(page, inst.lesion.x, inst.lesion.y);
+      await clickImage(page, inst.lesion!.x, inst.lesion!.y);
       await page.keyboard.press('Enter');
       await page.waitForFunction(() => window.glmedsa!.status().prompts === 0, null, { timeout: 10_000 });
       accepted = await labelmap(page);
@@ -130,7 +130,7 @@ function badInputSuite(path: Path): void {
     /** Clicks photograph k's lesion without waiting for a mask. */
     async function clickLesion(k: number): Promise<void> {
       const inst = photos()[k]!;
-      const p = await page.evaluate(([x, y]) => window.glmedsa!.pagePoint(x!, y!), [inst.lesion.x, inst.lesion.y]);
+      const p = await page.evaluate(([x, y]) => window.glmedsa!.pagePoint(x!, y!), [inst.lesion!.x, inst.lesion!.y]);
       await page.mouse.click(p!.x, p!.y);
     }
 
@@ -139,7 +139,7 @@ function badInputSuite(path: Path): void {
       await showPhoto(0);
       assert.deepEqual(await labelmap(page), accepted, 'the accepted mask is still in the labelmap');
       const inst = photos()[0]!;
-      await clickImage(page, inst.lesion.x, inst.lesion.y);
+      await clickImage(page, inst.lesion!.x, inst.lesion!.y);
       assert.equal((await status(page)).error, null);
       await clearPrompts(page);
       assert.deepEqual(await labelmap(page), accepted, 'Esc leaves the accepted mask');

@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, openPage, overrideGlmedsaConfig, reportFailures, screenshot } from '../helpers/browser.js';
 import { type Stack, startStack } from '../helpers/stack.js';
-import { agreement, boundsOf, clearPrompts, clickImage, type DecodeAnswer, decodePathLine, dragBox, labelmap, lastAnswer, status, waitForViewer } from './viewer-steps.js';
+import { agreement, boundsOf, clearPrompts, clickImage, type DecodeAnswer, goToImage, decodePathLine, dragBox, labelmap, lastAnswer, status, waitForViewer } from './viewer-steps.js';
 
 type DecodeIn = 'auto' | 'server';
 type Outcome = { mask: Uint8Array; answer: DecodeAnswer };
@@ -48,15 +48,17 @@ describe('clicks decoded in the browser equal the server path (OHIF 3.13.2 + GLM
   const guarded = reportFailures(() => page, 'browser-decode');
 
 
-  /** The four prompt sets on the first image of a demo series, each from a clean image. */
+  /** The four prompt sets on the lesion image of a demo series (the first photograph, the CT slice with the largest lesion section), each from a clean image. */
   async function runPrompts(kind: 'dermoscopy' | 'ct', mode: DecodeIn): Promise<Record<string, Outcome>> {
     const series = kind === 'dermoscopy' ? stack.demo.dermoscopy : stack.demo.ct;
-    const inst = series.instances[0]!;
+    const index = series.lesionIndex;
+    const inst = series.instances[index]!;
     const { width, height } = inst;
-    const truth = stack.groundTruth(kind, 0);
+    const truth = stack.groundTruth(kind, index);
     decodeIn = mode;
     await page.goto(stack.modeUrl(series));
     await waitForViewer(page);
+    await goToImage(page, series, index);
     const line = await decodePathLine(page, mode === 'server' ? 'server' : 'browser');
     log(`${kind}, decodeIn ${mode}: ${line}`);
     const out: Record<string, Outcome> = {};
@@ -67,7 +69,7 @@ describe('clicks decoded in the browser equal the server path (OHIF 3.13.2 + GLM
       await screenshot(page, `browser-decode-${kind}-${mode}-${name}`);
       await clearPrompts(page);
     };
-    const { x, y } = inst.lesion;
+    const { x, y } = inst.lesion!;
     // A first click, not compared: it waits for whatever the image still needs (the embedding, a wasm compile).
     await clickImage(page, x, y);
     await clearPrompts(page);
@@ -124,7 +126,7 @@ describe('clicks decoded in the browser equal the server path (OHIF 3.13.2 + GLM
       assert.match(line, /^Clicks are decoded on the server because /);
       assert.match(line, reason);
       const posts = segmentPosts;
-      await clickImage(page, inst.lesion.x, inst.lesion.y);
+      await clickImage(page, inst.lesion!.x, inst.lesion!.y);
       assert.equal((await lastAnswer(page)).path, 'server');
       assert.equal(segmentPosts, posts + 1, 'the click went to the server');
       const s = await status(page);

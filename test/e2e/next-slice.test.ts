@@ -1,27 +1,32 @@
 /**
  * The N key in headless Chromium against the real stack, as in OHIF's marker-guided labelmap
- * tool: a click on a CT slice, N: the proposal on that slice is accepted, the viewport shows the
- * next slice, the same prompt is sent for it and its proposal drawn there, markers kept.
+ * tool: a click on a lesion of the demo CT volume, N: the proposal on that slice is accepted, the
+ * viewport shows the next slice, the same prompt is sent for it and its proposal drawn there,
+ * markers kept.
  * Screenshots go to artifacts/next-slice-*.png.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { consoleOf, screenshot } from '../helpers/browser.js';
 import { viewerSession } from '../helpers/viewer-session.js';
-import { area, clickImage, labelmap, status, waitForViewer } from './viewer-steps.js';
+import { area, clickImage, goToImage, labelmap, status, waitForViewer } from './viewer-steps.js';
 
 describe('N: next slice with the same prompts (OHIF 3.13.2 + GLMed-SA, headless Chromium)', { timeout: 600_000 }, () => {
   const session = viewerSession();
 
-  test('a click on slice 1, N: slice 1 keeps its mask, slice 2 gets the same prompt and a proposal', async () => {
+  test('a click on a lesion slice, N: that slice keeps its mask, the next slice gets the same prompt and a proposal', async () => {
     const { stack, page } = session;
     try {
-      const ct = stack.demo.ct.instances;
-      assert.ok(ct.length >= 2, 'the demo CT series has at least two slices');
+      const all = stack.demo.ct.instances;
+      const k = stack.demo.ct.lesionIndex;
+      // the lesion slice and the one after it, as the viewer steps through the volume
+      const ct = [all[k]!, all[k + 1]!];
+      assert.ok(ct[1], 'the demo CT volume has a slice after the lesion slice');
       await page.goto(stack.modeUrl(stack.demo.ct));
       await waitForViewer(page);
-      assert.equal((await page.evaluate(() => window.glmedsa!.image()))?.ref.sopInstanceUID, ct[0]!.sopInstanceUID);
-      await clickImage(page, ct[0]!.lesion.x, ct[0]!.lesion.y);
+      assert.equal((await page.evaluate(() => window.glmedsa!.image()))?.ref.sopInstanceUID, all[0]!.sopInstanceUID);
+      await goToImage(page, stack.demo.ct, k);
+      await clickImage(page, ct[0]!.lesion!.x, ct[0]!.lesion!.y);
       const first = await labelmap(page);
       assert.ok(area(first) > 0, 'the click draws a mask on slice 1');
       await screenshot(page, 'next-slice-1-clicked');

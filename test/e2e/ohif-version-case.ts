@@ -47,7 +47,7 @@ export function ohifVersionCase(version: OhifVersion): void {
         assert.equal((await page.evaluate(() => window.glmedsa!.image()))?.ref.sopInstanceUID, inst.sopInstanceUID, 'the first image of the study is on show');
         await shot('2-opened');
 
-        await clickImage(page, inst.lesion.x, inst.lesion.y);
+        await clickImage(page, inst.lesion!.x, inst.lesion!.y);
         const proposed = await labelmap(page);
         const dice = overlap(proposed, truth).dice;
         process.stdout.write(`# OHIF ${version}: one click, Dice ${dice.toFixed(3)}, area ${area(proposed)} (truth ${area(truth)})\n`);

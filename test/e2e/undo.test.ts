@@ -16,7 +16,7 @@ import type { Page } from 'playwright-core';
 import { consoleOf, screenshot } from '../helpers/browser.js';
 import { EXT_DIR } from '../helpers/paths.js';
 import { viewerSession } from '../helpers/viewer-session.js';
-import { area, boundsOf, clickImage, dragBox, labelmap, status, waitForViewer } from './viewer-steps.js';
+import { area, boundsOf, clickImage, dragBox, goToImage, labelmap, status, waitForViewer } from './viewer-steps.js';
 
 /** Presses a key and waits until the labelmap of the image on show is no longer `was`. */
 async function pressUntilChanged(page: Page, key: string, was: Uint8Array): Promise<Uint8Array> {
@@ -40,18 +40,20 @@ describe('Ctrl+Z / Ctrl+Y undo and redo accepted masks (OHIF 3.13.2 + GLMed-SA, 
   test('accept, Ctrl+Z, Ctrl+Y; a second accept undone alone; U still removes one prompt', async () => {
     const { stack, page } = session;
     try {
-      const slice = stack.demo.ct.instances[0]!;
+      const k = stack.demo.ct.lesionIndex;
+      const slice = stack.demo.ct.instances[k]!;
+      const lesion = slice.lesion!;
       await page.goto(stack.modeUrl(stack.demo.ct));
       await waitForViewer(page);
+      await goToImage(page, stack.demo.ct, k);
 
       // The panel's key help names every key of the mode, and OHIF's undo/redo.
       const help = (await page.locator('[data-glmedsa=keys]').textContent()) ?? '';
       const mode = (await import(path.join(EXT_DIR, 'glmedsa-mode.mjs'))) as { hotkeys: { keys: string[] }[] };
       for (const k of [...mode.hotkeys.flatMap((h) => h.keys.map((x) => x.toUpperCase())), 'Ctrl+Z', 'Ctrl+Y']) assert.ok(help.includes(k), `the key help lists ${k}: ${help}`);
 
-      // A box over the upper part of the lesion, Enter: that part is in the labelmap. (The starter
-      // model segments lesions, so both masks of this test are parts of the one lesion.)
-      const { a, b } = boundsOf(stack.groundTruth('ct', 0), slice.width, slice.height, 3);
+      // A box over the upper part of the lesion, Enter: a mask inside the box is in the labelmap.
+      const { a, b } = boundsOf(stack.groundTruth('ct', k), slice.width, slice.height, 3);
       await dragBox(page, a, { x: b.x, y: Math.round(a.y + 0.55 * (b.y - a.y)) });
       await page.keyboard.press('Enter');
       await page.waitForFunction(() => window.glmedsa!.status().prompts === 0, null, { timeout: 10_000 });
@@ -69,7 +71,7 @@ describe('Ctrl+Z / Ctrl+Y undo and redo accepted masks (OHIF 3.13.2 + GLMed-SA, 
       await screenshot(page, 'undo-3-ctrl-y');
 
       // A second mask on the same slice: a click on the lesion, the whole of it, accepted.
-      await clickImage(page, slice.lesion.x, slice.lesion.y);
+      await clickImage(page, lesion.x, lesion.y);
       await page.keyboard.press('Enter');
       await page.waitForFunction(() => window.glmedsa!.status().prompts === 0, null, { timeout: 10_000 });
       const both = await labelmap(page);
@@ -84,9 +86,9 @@ describe('Ctrl+Z / Ctrl+Y undo and redo accepted masks (OHIF 3.13.2 + GLMed-SA, 
       assert.deepEqual(await pressUntilChanged(page, 'Control+y', first), both, 'a second Ctrl+Y gives back the second');
 
       // The prompt-level undo: two clicks, U: one prompt left, its own proposal on show.
-      await clickImage(page, slice.lesion.x, slice.lesion.y);
+      await clickImage(page, lesion.x, lesion.y);
       const onePrompt = await labelmap(page);
-      await clickImage(page, slice.lesion.x, Math.round((slice.lesion.y + b.y) / 2));
+      await clickImage(page, lesion.x, Math.round((lesion.y + b.y) / 2));
       assert.equal((await status(page)).prompts, 2);
       await page.keyboard.press('u');
       await page.waitForFunction(() => window.glmedsa!.status().prompts === 1 && !window.glmedsa!.status().busy, null, { timeout: 30_000 });
@@ -116,10 +118,13 @@ describe('Ctrl+Z / Ctrl+Y undo and redo accepted masks (OHIF 3.13.2 + GLMed-SA, 
   test("OHIF brush strokes made while a proposal is on show stay when the proposal is rejected, over the proposal too", async () => {
     const { stack, page } = session;
     try {
-      const slice = stack.demo.ct.instances[0]!;
+      const k = stack.demo.ct.lesionIndex;
+      const slice = stack.demo.ct.instances[k]!;
+      const lesion = slice.lesion!;
       await page.goto(stack.modeUrl(stack.demo.ct));
       await waitForViewer(page);
-      await clickImage(page, slice.lesion.x, slice.lesion.y);
+      await goToImage(page, stack.demo.ct, k);
+      await clickImage(page, lesion.x, lesion.y);
       const proposal = await labelmap(page);
       assert.ok(area(proposal) > 0, 'the click shows a proposal');
       // As Cornerstone's own labelmap previews: the proposal is drawn with the preview index, not yet as the segment.
@@ -156,7 +161,7 @@ describe('Ctrl+Z / Ctrl+Y undo and redo accepted masks (OHIF 3.13.2 + GLMed-SA, 
         for (let i = 0; i < 50 && area(await labelmap(page, 1)) <= was; i++) await page.waitForTimeout(100);
       };
       await stroke(spot.x - 6, spot.x + 6, spot.y);
-      await stroke(slice.lesion.x - 4, slice.lesion.x + 4, slice.lesion.y);
+      await stroke(lesion.x - 4, lesion.x + 4, lesion.y);
       const painted = await labelmap(page, 1);
       const previewLeft = await labelmap(page, 255);
       assert.ok(painted.some((v, i) => v && !proposal[i]), 'the brush painted a stroke away from the proposal');

@@ -198,3 +198,29 @@ export function agreement(a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < a.length; i++) if (!!a[i] === !!b[i]) same++;
   return same / a.length;
 }
+
+/**
+ * Scrolls the viewport to image `index` of `series` with OHIF's own next/previous image keys (Down
+ * and Up), as a user scrolls a CT, and waits until it is on show.
+ */
+export async function goToImage(page: Page, series: { instances: { sopInstanceUID: string }[] }, index: number, timeoutMs = 60_000): Promise<void> {
+  const uids = series.instances.map((i) => i.sopInstanceUID);
+  const target = uids[index];
+  if (!target) throw new Error(`the series has no image ${index}`);
+  const current = async () => uids.indexOf((await page.evaluate(() => window.glmedsa!.image()?.ref.sopInstanceUID)) ?? '');
+  const deadline = Date.now() + timeoutMs;
+  let forward = 'ArrowDown';
+  let backward = 'ArrowUp';
+  for (let at = await current(); at !== index; ) {
+    if (Date.now() > deadline) throw new Error(`the viewport did not reach image ${index} (it shows image ${at})`);
+    await page.keyboard.press(at < index ? forward : backward);
+    let now = at;
+    for (let i = 0; i < 50 && now === at; i++) {
+      await page.waitForTimeout(100);
+      now = await current();
+    }
+    // the viewer lists the images the other way round: swap the keys
+    if (now !== at && (now - at > 0) !== at < index) [forward, backward] = [backward, forward];
+    at = now;
+  }
+}

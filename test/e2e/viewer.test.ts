@@ -22,7 +22,7 @@ import type { Browser, Page } from 'playwright-core';
 import { launchChromium, openPage, reportFailures, screenshot } from '../helpers/browser.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 import { keepOhifSeg } from './keep-ohif-seg.js';
-import { area, boundsOf, clickImage, dragBox, falsePositivePoint, labelmap, panelError, saveSeg, status, waitForViewer } from './viewer-steps.js';
+import { area, boundsOf, clickImage, dragBox, falsePositivePoint, goToImage, labelmap, panelError, saveSeg, status, waitForViewer } from './viewer-steps.js';
 
 const VIEWER_KEY = 'e2e-annotator-key-0123456789';
 const DERM_DICE = 0.9;
@@ -74,8 +74,11 @@ describe('the viewer, end to end (OHIF 3.13.2 + GLMed-SA, headless Chromium)', {
 
   async function segmentAndSave(kind: 'dermoscopy' | 'ct'): Promise<void> {
     const series = kind === 'dermoscopy' ? stack.demo.dermoscopy : stack.demo.ct;
-    const inst = series.instances[0]!;
-    const truth = stack.groundTruth(kind, 0);
+    // the image with a lesion to click: the first photograph, the CT slice with the largest lesion section
+    const index = series.lesionIndex;
+    const inst = series.instances[index]!;
+    const lesion = inst.lesion!;
+    const truth = stack.groundTruth(kind, index);
     const { width, height } = inst;
     const studyUid = inst.studyInstanceUID;
 
@@ -94,10 +97,11 @@ describe('the viewer, end to end (OHIF 3.13.2 + GLMed-SA, headless Chromium)', {
     await page.waitForURL(/\/glmedsa\?/, { timeout: 30_000 });
     await waitForViewer(page);
     const shown = await page.evaluate(() => window.glmedsa!.image());
-    assert.equal(shown?.ref.sopInstanceUID, inst.sopInstanceUID, 'the mode opens on the first image of the study');
+    assert.equal(shown?.ref.sopInstanceUID, series.instances[0]!.sopInstanceUID, 'the mode opens on the first image of the study');
     await screenshot(page, `${kind}-2-opened-in-mode`);
+    await goToImage(page, series, index);
 
-    await clickImage(page, inst.lesion.x, inst.lesion.y);
+    await clickImage(page, lesion.x, lesion.y);
     const first = await labelmap(page);
     assert.equal(first.length, truth.length, 'the labelmap has one value per image pixel');
     const d1 = overlap(first, truth).dice;
@@ -108,7 +112,7 @@ describe('the viewer, end to end (OHIF 3.13.2 + GLMed-SA, headless Chromium)', {
     assert.equal(s1.server, 'up');
     assert.ok(s1.last && s1.last.totalMs > 0, 'the panel shows the click latency');
 
-    const fp = falsePositivePoint(first, truth, width, height, inst.lesion);
+    const fp = falsePositivePoint(first, truth, width, height, lesion);
     assert.ok(fp, 'the first mask has a false-positive region to exclude (otherwise the Shift+click step cannot be shown)');
     await clickImage(page, fp.x, fp.y, { shift: true });
     const second = await labelmap(page);
@@ -142,6 +146,7 @@ describe('the viewer, end to end (OHIF 3.13.2 + GLMed-SA, headless Chromium)', {
     const segThumb = page.locator('[data-cy=study-browser-thumbnail], [data-cy^=study-browser-thumbnail]').filter({ hasText: 'SEG' }).first();
     await segThumb.waitFor({ timeout: 60_000 });
     await segThumb.dblclick();
+    await goToImage(page, series, index);
     await page.waitForFunction(
       () => {
         const l = window.glmedsa!.labelmap();

@@ -91,7 +91,7 @@ describe('clicks decoded in the browser on WebGPU (SwiftShader) equal the server
       await screenshot(page, `webgpu-decode-${mode}-${name}`);
       await clearPrompts(page);
     };
-    const { x, y } = inst.lesion;
+    const { x, y } = inst.lesion!;
     // A first click, not compared: it waits for whatever the image still needs (the embedding, shader compiles).
     await clickImage(page, x, y);
     await clearPrompts(page);
@@ -145,7 +145,7 @@ describe('clicks decoded in the browser on WebGPU (SwiftShader) equal the server
         log(`device refused: ${line}`);
         assert.match(line, /^Clicks are decoded in the browser \((wasm with \d+ threads|single-threaded wasm); WebGPU did not take the decoder: .*test: requestDevice refused.*\)\.$/);
         const posts = segmentPosts;
-        await clickImage(failing, inst.lesion.x, inst.lesion.y);
+        await clickImage(failing, inst.lesion!.x, inst.lesion!.y);
         assert.equal((await lastAnswer(failing)).path, 'browser');
         assert.equal(segmentPosts, posts, 'no POST /v1/segment');
         assert.ok((await labelmap(failing)).some((v) => v), 'the wasm backend drew the mask');

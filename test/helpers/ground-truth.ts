@@ -2,19 +2,34 @@
  * The demo studies' lesion masks, regenerated from the same phantom generators and seeds as
  * server/src/demo/demo-studies.ts; each mask is checked against the demo's recorded lesion centre,
  * so a change to the demo's seeds fails loudly here instead of comparing against the wrong mask.
+ * The CT series is one phantom volume: a slice's truth is the lesion whose section there is the
+ * largest (the one the demo's lesion point lies in).
  */
-import { Rng, ctPhantom, dermoscopyPhantom, overlap, regionCentre, siteProfile } from '@glmedsa/models';
-import type { DemoInstance, DemoSeries } from '@glmedsa/server/dist/src/demo/demo-studies.js';
+import { Rng, dermoscopyPhantom, overlap, regionCentre, siteProfile, sliceMask, type CtVolume } from '@glmedsa/models';
+import { type DemoInstance, type DemoSeries, demoCtVolume, largestLesion } from '@glmedsa/server/dist/src/demo/demo-studies.js';
 
 export type DemoKind = 'dermoscopy' | 'ct';
 
+let volume: CtVolume | undefined;
+
+/** The demo CT volume (HU and labels), made once per process. */
+export function demoVolume(): CtVolume {
+  volume ??= demoCtVolume();
+  return volume;
+}
+
 /** The 0/1 lesion mask (row-major, width x height) of instance `index` of a demo series. */
 export function demoGroundTruth(kind: DemoKind, index: number, instance: DemoInstance): Uint8Array {
-  const site = siteProfile('A');
-  const mask =
-    kind === 'dermoscopy'
-      ? dermoscopyPhantom(new Rng(7000 + index), instance.width, site).mask
-      : ctPhantom(new Rng(8000 + index), instance.width, site).mask;
+  if (!instance.lesion) throw new Error(`demo ${kind} image ${index} shows no lesion`);
+  let mask: Uint8Array;
+  if (kind === 'dermoscopy') {
+    mask = dermoscopyPhantom(new Rng(7000 + index), instance.width, siteProfile('A')).mask;
+  } else {
+    const v = demoVolume();
+    const lesion = largestLesion(v, index);
+    if (!lesion || v.columns !== instance.width) throw new Error(`the regenerated demo CT volume has no lesion on slice ${index} (demo-studies.ts changed?)`);
+    mask = sliceMask(v, index, [lesion.id]);
+  }
   const c = regionCentre(mask, instance.width, instance.height);
   if (!c || c.x !== instance.lesion.x || c.y !== instance.lesion.y) {
     throw new Error(`the regenerated ${kind} mask ${index} does not match the demo's lesion (demo-studies.ts seeds changed?)`);

@@ -7,3 +7,4 @@ export * from './bilinear.js';
 export * from './postprocess.js';
 export * from './mask-encoding.js';
 export * from './base64.js';
+export * from './mask-prompt.js';

@@ -1,5 +1,5 @@
 /** Propagation of a mask through a stack of slices (models side: no server, no DICOM). */
-export { interiorPoint, maskPromptLogits } from './mask-prompt.js';
+export { interiorPoint } from './mask-prompt.js';
 export { predictorSegmenter, type PredictorSegmenter, type SliceSource } from './predictor-segmenter.js';
 export {
   DEFAULT_PROMPT,

@@ -4,7 +4,7 @@
  */
 import type { SamPredictor } from '../predict/predictor.js';
 import { encodeRle } from '../preprocess/mask-encoding.js';
-import { maskPromptLogits } from './mask-prompt.js';
+import { maskPromptLogits } from '../preprocess/mask-prompt.js';
 import { type PredictorSegmenter, type SliceSource, predictorSegmenter } from './predictor-segmenter.js';
 import { type PromptSettings, type PropagatedSlice, type PropagationDirection, type PropagationResult, propagate } from './propagate.js';
 import { runStats } from './runs.js';

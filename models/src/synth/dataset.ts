@@ -10,6 +10,14 @@
  * DIR. `size` and `seed` describe phantom datasets; a dataset of real images (of any, possibly
  * non-square, sizes) sets them to null.
  *
+ * Labelled volumes (glmedsa synth --volumes) extend the same format, so everything that reads
+ * images and lesion masks reads them unchanged:
+ *
+ *   DIR/volumes/<volume>/image.nii.gz, labels.nii.gz   HU and object ids (NIfTI-1)
+ *   DIR/labels/<id>.png   the object ids of the item's slice (8-bit gray), named in the manifest's
+ *                         `volumes[].objects` legend; the item's `volume` and `slice` say where it
+ *                         was drawn from. Its mask is the lesions on that slice (empty on most slices).
+ *
  * Phantom item i is generated from a PRNG seeded with (seed, i) only, so item i is the same image
  * whatever `count` is, and two sites' datasets with the same seed hold the same lesions (shape,
  * place, pigment) acquired differently: paired data for measuring the domain shift. Use another
@@ -27,9 +35,10 @@ import { Rng } from '../util/random.js';
 import { ctPhantom } from './ct.js';
 import { dermoscopyPhantom, type Phantom } from './dermoscopy.js';
 import { siteProfile, type SiteProfile } from './sites.js';
+import { STRUCTURE_CLASSES } from './volume-objects.js';
 
-const DATASET_MANIFEST = 'manifest.json';
-const DATASET_FORMAT = 'glmedsa-dataset';
+export const DATASET_MANIFEST = 'manifest.json';
+export const DATASET_FORMAT = 'glmedsa-dataset';
 export const PHANTOM_KINDS = ['dermoscopy', 'ct'] as const;
 export type PhantomKind = (typeof PHANTOM_KINDS)[number];
 
@@ -43,11 +52,42 @@ export function isInsidePath(p: string): boolean {
 
 const RelativePath = z.string().refine(isInsidePath, { message: 'must be a relative path inside the dataset folder (no "..", no leading "/")' });
 
+const Identifier = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: 'must be letters, digits, ".", "_" or "-"' });
+
 const DatasetItemSchema = z.object({
-  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: 'must be letters, digits, ".", "_" or "-"' }),
+  id: Identifier,
   image: RelativePath,
   mask: RelativePath,
   lesion_pixels: z.number().int().nonnegative(),
+  /** Object ids of every pixel (8-bit gray PNG), for items drawn from a labelled volume. */
+  labels: RelativePath.optional(),
+  /** The volume (an id of `volumes`) and slice the item was drawn from. */
+  volume: Identifier.optional(),
+  slice: z.number().int().nonnegative().optional(),
+});
+
+const VolumeObjectSchema = z.object({
+  id: z.number().int().min(1).max(255),
+  name: z.string().min(1),
+  structure: z.enum(STRUCTURE_CLASSES),
+  first_slice: z.number().int().nonnegative(),
+  last_slice: z.number().int().nonnegative(),
+  voxels: z.number().int().positive(),
+  within: z.number().int().min(1).max(255).optional(),
+});
+
+const DatasetVolumeSchema = z.object({
+  id: Identifier,
+  seed: z.number().int(),
+  image: RelativePath,
+  labels: RelativePath,
+  columns: z.number().int().positive(),
+  rows: z.number().int().positive(),
+  slices: z.number().int().positive(),
+  pixel_spacing_mm: z.number().positive(),
+  slice_spacing_mm: z.number().positive(),
+  phase: z.string(),
+  objects: z.array(VolumeObjectSchema),
 });
 
 const DatasetManifestSchema = z
@@ -62,8 +102,16 @@ const DatasetManifestSchema = z
     seed: z.number().int().nullable(),
     count: z.number().int().nonnegative(),
     items: z.array(DatasetItemSchema),
+    /** Labelled volumes the items were drawn from (absent in datasets of 2D images). */
+    volumes: z.array(DatasetVolumeSchema).optional(),
   })
   .superRefine((m, ctx) => {
+    const volumes = new Set((m.volumes ?? []).map((v) => v.id));
+    m.items.forEach((item, i) => {
+      if (item.volume === undefined) return;
+      if (!volumes.has(item.volume)) ctx.addIssue({ code: 'custom', path: ['items', i, 'volume'], message: `'${item.volume}' is not among the manifest's volumes` });
+      if (item.slice === undefined || item.labels === undefined) ctx.addIssue({ code: 'custom', path: ['items', i], message: 'an item drawn from a volume needs its slice and labels' });
+    });
     if (m.count !== m.items.length) {
       ctx.addIssue({ code: 'custom', path: ['count'], message: `is ${m.count} but the manifest lists ${m.items.length} items` });
     }
@@ -75,6 +123,7 @@ const DatasetManifestSchema = z
   });
 
 export type DatasetItem = z.infer<typeof DatasetItemSchema>;
+export type DatasetVolume = z.infer<typeof DatasetVolumeSchema>;
 export type DatasetManifest = z.infer<typeof DatasetManifestSchema>;
 /** A validated dataset and the folder it was read from. */
 export type Dataset = DatasetManifest & { dir: string };
@@ -168,7 +217,10 @@ export async function readDataset(dir: string): Promise<Dataset> {
     `${dir} is not a dataset folder: it has no ${DATASET_MANIFEST} (make one with 'glmedsa synth')`,
   );
 
-  const files = manifest.items.flatMap((item) => [item.image, item.mask]);
+  const files = [
+    ...manifest.items.flatMap((item) => [item.image, item.mask, ...(item.labels ? [item.labels] : [])]),
+    ...(manifest.volumes ?? []).flatMap((v) => [v.image, v.labels]),
+  ];
   const missing: string[] = [];
   for (let start = 0; start < files.length; start += 64) {
     const batch = files.slice(start, start + 64);

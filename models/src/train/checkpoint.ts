@@ -3,9 +3,12 @@
  * atomically, with the step and a key of the run's options so a resume continues the same run.
  */
 import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Weights } from '../sam/weights.js';
 import { readSafetensors, readSafetensorsMetadata, writeSafetensors } from '../checkpoint/index.js';
 import { type Tensor, float32 } from '../tensor.js';
-import type { AdamW } from './adamw.js';
+import { AdamW } from './adamw.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 
@@ -66,4 +69,41 @@ export async function loadCheckpoint(
   }
   optimizer.state.step = Number(meta['adam_step'] ?? 0);
   return { step: Number(meta['step']), runKey, stats: JSON.parse(meta['stats'] ?? '{}') as Record<string, number> };
+}
+
+/** A run's trainable tensors (the same objects as in the weights), its optimizer and where it starts. */
+export interface RunState {
+  params: Map<string, Tensor<'float32'>>;
+  optimizer: AdamW;
+  /** The step to start at: the checkpoint's when resuming the same run, else 0. */
+  start: number;
+  /** The running figures saved with the checkpoint (empty when starting afresh). */
+  stats: Record<string, number>;
+  /** Writes the checkpoint of the steps done so far. */
+  save(step: number, stats: Record<string, number>): Promise<void>;
+}
+
+/**
+ * Opens a training run in `workDir`: resumes from its checkpoint (refusing one of another run) when
+ * `resume` is set, otherwise removes any checkpoint there and starts at step 0.
+ */
+export async function startRun(o: { weights: Weights; trainable: string[]; lr: number; weightDecay?: number; workDir: string; runKey: string; resume?: boolean }): Promise<RunState> {
+  const params = new Map<string, Tensor<'float32'>>();
+  for (const name of o.trainable) {
+    const t = o.weights.get(name);
+    if (!t) throw new Error(`unknown trainable parameter ${name}`);
+    params.set(name, t);
+  }
+  const optimizer = new AdamW({ lr: o.lr, weightDecay: o.weightDecay ?? 0 });
+  await mkdir(o.workDir, { recursive: true });
+  const file = path.join(o.workDir, CHECKPOINT_FILE);
+  let start = 0;
+  let stats: Record<string, number> = {};
+  if (o.resume) {
+    const state = await loadCheckpoint(file, params, optimizer, o.runKey);
+    if (state) ({ step: start, stats } = state);
+  } else {
+    await rm(file, { force: true });
+  }
+  return { params, optimizer, start, stats, save: (step, s) => saveCheckpoint(file, params, optimizer, { step, runKey: o.runKey, stats: s }) };
 }

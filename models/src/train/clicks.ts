@@ -4,6 +4,7 @@
  * of the largest error region, positive in a false negative, negative in a false positive.
  * Clicks are (x, y) in the given mask's pixel grid.
  */
+import { components3d } from '../synth/volume-objects.js';
 import { Rng } from '../util/random.js';
 
 export interface Click {
@@ -89,34 +90,7 @@ export function distanceInside(region: Uint8Array, w: number, h: number): Float6
 
 /** Labels 4-connected components of a binary mask; returns labels (0 = background) and sizes. */
 export function connectedComponents(mask: Uint8Array, w: number, h: number): { labels: Int32Array; sizes: number[] } {
-  const labels = new Int32Array(w * h);
-  const sizes = [0];
-  const stack = new Int32Array(w * h);
-  for (let start = 0; start < w * h; start++) {
-    if (!mask[start] || labels[start]) continue;
-    const label = sizes.length;
-    let top = 0;
-    let size = 0;
-    stack[top++] = start;
-    labels[start] = label;
-    while (top) {
-      const i = stack[--top]!;
-      size++;
-      const x = i % w;
-      const push = (j: number) => {
-        if (mask[j] && !labels[j]) {
-          labels[j] = label;
-          stack[top++] = j;
-        }
-      };
-      if (x > 0) push(i - 1);
-      if (x < w - 1) push(i + 1);
-      if (i >= w) push(i - w);
-      if (i < w * (h - 1)) push(i + w);
-    }
-    sizes.push(size);
-  }
-  return { labels, sizes };
+  return components3d(w, h, 1, (i) => mask[i] !== 0);
 }
 
 /** The pixel of `region` farthest from its boundary (its "centre"), or null when empty. */

@@ -1,4 +1,8 @@
-/** A dataset folder (synth/dataset.ts format) as a source of training or evaluation samples. */
+/**
+ * A dataset folder (synth/dataset.ts format) as a source of training or evaluation samples: the
+ * items whose mask holds a lesion (slices of a labelled volume without one are left out; the
+ * per-structure evaluation and pre-training read those through their labels).
+ */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -8,7 +12,8 @@ import type { SampleSource } from './samples.js';
 
 export async function datasetSource(dir: string, limit?: number): Promise<SampleSource & { samples(): AsyncIterable<EvalSample> }> {
   const dataset = await readDataset(dir);
-  const items = limit ? dataset.items.slice(0, limit) : dataset.items;
+  const withLesion = dataset.items.filter((item) => item.lesion_pixels > 0);
+  const items = limit ? withLesion.slice(0, limit) : withLesion;
   const manifestText = await readFile(path.join(dir, 'manifest.json'));
   const fingerprint = createHash('sha256').update(manifestText).update(String(items.length)).digest('hex');
   return {

@@ -19,6 +19,12 @@ export interface LossOptions {
   posWeight?: number;
   /** Weight of the IoU-prediction MSE ('sam' only, default 1). */
   iouWeight?: number;
+  /**
+   * 'sam' with one click: the single-mask output learns the click's target too (default true, so
+   * fine-tuning runs with single clicks train it). Pre-training turns it off, as SAM trains: an
+   * ambiguous click trains only the best of the three candidates.
+   */
+  singleOutputOnClicks?: boolean;
 }
 
 interface SegmentationLoss {
@@ -71,7 +77,8 @@ export function trainingLoss(masks: Value, iou: Value, targets: Value, multimask
     const best = op.cast(op.equal(candidates, op.reduceMin(candidates, [1], true)), 'float32');
     const weights = op.div(best, op.reduceSum(best, [1], true));
     const single = op.squeeze(op.slice(perToken, [1], [0], [1]), [1]);
-    perImage = op.add(op.reduceSum(op.mul(candidates, weights), [1], false), single);
+    const best3 = op.reduceSum(op.mul(candidates, weights), [1], false);
+    perImage = o.singleOutputOnClicks === false ? best3 : op.add(best3, single);
   }
   if ((o.kind ?? 'sam') === 'sam') {
     const err = op.sub(iou, actualIou(masks, targets));

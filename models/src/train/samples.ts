@@ -56,10 +56,17 @@ function maskToInputFrame(mask: Uint8Array, w: number, h: number, nh: number, nw
   return out;
 }
 
-export function makeTrainSample(image: RgbImage, mask: Uint8Array, S: number, lowRes: number): TrainSample {
-  const [nh, nw] = preprocessShape(image.height, image.width, S);
-  const resized = nh === image.height && nw === image.width ? image : resizeRgb(image, nh, nw);
-  const maskS = maskToInputFrame(mask, image.width, image.height, nh, nw, S);
+/**
+ * A mask of a w x h image in the model's frames: the input frame (S x S, nearest neighbour, zero
+ * in the padding) and the low-res target (L x L, 1 where at least half of the covered pixels are set).
+ */
+export function targetInFrames(mask: Uint8Array, w: number, h: number, S: number, lowRes: number): { maskS: Uint8Array; target: Float32Array } {
+  const [nh, nw] = preprocessShape(h, w, S);
+  const maskS = maskToInputFrame(mask, w, h, nh, nw, S);
+  return { maskS, target: lowResTarget(maskS, S, lowRes) };
+}
+
+function lowResTarget(maskS: Uint8Array, S: number, lowRes: number): Float32Array {
   const f = S / lowRes;
   const target = new Float32Array(lowRes * lowRes);
   for (let y = 0; y < lowRes; y++) {
@@ -69,5 +76,12 @@ export function makeTrainSample(image: RgbImage, mask: Uint8Array, S: number, lo
       target[y * lowRes + x] = sum * 2 >= f * f ? 1 : 0;
     }
   }
-  return { input: toModelInput(resized, S).data, maskS, target };
+  return target;
+}
+
+export function makeTrainSample(image: RgbImage, mask: Uint8Array, S: number, lowRes: number): TrainSample {
+  const [nh, nw] = preprocessShape(image.height, image.width, S);
+  const resized = nh === image.height && nw === image.width ? image : resizeRgb(image, nh, nw);
+  const maskS = maskToInputFrame(mask, image.width, image.height, nh, nw, S);
+  return { input: toModelInput(resized, S).data, maskS, target: lowResTarget(maskS, S, lowRes) };
 }

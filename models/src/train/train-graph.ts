@@ -7,6 +7,7 @@
  */
 import { gradients } from '../autodiff/backprop.js';
 import { Graph, type Value } from '../ir/graph.js';
+import * as op from '../ir/ops.js';
 import { type ModelConfig, embedGrid } from '../sam/config.js';
 import { decodeMasks } from '../sam/graphs.js';
 import { bindModel } from '../sam/model.js';
@@ -28,6 +29,12 @@ interface TrainGraphOptions {
   loss?: LossOptions;
   /** The prompts are single clicks: the 'sam' loss trains the best multimask output. */
   multimask?: boolean;
+  /**
+   * Prompts per image (default 1): the batch holds `batch` images and `batch * targetsPerImage`
+   * prompt sets, image b's embedding serving prompts b*T .. b*T+T-1 (as SAM trains several masks
+   * per image for one pass of its encoder).
+   */
+  targetsPerImage?: number;
 }
 
 export const GRAD_PREFIX = 'grad.';
@@ -41,17 +48,24 @@ export function buildTrainGraph(o: TrainGraphOptions): Graph {
   const { config: c, batch: B, points: N } = o;
   const S = o.inputSize ?? c.img_size;
   const E = embedGrid(c, S);
+  const T = o.targetsPerImage ?? 1;
+  if (!Number.isInteger(T) || T < 1) throw new Error(`targetsPerImage must be a positive integer, got ${T}`);
+  const P = B * T;
   const g = new Graph({ name: o.withGradients === false ? 'glmedsa_forward' : 'glmedsa_train_step' });
   const model = bindModel(g, c, o.weights);
   const encoderTrains = trainsEncoder(o.trainable);
   // Frozen encoders are run once per image outside the step; their embeddings are the input.
-  const emb = encoderTrains
+  const imageEmbeddings = encoderTrains
     ? model.imageEncoder(g.input('image', 'float32', [B, 3, S, S]), S)
     : g.input('image_embeddings', 'float32', [B, c.prompt_dim, E, E]);
-  const coords = g.input('point_coords', 'float32', [B, N, 2]);
-  const labels = g.input('point_labels', 'float32', [B, N]);
-  const maskInput = o.maskInput ? g.input('mask_input', 'float32', [B, 1, 4 * E, 4 * E]) : null;
-  const hasMask = o.maskInput ? g.input('has_mask_input', 'float32', [B]) : null;
+  const emb =
+    T === 1
+      ? imageEmbeddings
+      : op.reshape(op.expand(op.unsqueeze(imageEmbeddings, [1]), [B, T, c.prompt_dim, E, E]), [P, c.prompt_dim, E, E]);
+  const coords = g.input('point_coords', 'float32', [P, N, 2]);
+  const labels = g.input('point_labels', 'float32', [P, N]);
+  const maskInput = o.maskInput ? g.input('mask_input', 'float32', [P, 1, 4 * E, 4 * E]) : null;
+  const hasMask = o.maskInput ? g.input('has_mask_input', 'float32', [P]) : null;
   const { masks, iou } = decodeMasks(model, c, S, emb, coords, labels, maskInput, hasMask);
   g.output(masks, 'low_res_masks');
   g.output(iou, 'iou_predictions');
@@ -66,7 +80,7 @@ export function buildTrainGraph(o: TrainGraphOptions): Graph {
     g.prune();
     return g;
   }
-  const targets = g.input('targets', 'float32', [B, 1, 4 * E, 4 * E]);
+  const targets = g.input('targets', 'float32', [P, 1, 4 * E, 4 * E]);
   const { loss, perImage } = trainingLoss(masks, iou, targets, o.multimask ?? false, o.loss);
   g.output(loss, 'loss');
   g.output(perImage, 'loss_per_image');

@@ -5,16 +5,13 @@
  * derived from (seed, step), so a run resumed from a checkpoint continues exactly as if it had
  * never been interrupted.
  */
-import { mkdir, rm } from 'node:fs/promises';
-import path from 'node:path';
 import type { Device } from '../runtime/session.js';
 import { type ModelConfig, embedGrid } from '../sam/config.js';
 import type { Weights } from '../sam/weights.js';
-import type { Tensor } from '../tensor.js';
 import { type ProgressSink, silentProgress } from '../util/progress.js';
-import { AdamW, learningRate } from './adamw.js';
+import { learningRate } from './adamw.js';
 import { BatchSource } from './batch-source.js';
-import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { startRun } from './checkpoint.js';
 import { ClickSimulator } from './click-simulator.js';
 import { stepRng } from './clicks.js';
 import type { LossOptions } from './loss.js';
@@ -119,32 +116,16 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     throw new Error(`validation.every must be a positive whole number of steps, got ${o.validation.every}`);
   }
 
-  const params = new Map<string, Tensor<'float32'>>();
-  for (const name of o.trainable) {
-    const t = o.weights.get(name);
-    if (!t) throw new Error(`unknown trainable parameter ${name}`);
-    params.set(name, t);
-  }
-  const optimizer = new AdamW({ lr: o.lr, weightDecay: o.weightDecay ?? 0 });
-  const key = runKey(o, S);
-  await mkdir(o.workDir, { recursive: true });
-  const ckptFile = path.join(o.workDir, CHECKPOINT_FILE);
   const ema = { loss: new Ema(), dice: new Ema(), iou: new Ema() };
-  let start = 0;
-  if (o.resume) {
-    const state = await loadCheckpoint(ckptFile, params, optimizer, key);
-    if (state) {
-      start = state.step;
-      ema.loss.value = state.stats['loss'] ?? NaN;
-      ema.dice.value = state.stats['dice'] ?? NaN;
-      ema.iou.value = state.stats['iou'] ?? NaN;
-      log(`resuming from the checkpoint at step ${start}`);
-    }
-  } else {
-    await rm(ckptFile, { force: true });
+  const run = await startRun({ weights: o.weights, trainable: o.trainable, lr: o.lr, ...(o.weightDecay !== undefined ? { weightDecay: o.weightDecay } : {}), workDir: o.workDir, runKey: runKey(o, S), resume: o.resume ?? false });
+  const { params, optimizer, start } = run;
+  if (start > 0) {
+    ema.loss.value = run.stats['loss'] ?? NaN;
+    ema.dice.value = run.stats['dice'] ?? NaN;
+    ema.iou.value = run.stats['iou'] ?? NaN;
+    log(`resuming from the checkpoint at step ${start}`);
   }
-  const checkpoint = (step: number) =>
-    saveCheckpoint(ckptFile, params, optimizer, { step, runKey: key, stats: { loss: ema.loss.value, dice: ema.dice.value, iou: ema.iou.value } });
+  const checkpoint = (step: number) => run.save(step, { loss: ema.loss.value, dice: ema.dice.value, iou: ema.iou.value });
 
   const batches = await BatchSource.open({
     config: c,

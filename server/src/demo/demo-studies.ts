@@ -1,10 +1,13 @@
 /**
  * The demo studies `npm start` puts in its local Orthanc: dermoscopy-like RGB photographs
- * (site-A phantoms, VL Photographic Image Storage) and a CT-like series (16-bit, rescaled to HU),
- * made from the models package's phantoms. Study UIDs are fixed, so a second start finds them.
+ * (site-A phantoms, VL Photographic Image Storage) and an abdominal CT volume (16-bit, rescaled to
+ * HU): one phantom volume of the models package, from a seed the starter's training never used,
+ * 64 axial slices of 256 x 256 at 2.5 mm with one frame of reference, consistent positions and
+ * spacing, and two lesions in different organs, so the viewer builds a volume from it (MPR).
+ * Study UIDs are fixed, so a second start finds them.
  */
 import { createHash } from 'node:crypto';
-import { Rng, ctPhantom, dermoscopyPhantom, regionCentre, siteProfile } from '@glmedsa/models';
+import { CT_WINDOW, Rng, ctVolume, dermoscopyPhantom, regionCentre, siteProfile, sliceMask, volumeGeometry, type CtVolume, type CtVolumeOptions } from '@glmedsa/models';
 import { type StudyContext, ctSlice, rgbPhoto } from '../dicom/factory.js';
 import type { InstanceRef } from '../dicom/image-ref.js';
 
@@ -15,15 +18,47 @@ function stableUid(name: string): string {
 }
 
 export interface DemoInstance extends InstanceRef {
-  /** A point inside the lesion (its centre), to click on. */
-  lesion: { x: number; y: number };
+  /** A point inside a lesion (the centre of the largest lesion on the image), to click on; null on CT slices no lesion crosses. */
+  lesion: { x: number; y: number } | null;
   width: number;
   height: number;
 }
 
 export interface DemoSeries {
   description: string;
+  /** In the order the viewer shows them (the CT slices from head to feet). */
   instances: DemoInstance[];
+  /** The instance to click a lesion on: the one with the largest lesion section. */
+  lesionIndex: number;
+}
+
+/**
+ * The demo CT volume: a seed that no dataset of the starter's training or evaluation uses (their
+ * volumes take itemSeed(606, k) and itemSeed(808, k)), site A's scanner, two lesions in different
+ * organs, the portal venous phase.
+ */
+export const DEMO_CT_VOLUME: { seed: number; options: CtVolumeOptions } = {
+  seed: 9010,
+  options: { site: 'A', size: 256, slices: 64, sliceSpacingMm: 2.5, lesions: ['liver', 'kidney'], phase: 'portal venous' },
+};
+
+/** The demo CT volume (HU and labels), as buildDemoStudies stores it; `slices`/`size` shrink it for tests. */
+export function demoCtVolume(o: { slices?: number; size?: number } = {}): CtVolume {
+  return ctVolume(DEMO_CT_VOLUME.seed, { ...DEMO_CT_VOLUME.options, ...(o.slices ? { slices: o.slices } : {}), ...(o.size ? { size: o.size } : {}) });
+}
+
+/** The lesion on slice z with the largest section there, and that section's centre; null when none. */
+export function largestLesion(volume: CtVolume, z: number): { id: number; centre: { x: number; y: number }; area: number } | null {
+  let best: { id: number; centre: { x: number; y: number }; area: number } | null = null;
+  for (const o of volume.objects) {
+    if (o.structure !== 'lesion' || z < o.firstSlice || z > o.lastSlice) continue;
+    const mask = sliceMask(volume, z, [o.id]);
+    let area = 0;
+    for (const v of mask) area += v;
+    if (!area || (best && best.area >= area)) continue;
+    best = { id: o.id, centre: lesionCentre(mask, volume.columns, volume.rows), area };
+  }
+  return best;
 }
 
 interface DemoFile {
@@ -40,10 +75,13 @@ export function lesionCentre(mask: Uint8Array, w: number, h: number): { x: numbe
 
 export const DEMO_STUDIES = {
   dermoscopy: stableUid('dermoscopy-study'),
-  ct: stableUid('ct-study'),
+  ct: stableUid('ct-volume-study'),
 };
 
-/** Builds the demo files: `count` photographs of `size` px and `slices` CT slices. */
+/** The CT study of earlier versions (8 unrelated slices), replaced by the volume where found. */
+export const LEGACY_CT_STUDY = stableUid('ct-study');
+
+/** Builds the demo files: `photos` photographs of `size` px and the CT volume (`slices` and `ctSize` shrink it for tests). */
 export function buildDemoStudies(o: { photos?: number; size?: number; slices?: number; ctSize?: number } = {}): { files: DemoFile[]; series: DemoSeries[] } {
   const files: DemoFile[] = [];
   const series: DemoSeries[] = [];
@@ -73,34 +111,53 @@ export function buildDemoStudies(o: { photos?: number; size?: number; slices?: n
     photos.push(instance);
     files.push({ bytes: file.bytes, instance });
   }
-  series.push({ description: 'Dermoscopy photographs (RGB)', instances: photos });
+  series.push({ description: 'Dermoscopy photographs (RGB)', instances: photos, lesionIndex: 0 });
 
   const ct: StudyContext = {
     StudyInstanceUID: DEMO_STUDIES.ct,
     PatientID: 'DEMO-0002',
     PatientName: 'Demo^Abdomen',
     StudyID: 'CT1',
-    StudyDescription: 'Abdominal CT phantoms (synthetic)',
+    StudyDescription: 'Abdominal CT phantom volume (synthetic, site A)',
   };
   const ctSeries = stableUid('ct-series');
-  const ctSize = o.ctSize ?? 256;
+  const volume = demoCtVolume({ ...(o.slices ? { slices: o.slices } : {}), ...(o.ctSize ? { size: o.ctSize } : {}) });
+  const geometry = volumeGeometry(volume);
+  const frameOfReferenceUID = stableUid('ct-frame-of-reference');
+  const n = volume.columns * volume.rows;
   const slices: DemoInstance[] = [];
-  for (let i = 0; i < (o.slices ?? 8); i++) {
-    const p = ctPhantom(new Rng(8000 + i), ctSize, siteProfile('A'));
+  let lesionIndex = -1;
+  let largest = 0;
+  for (let z = 0; z < volume.slices; z++) {
     const file = ctSlice({
-      rows: ctSize,
-      cols: ctSize,
-      hu: p.hu,
-      window: { center: 40, width: 400 },
+      rows: volume.rows,
+      cols: volume.columns,
+      hu: volume.hu.subarray(z * n, (z + 1) * n),
+      window: CT_WINDOW,
       study: ct,
       seriesInstanceUID: ctSeries,
-      seriesDescription: 'Abdomen axial',
-      instanceNumber: i + 1,
+      sopInstanceUID: stableUid(`ct-slice-${z}`),
+      seriesDescription: 'Abdomen axial 2.5 mm',
+      instanceNumber: z + 1,
+      geometry: {
+        position: geometry.slicePosition(z),
+        orientation: geometry.orientation,
+        pixelSpacing: geometry.pixelSpacing,
+        sliceThickness: geometry.sliceSpacing,
+        sliceSpacing: geometry.sliceSpacing,
+        frameOfReferenceUID,
+      },
     });
-    const instance = { ...file.ref, lesion: lesionCentre(p.mask, ctSize, ctSize), width: ctSize, height: ctSize };
+    const lesion = largestLesion(volume, z);
+    if (lesion && lesion.area > largest) {
+      largest = lesion.area;
+      lesionIndex = z;
+    }
+    const instance = { ...file.ref, lesion: lesion?.centre ?? null, width: volume.columns, height: volume.rows };
     slices.push(instance);
     files.push({ bytes: file.bytes, instance });
   }
-  series.push({ description: 'CT slices (16-bit, HU)', instances: slices });
+  if (lesionIndex < 0) throw new Error('the demo CT volume has no lesion on its slices');
+  series.push({ description: 'CT volume (16-bit, HU)', instances: slices, lesionIndex });
   return { files, series };
 }

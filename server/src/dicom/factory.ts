@@ -166,20 +166,24 @@ interface CtOptions extends CommonOptions {
   readonly slope?: number;
   readonly intercept?: number;
   readonly window?: WindowOption;
-  /** Where the slice lies in the patient (default: the origin, axial): a series of slices at positions one step apart is a volume. */
+  /** Where the slice lies in a volume; without it the slice sits at the origin, axial, 0.7 mm pixels, 1 mm thick. */
   readonly geometry?: SliceGeometry;
 }
 
-/** Image Plane module values of a slice. */
+/** The Image Plane module of a slice of a volume, and the frame of reference the series shares. */
 export interface SliceGeometry {
-  /** Image Position (Patient), mm. */
+  /** ImagePositionPatient: the centre of the top-left pixel, mm (LPS). */
   readonly position: readonly [number, number, number];
-  /** Image Orientation (Patient): row then column direction cosines (default axial, [1,0,0,0,1,0]). */
+  /** ImageOrientationPatient: the row and column directions (default axial, [1,0,0,0,1,0]). */
   readonly orientation?: readonly [number, number, number, number, number, number];
-  /** Row and column spacing, mm (default 0.7). */
-  readonly pixelSpacing?: number;
-  /** Slice thickness, mm (default 1). */
-  readonly thickness?: number;
+  /** PixelSpacing: row spacing, column spacing, mm (default 0.7 x 0.7). */
+  readonly pixelSpacing?: readonly [number, number];
+  /** SliceThickness, mm (default 1). */
+  readonly sliceThickness?: number;
+  /** SpacingBetweenSlices, mm. */
+  readonly sliceSpacing?: number;
+  /** FrameOfReferenceUID the series shares (none written when absent). */
+  readonly frameOfReferenceUID?: string;
 }
 
 /** A CT slice: 16-bit signed, MONOCHROME2, CT Image Storage, with rescale slope/intercept. */
@@ -200,15 +204,32 @@ export function ctSlice(options: CtOptions): DicomFile {
     RescaleSlope: slope,
     RescaleIntercept: intercept,
     RescaleType: 'HU',
-    PixelSpacing: [options.geometry?.pixelSpacing ?? 0.7, options.geometry?.pixelSpacing ?? 0.7],
-    SliceThickness: options.geometry?.thickness ?? 1,
-    ImagePositionPatient: [...(options.geometry?.position ?? [0, 0, 0])],
-    ImageOrientationPatient: [...(options.geometry?.orientation ?? [1, 0, 0, 0, 1, 0])],
+    ...planeAttributes(options.geometry),
     ...windowAttributes(options.window),
     PixelData: [bufferOf(stored)],
     _vrMap: { PixelData: 'OW' },
   });
   return finish(dataset, ref);
+}
+
+/** The Image Plane attributes of a slice (and its frame of reference), or the defaults of a lone slice. */
+function planeAttributes(g: SliceGeometry | undefined): data.NaturalizedDataset {
+  if (!g) return { PixelSpacing: [0.7, 0.7], SliceThickness: 1, ImagePositionPatient: [0, 0, 0], ImageOrientationPatient: [1, 0, 0, 0, 1, 0] };
+  const orientation = g.orientation ?? [1, 0, 0, 0, 1, 0];
+  const [r1, r2, r3, c1, c2, c3] = orientation;
+  // SliceLocation: the position along the normal (row x column)
+  const normal = [r2 * c3 - r3 * c2, r3 * c1 - r1 * c3, r1 * c2 - r2 * c1];
+  const location = g.position[0] * normal[0]! + g.position[1] * normal[1]! + g.position[2] * normal[2]!;
+  return {
+    ...(g.frameOfReferenceUID !== undefined ? { FrameOfReferenceUID: g.frameOfReferenceUID, PositionReferenceIndicator: '' } : {}),
+    PixelSpacing: [...(g.pixelSpacing ?? [0.7, 0.7])],
+    SliceThickness: g.sliceThickness ?? 1,
+    ...(g.sliceSpacing !== undefined ? { SpacingBetweenSlices: g.sliceSpacing } : {}),
+    ImagePositionPatient: [...g.position],
+    ImageOrientationPatient: [...orientation],
+    SliceLocation: Math.round(location * 1000) / 1000,
+    PatientPosition: 'HFS',
+  };
 }
 
 /** Options of {@link rgbPhoto}. */
