@@ -29,6 +29,8 @@ export function getCommandsModule() {
       void controller.nextSlice();
     },
     glmedsaAccept: () => parts().controller.accept(),
+    glmedsaPropagate: () => void parts().controller.propagate(),
+    glmedsaFillBetween: () => void parts().controller.fillBetween(),
     glmedsaReject: () => parts().controller.reject(),
     glmedsaSaveSegmentation: () => {
       const { controller, services, commands } = parts();
