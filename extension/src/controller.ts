@@ -164,6 +164,12 @@ export class Controller {
     }
     const session = this.sessionFor(viewport, info);
     const model = this.status.get().model ?? undefined;
+    if (session.prompts.length === 0 && prompt.kind === 'point' && prompt.point.label === 0) {
+      // A first Shift+click on a slice of a proposal through the series excludes from that slice's
+      // mask: the mask's box (drawn with the markers) says what the point is excluded from.
+      const box = this.propagator.proposalBox(viewport, info);
+      if (box) session.add({ kind: 'box', box }, info.voi, model);
+    }
     const { ticket, request } = session.add(prompt, info.voi, model);
     this.markers.set(info.imageId, session.prompts);
     const entry = newTiming(at);
@@ -286,7 +292,7 @@ export class Controller {
 
   /** P: the proposal (or the accepted mask) on the slice on show, propagated through the series. */
   async propagate(): Promise<boolean> {
-    const viewport = this.viewport && this.session ? this.viewport : this.activeViewport();
+    const viewport = this.activeViewport();
     if (!viewport) return false;
     const info = this.imageInfoOrFail(viewport);
     if (!info) return false;
@@ -294,8 +300,11 @@ export class Controller {
       this.status.set({ notice: 'Wait for the mask on show, then press P.' });
       return false;
     }
+    // A proposal left on another image (the user scrolled away from it) is not what P carries: it goes.
+    const onShow = this.session && this.session.image.sopInstanceUID === info.ref.sopInstanceUID && this.session.image.frame === info.ref.frame;
+    if (this.session && !onShow && !this.propagator.volume) this.reject();
     this.markers.attach(viewport);
-    return this.propagator.propagate(viewport, info, this.session);
+    return this.propagator.propagate(viewport, info, onShow ? this.session : null);
   }
 
   /**

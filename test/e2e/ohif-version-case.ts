@@ -2,8 +2,9 @@
  * The case every supported OHIF version must pass, with one stack serving that version: the study
  * list comes up (a mode that breaks the viewer shows a black page on every route) and offers our
  * mode; a demo study opens in it; a click on the lesion draws its mask; Enter accepts it; and the
- * panel is on show and readable (server connected, the click's latency, no prompts left). Screenshots of each
- * step go to artifacts/ohif-<version>-*.png.
+ * panel is on show and readable (server connected, the click's latency, no prompts left); on the CT
+ * volume our MPR button opens OHIF's MPR layout and a click in its axial view proposes a mask.
+ * Screenshots of each step go to artifacts/ohif-<version>-*.png.
  *
  * The Dice bar is the one of test/e2e/viewer.test.ts (0.90 for a click at the centre of a demo
  * dermoscopy lesion): the mask is the same model's whichever viewer draws it.
@@ -73,6 +74,29 @@ export function ohifVersionCase(version: OhifVersion): void {
         assert.match(text, /Last click \d+(\.\d+)? ms/);
         assert.match(text, /Prompts 0/, 'the accepted proposal left no prompts behind');
         await shot('4-accepted');
+      }));
+
+    test('the CT volume: our MPR button shows three planes, and a click in the axial view proposes a mask', () =>
+      step('mpr', async () => {
+        const { page, stack } = session;
+        const ct = stack.demo.ct;
+        await page.goto(stack.modeUrl(ct));
+        await waitForViewer(page);
+        const mpr = page.locator('[data-cy=GLMedSAMPR]').first();
+        await mpr.waitFor({ timeout: 30_000 });
+        await mpr.click();
+        await page.waitForFunction(() => document.querySelectorAll('[data-viewportid]').length >= 3, null, { timeout: 120_000, polling: 500 });
+        await page.waitForTimeout(3000);
+        const shown = await page.evaluate(() => window.glmedsa!.image());
+        assert.ok(shown, 'the active view of the MPR layout shows a slice of the series');
+        const z = ct.instances.findIndex((i) => i.sopInstanceUID === shown.ref.sopInstanceUID);
+        const at = ct.instances[z]?.lesion ?? { x: Math.round(shown.width / 2), y: Math.round(shown.height / 2) };
+        await clickImage(page, at.x, at.y);
+        const proposed = await labelmap(page);
+        process.stdout.write(`# OHIF ${version}: MPR axial click on slice ${z} at (${at.x}, ${at.y}): area ${area(proposed)}\n`);
+        await shot('5-mpr-click');
+        assert.ok(area(proposed) > 0, 'the click in the axial view proposes a mask');
+        await page.keyboard.press('Escape');
       }));
   });
 }

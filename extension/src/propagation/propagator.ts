@@ -57,7 +57,7 @@ export class Propagator {
     return !!v.series.index.ofImageId(imageId);
   }
 
-  /** P: the proposal (else the accepted mask) on the slice on show, through the series both ways. */
+  /** P: the proposal (`session`, on the slice on show) or else the mask on show there, through the series both ways. */
   async propagate(viewport: StackViewport, info: ImageInfo, session: PromptSession | null): Promise<boolean> {
     const say = (notice: string) => (this.deps.status.set({ notice }), false);
     let series: ViewerSeries;
@@ -71,7 +71,7 @@ export class Propagator {
     const slice = series.index.ofImageId(info.imageId);
     if (!slice) return say('The image on show is not one of its series: P cannot place it.');
     if (this.volume?.running) return say('A propagation is running: wait for it, or press Esc to stop it.');
-    const answer = session && session.image.sopInstanceUID === info.ref.sopInstanceUID && session.image.frame === info.ref.frame ? session.current() : null;
+    const answer = session?.current() ?? null;
     let seed: Seed;
     let mask: Uint8Array | null = null;
     let owner: { viewportId: string; segmentationId: string; segmentIndex: number };
@@ -136,6 +136,42 @@ export class Propagator {
       const seed: Seed = { index: slice.index, counts: answer.mask.counts, ...(maskId ? { maskId } : {}) };
       volume.start('refine', generation, outward.runs.map((r) => ({ seed, ...r })));
     }, REPROPAGATE_AFTER_MS);
+  }
+
+  /**
+   * The box of the proposal's mask on the slice on show (widened by 10% of its size on each side,
+   * as the propagation prompts a slice), or null when the slice holds none of a shown proposal.
+   */
+  proposalBox(viewport: StackViewport, info: ImageInfo): { x1: number; y1: number; x2: number; y2: number } | null {
+    const volume = this.volume;
+    if (!volume || !this.covers(viewport, info.imageId)) return null;
+    const id = labelmapImageIdOf(this.deps.peers, info.imageId, volume.owner.segmentationId);
+    if (!id) return null;
+    let px;
+    try {
+      px = labelmapPixels(this.deps.peers, id);
+    } catch {
+      return null;
+    }
+    const preview = previewIndexFor(volume.owner.segmentIndex);
+    const w = info.width;
+    let x1 = Infinity;
+    let y1 = Infinity;
+    let x2 = -1;
+    let y2 = -1;
+    for (let i = 0; i < px.length; i++) {
+      if (px[i] !== preview) continue;
+      const x = i % w;
+      const y = (i - x) / w;
+      if (x < x1) x1 = x;
+      if (x > x2) x2 = x;
+      if (y < y1) y1 = y;
+      if (y > y2) y2 = y;
+    }
+    if (x2 < 0) return null;
+    const mx = Math.max(1, Math.round((x2 - x1 + 1) * 0.1));
+    const my = Math.max(1, Math.round((y2 - y1 + 1) * 0.1));
+    return { x1: Math.max(0, x1 - mx), y1: Math.max(0, y1 - my), x2: Math.min(w - 1, x2 + mx), y2: Math.min(info.height - 1, y2 + my) };
   }
 
   /** The prompts on a slice of the proposal were all taken back (U): that slice shows nothing proposed. */
