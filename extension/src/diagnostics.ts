@@ -67,8 +67,7 @@ export function diagnostics(c: Controller, services: OhifServices) {
       const seg = services.segmentationService.getActiveSegmentation(vp.id);
       if (!seg) return null;
       const imageId = vp.getCurrentImageId();
-      const ids = c.peers.cornerstoneTools.segmentation.getLabelmapImageIdsForImageId?.(imageId, seg.segmentationId);
-      const lid = Array.isArray(ids) ? ids[0] : ids;
+      const lid = labelmapImageIdOf(c.peers, imageId, seg.segmentationId);
       const img = lid ? (cs().cache.getImage(lid) as unknown as { rows: number; columns: number; voxelManager?: { getScalarData?: () => ArrayLike<number> }; getPixelData?: () => ArrayLike<number> }) : undefined;
       const px = img?.voxelManager?.getScalarData?.() ?? img?.getPixelData?.();
       if (!img || !px) return null;

@@ -12,7 +12,7 @@
 import { labelmapPixels, recordLabelmapEdits } from './history.js';
 import { type LabelmapEdit, lighter, paint, type Pixels, previewIndexFor, promote, unpaint } from './labelmap-edit.js';
 import type { Peers } from './peers.js';
-import type { DisplaySet, OhifServices } from './viewer-types.js';
+import type { DisplaySet, OhifServices, StackViewport } from './viewer-types.js';
 
 export interface Target {
   viewportId: string;
@@ -23,10 +23,32 @@ export interface Target {
   sliceIndex?: number;
 }
 
-/** The labelmap image of `imageId` in a segmentation (the first layer's, as OHIF's stack labelmaps hold one). */
+/** Per segmentation: source image id -> labelmap image id, read from the labelmap images themselves. */
+const byReference = new Map<string, Map<string, string>>();
+
+/**
+ * The labelmap image of `imageId` in a segmentation (the first layer's, as OHIF's stack labelmaps
+ * hold one). Cornerstone knows it once a stack viewport has shown the segmentation; a segmentation
+ * made in the MPR layout's volume viewports is not in that map yet (OHIF 3.12), so then each labelmap
+ * image's own `referencedImageId` says which source image it belongs to.
+ */
 export function labelmapImageIdOf(peers: Peers, imageId: string, segmentationId: string): string | undefined {
-  const ids = peers.cornerstoneTools.segmentation.getLabelmapImageIdsForImageId?.(imageId, segmentationId);
-  return Array.isArray(ids) ? ids[0] : ids;
+  const seg = peers.cornerstoneTools.segmentation;
+  const ids = seg.getLabelmapImageIdsForImageId?.(imageId, segmentationId);
+  const id = Array.isArray(ids) ? ids[0] : ids;
+  if (id) return id;
+  const labelmap = seg.state?.getSegmentation?.(segmentationId)?.representationData?.Labelmap;
+  const all = [...(labelmap?.imageIds ?? []), ...Object.values(labelmap?.labelmaps ?? {}).flatMap((l) => l?.imageIds ?? [])];
+  let map = byReference.get(segmentationId);
+  if (!map || map.size < all.length) {
+    map = new Map();
+    for (const lid of all) {
+      const ref = (peers.cornerstone.cache.getImage(lid) as { referencedImageId?: string } | undefined)?.referencedImageId;
+      if (ref && !map.has(ref)) map.set(ref, lid);
+    }
+    byReference.set(segmentationId, map);
+  }
+  return map.get(imageId);
 }
 
 export class LabelmapPreview {
@@ -51,11 +73,16 @@ export class LabelmapPreview {
       const uid = viewportGridService.getDisplaySetsUIDsForViewport(viewportId)?.[0];
       const ds: DisplaySet | undefined = uid ? displaySetService.getDisplaySetByUID(uid) : undefined;
       if (!ds) throw new Error('there is no image in this viewport to segment');
+      // A volume viewport (the MPR layout) resets its camera when the labelmap volume joins it: the
+      // slice the user clicked on must stay the slice on show, so the camera is put back.
+      const vp = this.services.cornerstoneViewportService.getCornerstoneViewport(viewportId) as (StackViewport & CameraHolder) | undefined;
+      const camera = vp?.getCamera?.();
       const segmentationId = await segmentationService.createLabelmapForDisplaySet(ds, {
         label: 'GLMed-SA',
         segments: { 1: { label: 'Lesion', active: true } },
       });
       await segmentationService.addSegmentationRepresentation(viewportId, { segmentationId });
+      if (camera) keepCamera(() => this.services.cornerstoneViewportService.getCornerstoneViewport(viewportId) as (StackViewport & CameraHolder) | undefined, camera, this.peers.cornerstone.Enums.Events['CAMERA_MODIFIED']);
       active = { segmentationId };
     }
     const { segmentationId } = active;
@@ -211,6 +238,44 @@ export class LabelmapPreview {
       }
     }
   }
+}
+
+interface Camera {
+  focalPoint: number[];
+  position: number[];
+  viewUp?: number[];
+  parallelScale?: number;
+}
+
+interface CameraHolder {
+  getCamera?(): Camera;
+  setCamera?(c: Camera): void;
+}
+
+/**
+ * Puts the camera back where it was whenever it moves in the next moments (the viewport resets
+ * itself once the labelmap volume is in: OHIF 3.12-3.14 do so a second or two later, not at once),
+ * on the viewport's own camera event, so the slice the user clicked stays on show.
+ */
+function keepCamera(viewport: () => (StackViewport & CameraHolder) | undefined, camera: Camera, cameraModified: string | undefined, forMs = 3000): void {
+  const moved = (now: Camera) => now.focalPoint.some((v, k) => Math.abs(v - camera.focalPoint[k]!) > 1e-3);
+  const check = () => {
+    const vp = viewport();
+    const now = vp?.getCamera?.();
+    if (vp?.setCamera && now && moved(now)) {
+      vp.setCamera({ ...camera });
+      vp.render();
+    }
+  };
+  check();
+  const element = viewport()?.element;
+  if (cameraModified && element) element.addEventListener(cameraModified, check);
+  // The event where the viewport has one; a poll besides, for a viewport replaced meanwhile.
+  const timer = setInterval(check, 100);
+  setTimeout(() => {
+    clearInterval(timer);
+    if (cameraModified && element) element.removeEventListener(cameraModified, check);
+  }, forMs);
 }
 
 function concat(a: Uint32Array, b: Uint32Array): Uint32Array {

@@ -95,7 +95,10 @@ export interface CornerstoneTools {
     triggerSegmentationEvents: { triggerSegmentationDataModified(segmentationId: string, modifiedSlices?: number[], segmentIndex?: number): void };
     segmentIndex: { getActiveSegmentIndex(segmentationId: string): number | undefined };
     activeSegmentation: { getActiveSegmentation(viewportId: string): { segmentationId: string } | undefined };
-    state?: { getViewportIdsWithSegmentation?(segmentationId: string): string[] };
+    state?: {
+      getViewportIdsWithSegmentation?(segmentationId: string): string[];
+      getSegmentation?(segmentationId: string): { representationData?: { Labelmap?: { imageIds?: string[]; labelmaps?: Record<string, { imageIds?: string[] } | undefined> } } } | undefined;
+    };
     /** Per-viewport segment colours (RGBA 0-255), absent in Cornerstone versions without them. */
     config?: {
       color?: {

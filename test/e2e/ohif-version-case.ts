@@ -11,9 +11,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { overlap } from '@glmedsa/models';
+import { outlineIds, overlap, regionCentre, sliceMask } from '@glmedsa/models';
 import type { OhifVersion } from '@glmedsa/server/dist/src/viewer/index.js';
 import { reportFailures, screenshot } from '../helpers/browser.js';
+import { demoVolume } from '../helpers/ground-truth.js';
 import { viewerSession } from '../helpers/viewer-session.js';
 import { area, clickImage, labelmap, status, waitForViewer } from './viewer-steps.js';
 
@@ -87,13 +88,23 @@ export function ohifVersionCase(version: OhifVersion): void {
         await mpr.click();
         await page.waitForFunction(() => document.querySelectorAll('[data-viewportid]').length >= 3, null, { timeout: 120_000, polling: 500 });
         await page.waitForTimeout(3000);
+        // The layout opens with the axial camera half way between two slices of this even-sized
+        // series; a radiologist scrolls to the slice they want first: one slice down and back up.
+        for (const key of ['ArrowDown', 'ArrowUp']) {
+          await page.keyboard.press(key);
+          await page.waitForTimeout(500);
+        }
         const shown = await page.evaluate(() => window.glmedsa!.image());
         assert.ok(shown, 'the active view of the MPR layout shows a slice of the series');
+        // A click at the centre of the liver on the slice on show (the demo volume's own labels)
         const z = ct.instances.findIndex((i) => i.sopInstanceUID === shown.ref.sopInstanceUID);
-        const at = ct.instances[z]?.lesion ?? { x: Math.round(shown.width / 2), y: Math.round(shown.height / 2) };
+        const v = demoVolume();
+        const liver = sliceMask(v, z, outlineIds(v.objects, v.objects.find((o) => o.name === 'liver')!));
+        const at = regionCentre(liver, v.columns, v.rows);
+        assert.ok(at, `the liver shows on slice ${z}`);
         await clickImage(page, at.x, at.y);
         const proposed = await labelmap(page);
-        process.stdout.write(`# OHIF ${version}: MPR axial click on slice ${z} at (${at.x}, ${at.y}): area ${area(proposed)}\n`);
+        process.stdout.write(`# OHIF ${version}: MPR axial click on the liver, slice ${z} at (${at.x}, ${at.y}): area ${area(proposed)}, Dice with the liver ${overlap(proposed, liver).dice.toFixed(3)}\n`);
         await shot('5-mpr-click');
         assert.ok(area(proposed) > 0, 'the click in the axial view proposes a mask');
         await page.keyboard.press('Escape');
