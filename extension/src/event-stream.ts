@@ -3,6 +3,7 @@
  * the blocks of a `text/event-stream` body, each as its event type and its data (the `data:` lines
  * joined), for the jobs' and the propagations' event streams alike.
  */
+import { type ClientOptions, type describeFailure, request } from './client.js';
 
 export interface StreamEvent {
   type: string;
@@ -55,4 +56,35 @@ export async function readEvents(body: ReadableStream<Uint8Array>, onEvent: (e: 
       }
     }
   }
+}
+
+/**
+ * Follows an events stream of the server (`path`) until an event `parse` makes of it is of type
+ * 'end' ('ended'), or until the stream breaks or `signal` aborts it ('dropped'; closing a stream
+ * early tells the server nobody watches any more); an answer that is not a stream (401, 404...)
+ * throws its sentence.
+ */
+export async function followEvents<E extends { type: string }>(
+  o: ClientOptions,
+  path: string,
+  signal: AbortSignal,
+  describe: typeof describeFailure,
+  parse: (e: StreamEvent) => E | null,
+  onEvent: (e: E) => void,
+): Promise<StreamEnd> {
+  let res: Response;
+  try {
+    res = await request(o, path, { accept: 'text/event-stream', signal, timeoutMs: null, describe });
+  } catch (err) {
+    if (signal.aborted) return 'dropped';
+    throw err;
+  }
+  if (!res.body) return 'dropped';
+  return readEvents(res.body, (block) => {
+    if (signal.aborted) return true;
+    const event = parse(block);
+    if (!event) return false;
+    onEvent(event);
+    return event.type === 'end';
+  });
 }

@@ -22,7 +22,7 @@ import {
 } from '@glmedsa/server/api';
 import type { z } from 'zod';
 import { type ClientOptions, ServerError, describeFailure, request } from '../client.js';
-import { type StreamEnd, type StreamEvent, parseEventBlock, readEvents } from '../event-stream.js';
+import { type StreamEnd, type StreamEvent, followEvents, parseEventBlock } from '../event-stream.js';
 
 export class AdminClient {
   constructor(private readonly o: ClientOptions) {}
@@ -74,21 +74,8 @@ export class AdminClient {
    * Follows GET /v1/jobs/:id/events until the job ends ('ended') or the stream breaks ('dropped');
    * an answer that is not a stream (401, 404...) throws its sentence.
    */
-  async events(id: string, onEvent: (e: JobEvent) => void, signal: AbortSignal): Promise<StreamEnd> {
-    let res: Response;
-    try {
-      res = await request(this.o, `/v1/jobs/${encodeURIComponent(id)}/events`, { accept: 'text/event-stream', signal, timeoutMs: null, describe: describeAdminFailure });
-    } catch (err) {
-      if (signal.aborted) return 'dropped';
-      throw err;
-    }
-    if (!res.body) return 'dropped';
-    return readEvents(res.body, (block) => {
-      const event = jobEvent(block);
-      if (!event) return false;
-      onEvent(event);
-      return event.type === 'end';
-    });
+  events(id: string, onEvent: (e: JobEvent) => void, signal: AbortSignal): Promise<StreamEnd> {
+    return followEvents(this.o, `/v1/jobs/${encodeURIComponent(id)}/events`, signal, describeAdminFailure, jobEvent, onEvent);
   }
 }
 

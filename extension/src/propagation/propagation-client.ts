@@ -18,7 +18,7 @@ import {
 } from '@glmedsa/server/api';
 import type { z } from 'zod';
 import { type ClientOptions, ServerError, describeFailure, request } from '../client.js';
-import { type StreamEnd, type StreamEvent, readEvents } from '../event-stream.js';
+import { type StreamEnd, type StreamEvent, followEvents } from '../event-stream.js';
 
 export type PropagationEvent =
   | { type: 'state' | 'end'; summary: PropagationSummary }
@@ -90,21 +90,7 @@ export class PropagationClient {
    * Follows the events until 'end' ('ended') or until the stream breaks or `signal` aborts it
    * ('dropped'; closing the stream early tells the server nobody watches any more).
    */
-  async events(id: string, onEvent: (e: PropagationEvent) => void, signal: AbortSignal): Promise<StreamEnd> {
-    let res: Response;
-    try {
-      res = await request(this.o, `/v1/propagations/${encodeURIComponent(id)}/events`, { accept: 'text/event-stream', signal, timeoutMs: null, describe: describePropagationFailure });
-    } catch (err) {
-      if (signal.aborted) return 'dropped';
-      throw err;
-    }
-    if (!res.body) return 'dropped';
-    return readEvents(res.body, (block) => {
-      if (signal.aborted) return true;
-      const event = propagationEvent(block);
-      if (!event) return false;
-      onEvent(event);
-      return event.type === 'end';
-    });
+  events(id: string, onEvent: (e: PropagationEvent) => void, signal: AbortSignal): Promise<StreamEnd> {
+    return followEvents(this.o, `/v1/propagations/${encodeURIComponent(id)}/events`, signal, describePropagationFailure, propagationEvent, onEvent);
   }
 }

@@ -44,8 +44,14 @@ export class Propagator {
 
   constructor(private readonly deps: PropagatorDeps) {}
 
-  private seriesOf(viewportId: string): ViewerSeries {
-    return viewerSeries(this.deps.peers, this.deps.services, viewportId);
+  /** The viewport's series, or null after saying in the panel why there is none. */
+  private seriesOrFail(viewportId: string): ViewerSeries | null {
+    try {
+      return viewerSeries(this.deps.peers, this.deps.services, viewportId);
+    } catch (err) {
+      this.deps.fail(err);
+      return null;
+    }
   }
 
   /** Whether a click on `imageId` in this viewport refines the 3D proposal on show (same series, same segmentation). */
@@ -60,13 +66,8 @@ export class Propagator {
   /** P: the proposal (`session`, on the slice on show) or else the mask on show there, through the series both ways. */
   async propagate(viewport: StackViewport, info: ImageInfo, session: PromptSession | null): Promise<boolean> {
     const say = (notice: string) => (this.deps.status.set({ notice }), false);
-    let series: ViewerSeries;
-    try {
-      series = this.seriesOf(viewport.id);
-    } catch (err) {
-      this.deps.fail(err);
-      return false;
-    }
+    const series = this.seriesOrFail(viewport.id);
+    if (!series) return false;
     if (series.index.length < 2) return say('This series has one image: there is nothing to propagate through.');
     const slice = series.index.ofImageId(info.imageId);
     if (!slice) return say('The image on show is not one of its series: P cannot place it.');
@@ -195,13 +196,8 @@ export class Propagator {
     const say = (notice: string) => (this.deps.status.set({ notice }), false);
     const active = this.deps.services.segmentationService.getActiveSegmentation(viewport.id);
     if (!active) return say('Accept masks on two slices with empty slices between them first: Fill between propagates from each toward the other.');
-    let series: ViewerSeries;
-    try {
-      series = this.seriesOf(viewport.id);
-    } catch (err) {
-      this.deps.fail(err);
-      return false;
-    }
+    const series = this.seriesOrFail(viewport.id);
+    if (!series) return false;
     const segmentIndex = this.deps.peers.cornerstoneTools.segmentation.segmentIndex.getActiveSegmentIndex(active.segmentationId) || 1;
     const seeds = new Map<number, number[]>();
     for (const s of series.index.series.slices) {
