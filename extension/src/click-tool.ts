@@ -9,6 +9,8 @@ import type { Point2, Point3, StackViewport, ToolEvent } from './viewer-types.js
 
 export const CLICK_TOOL_NAME = 'GLMedSAClick';
 
+const NOT_A_SLICE = 'This view is not in the plane the series was acquired in: click in that view (the axial one, for an axial CT).';
+
 /** A drag shorter than this (canvas pixels) is a click. */
 const DRAG_THRESHOLD_PX = 4;
 
@@ -64,6 +66,11 @@ export function createClickTool(controller: Controller): new (toolProps?: Record
 
     private async finish(viewport: StackViewport, negative: boolean, a: Point3, b: Point3, dragged: boolean, at: number): Promise<void> {
       const imageId = viewport.getCurrentImageId();
+      if (!imageId) {
+        // An oblique, sagittal or coronal view of the MPR layout: no slice of the series is on show.
+        controller.status.set({ error: NOT_A_SLICE, errorKind: 'outside' });
+        return;
+      }
       const p = cs.utilities.worldToImageCoords(imageId, a);
       if (!p) return;
       if (!dragged) {

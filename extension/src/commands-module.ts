@@ -3,7 +3,8 @@
  * N is also OHIF's marker-guided labelmap tool's key: it is that tool's when ours is not the one in use.
  */
 import { CLICK_TOOL_NAME } from './click-tool.js';
-import { activeViewport, registeredParts, unavailableReason } from './extension-state.js';
+import { activeViewport } from './active-viewport.js';
+import { registeredParts, unavailableReason } from './extension-state.js';
 import { saveSegmentation } from './save-segmentation.js';
 import type { OhifServices } from './viewer-types.js';
 
@@ -29,6 +30,8 @@ export function getCommandsModule() {
       void controller.nextSlice();
     },
     glmedsaAccept: () => parts().controller.accept(),
+    glmedsaPropagate: () => void parts().controller.propagate(),
+    glmedsaFillBetween: () => void parts().controller.fillBetween(),
     glmedsaReject: () => parts().controller.reject(),
     glmedsaSaveSegmentation: () => {
       const { controller, services, commands } = parts();

@@ -1,14 +1,18 @@
 /**
  * The prompts on the image being segmented: the server client, the prompt session of that image,
- * its labelmap preview and markers, and the panel's store; the server's status and the warm-up of
- * embeddings are parts of their own (server-status.ts, warm-up.ts). The click tool and the commands
- * call into it; it never blocks the UI (requests are async, a newer prompt makes older answers stale).
+ * its labelmap preview and markers, and the panel's store; the server's status, the warm-up of
+ * embeddings, the proposal through the series (propagation/propagator.ts) and the lesion's figures
+ * (measure/) are parts of their own. The click tool and the commands call into it; it never blocks
+ * the UI (requests are async, a newer prompt makes older answers stale).
  */
 import { decodeMask } from '@glmedsa/server/api';
 import { GlmedsaClient, ServerError } from './client.js';
 import type { GlmedsaConfig } from './config.js';
 import { LabelmapPreview } from './labelmap.js';
 import { MarkerLayer } from './markers.js';
+import { SegmentMeasures } from './measure/segment-measures.js';
+import { PropagationClient } from './propagation/propagation-client.js';
+import { Propagator } from './propagation/propagator.js';
 import { type ReportFailure, failureReporter } from './report-failure.js';
 import { BrowserSegmenter, type BrowserSegmenterOptions } from './segmenter/browser-segmenter.js';
 import { DecodeRouter, decodeInOf } from './segmenter/decode-router.js';
@@ -36,6 +40,10 @@ export class Controller {
   private readonly server: ServerStatus;
   private readonly warmUp: EmbeddingWarmUp;
   private readonly fail: ReportFailure;
+  /** P, Fill between, and clicks on a proposal through the series. */
+  readonly propagator: Propagator;
+  /** The active segment's volume and diameter for the panel. */
+  readonly measures: SegmentMeasures;
 
   constructor(
     readonly config: GlmedsaConfig,
@@ -46,12 +54,25 @@ export class Controller {
   ) {
     this.client = new GlmedsaClient({ baseUrl: config.serverUrl ?? '', authorization: () => this.authorization() });
     this.preview = new LabelmapPreview(peers, services);
-    this.preview.onDiscarded = () => this.endSession();
+    this.preview.onDiscarded = () => {
+      this.propagator.end();
+      this.endSession();
+    };
     this.markers = new MarkerLayer(peers);
     if (config.model) this.status.set({ model: config.model });
     const browser = new BrowserSegmenter({ baseUrl: config.serverUrl ?? '', headers: () => this.authHeaders(), createSession, backend: decodeBackendOf(config.decodeBackend) });
     this.decoding = new DecodeRouter(decodeInOf(config.decodeIn), new ServerSegmenter(this.client), browser, this.status);
     this.fail = failureReporter(this.status, services);
+    this.propagator = new Propagator({
+      peers,
+      services,
+      preview: this.preview,
+      client: new PropagationClient({ baseUrl: config.serverUrl ?? '', authorization: () => this.authorization() }),
+      status: this.status,
+      fail: this.fail,
+      model: () => this.status.get().model ?? undefined,
+    });
+    this.measures = new SegmentMeasures(peers, services, this.status);
     this.server = new ServerStatus({ client: this.client, status: this.status, decoding: this.decoding, fail: this.fail, ...(config.healthIntervalSeconds !== undefined ? { intervalSeconds: config.healthIntervalSeconds } : {}) });
     this.warmUp = new EmbeddingWarmUp({ peers, client: this.client, decoding: this.decoding, fail: this.fail, ...(config.warmNeighbours !== undefined ? { neighbours: config.warmNeighbours } : {}) });
   }
@@ -77,6 +98,7 @@ export class Controller {
   stop(): void {
     this.server.stop();
     this.reject();
+    this.measures.stop();
     this.markers.detach();
   }
 
@@ -111,8 +133,9 @@ export class Controller {
   private sessionFor(viewport: StackViewport, info: ImageInfo): PromptSession {
     const key = `${info.imageId}|${this.status.get().model ?? ''}`;
     if (this.viewport !== viewport || this.session?.imageKey !== key) {
-      // Moving to another image keeps what was proposed there? No: a proposal belongs to its image; leaving it rejects it.
-      this.reject();
+      // A proposal belongs to its image, and leaving it rejects it; but a click on another slice of
+      // a proposal through the series refines that slice of it.
+      if (!this.propagator.covers(viewport, info.imageId)) this.reject();
       this.viewport = viewport;
       this.session = new PromptSession(key, info.ref);
     }
@@ -141,6 +164,12 @@ export class Controller {
     }
     const session = this.sessionFor(viewport, info);
     const model = this.status.get().model ?? undefined;
+    if (session.prompts.length === 0 && prompt.kind === 'point' && prompt.point.label === 0) {
+      // A first Shift+click on a slice of a proposal through the series excludes from that slice's
+      // mask: the mask's box (drawn with the markers) says what the point is excluded from.
+      const box = this.propagator.proposalBox(viewport, info);
+      if (box) session.add({ kind: 'box', box }, info.voi, model);
+    }
     const { ticket, request } = session.add(prompt, info.voi, model);
     this.markers.set(info.imageId, session.prompts);
     const entry = newTiming(at);
@@ -166,7 +195,7 @@ export class Controller {
       try {
         const res = await this.decoding.segment({ ...req, ...(req.model ? {} : this.status.get().model ? { model: this.status.get().model! } : {}) });
         mark(entry, 'answeredAt');
-        if (this.session !== session || !session.accept(ticket, res)) return; // stale: a newer prompt is on its way
+        if (this.session !== session || !session.accept(ticket, res, this.decoding.lastPath === 'server')) return; // stale: a newer prompt is on its way
         const networkMs = performance.now() - sentAt - res.timings.totalMs;
         this.status.set({
           last: { networkMs: round(Math.max(0, networkMs)), fetchMs: res.timings.fetchMs, encodeMs: res.timings.embedMs, decodeMs: res.timings.decodeMs, totalMs: round(performance.now() - sentAt), cached: res.cached },
@@ -208,8 +237,10 @@ export class Controller {
     this.markers.set(info.imageId, session.prompts);
     try {
       const target = await this.preview.target(viewport.id, info.imageId);
+      const inVolume = this.propagator.covers(viewport, info.imageId);
       if (!cur) {
-        this.preview.clear();
+        if (inVolume) this.propagator.unrefine(info);
+        else this.preview.clear(target.labelmapImageId);
         return;
       }
       if (cur.width !== info.width || cur.height !== info.height) throw new Error(`the server's mask is ${cur.width}x${cur.height} but the image is ${info.width}x${info.height}`);
@@ -223,26 +254,75 @@ export class Controller {
         };
         viewport.element.addEventListener(rendered, onRendered);
       }
-      this.preview.show(target, mask);
+      if (inVolume) this.propagator.refine(info, session, mask);
+      else this.preview.show(target, mask);
       mark(entry, 'writtenAt');
     } catch (err) {
       this.fail(err);
     }
   }
 
-  /** Enter: keeps the proposal in the labelmap. */
+  /**
+   * Enter: keeps the proposal in the labelmap, on every slice it is on, as one undo step; a
+   * propagation still running stops where it is.
+   */
   accept(): boolean {
+    const through = this.propagator.volume !== null;
+    this.propagator.stop();
+    const slices = this.preview.slices().length;
     const had = this.preview.accept();
+    this.propagator.end();
     this.endSession();
-    if (had) this.status.set({ notice: 'Mask accepted.' });
+    if (had) this.status.set({ notice: through && slices > 1 ? `Mask accepted on ${slices} slices (one undo step: Ctrl+Z takes it all back).` : 'Mask accepted.' });
+    this.measures.schedule();
     return had;
   }
 
-  /** Esc: removes the proposal. */
+  /** Esc: removes the proposal (from every slice), stopping a propagation that is running, as OHIF's preview reject does. */
   reject(): boolean {
+    const running = this.propagator.volume?.running ?? false;
+    this.propagator.stop();
     const had = this.preview.reject();
+    this.propagator.end();
     this.endSession();
+    if (running) this.status.set({ notice: 'Propagation stopped; its proposal was dropped.' });
+    if (had) this.measures.schedule();
     return had;
+  }
+
+  /** P: the proposal (or the accepted mask) on the slice on show, propagated through the series. */
+  async propagate(): Promise<boolean> {
+    const viewport = this.activeViewport();
+    if (!viewport) return false;
+    const info = this.imageInfoOrFail(viewport);
+    if (!info) return false;
+    if (this.status.get().busy) {
+      this.status.set({ notice: 'Wait for the mask on show, then press P.' });
+      return false;
+    }
+    // A proposal left on another image (the user scrolled away from it) is not what P carries: it goes.
+    const onShow = this.session && this.session.image.sopInstanceUID === info.ref.sopInstanceUID && this.session.image.frame === info.ref.frame;
+    if (this.session && !onShow && !this.propagator.volume) this.reject();
+    this.markers.attach(viewport);
+    return this.propagator.propagate(viewport, info, onShow ? this.session : null);
+  }
+
+  /**
+   * Fill between: the empty slices between two slices with an accepted mask, propagated from both
+   * toward each other (a proposal on show is accepted first).
+   */
+  async fillBetween(): Promise<boolean> {
+    const viewport = this.activeViewport();
+    if (!viewport) return false;
+    const info = this.imageInfoOrFail(viewport);
+    if (!info) return false;
+    if (this.preview.active) this.accept();
+    return this.propagator.fillBetween(viewport, info);
+  }
+
+  private activeViewport(): StackViewport | null {
+    const id = this.services.viewportGridService.getActiveViewportId();
+    return this.services.cornerstoneViewportService.getCornerstoneViewport(id) ?? null;
   }
 
   private endSession(): void {
@@ -299,7 +379,8 @@ export class Controller {
     const info = this.imageInfoOrFail(viewport);
     if (!info) return;
     if (session.prompts.length === 0) {
-      this.preview.clear();
+      if (this.propagator.covers(viewport, info.imageId)) this.propagator.unrefine(info);
+      else this.reject();
       this.markers.set(info.imageId, []);
       this.status.set({ prompts: 0, candidates: null, busy: false });
       return;

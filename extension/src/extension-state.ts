@@ -5,7 +5,7 @@
  */
 import type { AdminController } from './admin/index.js';
 import type { Controller } from './controller.js';
-import type { CommandsManager, OhifServices, StackViewport } from './viewer-types.js';
+import type { CommandsManager, OhifServices } from './viewer-types.js';
 
 interface Registered {
   controller: Controller;
@@ -37,10 +37,4 @@ export function unavailableReason(): string | null {
 export function registeredParts(): Registered {
   if (!registered) throw new Error('the GLMed-SA extension is not registered');
   return registered;
-}
-
-/** The Cornerstone viewport of the viewer's active viewport, if any. */
-export function activeViewport(services: OhifServices): StackViewport | undefined {
-  const id = services.viewportGridService.getActiveViewportId();
-  return services.cornerstoneViewportService.getCornerstoneViewport(id);
 }

@@ -1,8 +1,10 @@
 /**
  * Accepted masks in the viewer's own undo history: Cornerstone's DefaultHistoryMemo, the ring
  * OHIF's undo/redo commands (Ctrl+Z, Ctrl+Y, the toolbar's undo/redo) walk. Each accept is one
- * memo in the form the viewer's own memos take ({ id, operationType, restoreMemo(undo) }, as
- * OHIF's segmentation service writes its segment memos), holding the pixels the accept changed.
+ * step: one memo for one slice, and for a proposal over many slices one memo per slice recorded as
+ * a group (`startGroupRecording` / `endGroupRecording`), which the history undoes and redoes as a
+ * whole. Memos take the form the viewer's own memos take ({ id, operationType, restoreMemo(undo) },
+ * as OHIF's segmentation service writes its segment memos) and hold the pixels the accept changed.
  */
 import { applyEdit, type LabelmapEdit, type Pixels } from './labelmap-edit.js';
 import type { Peers } from './peers.js';
@@ -27,35 +29,52 @@ export function labelmapPixels(peers: Peers, labelmapImageId: string): Pixels {
   return data;
 }
 
-/**
- * Pushes `edit` (made on `target`) onto the viewer's undo history. `beforeRestore` runs first on
- * each undo or redo (the preview drops what it is proposing, so the two never mix); `modified`
- * tells Cornerstone the labelmap changed. Returns false where the viewer has no undo history.
- */
-export function recordLabelmapEdit(
-  peers: Peers,
-  target: LabelmapTarget,
-  edit: LabelmapEdit,
-  hooks: { beforeRestore(): void; modified(target: LabelmapTarget): void },
-): boolean {
-  const history = peers.cornerstone.utilities.HistoryMemo?.DefaultHistoryMemo;
-  if (!history) return false;
-  const memo: HistoryMemoItem = {
-    id: peers.cornerstone.utilities.uuidv4?.() ?? `glmedsa-${Date.now()}-${Math.random()}`,
+interface RecordHooks<T extends LabelmapTarget> {
+  /** Runs first on each undo or redo (the preview drops what it is proposing, so the two never mix). */
+  beforeRestore(): void;
+  /** Tells Cornerstone the labelmap of `target` changed. */
+  modified(target: T): void;
+}
+
+function memoOf<T extends LabelmapTarget>(peers: Peers, id: string, edits: readonly { target: T; edit: LabelmapEdit }[], hooks: RecordHooks<T>): HistoryMemoItem {
+  return {
+    id,
     operationType: 'labelmap',
-    segmentationId: target.segmentationId,
+    segmentationId: edits[0]!.target.segmentationId,
     restoreMemo(undo?: boolean) {
       hooks.beforeRestore();
-      let pixels: Pixels;
-      try {
-        pixels = labelmapPixels(peers, target.labelmapImageId);
-      } catch {
-        return; // the segmentation is gone (removed, or the study closed): nothing left to restore
+      for (const { target, edit } of edits) {
+        let pixels: Pixels;
+        try {
+          pixels = labelmapPixels(peers, target.labelmapImageId);
+        } catch {
+          continue; // the segmentation is gone (removed, or the study closed): nothing left to restore
+        }
+        applyEdit(pixels, edit, undo === false ? 'redo' : 'undo');
+        hooks.modified(target);
       }
-      applyEdit(pixels, edit, undo === false ? 'redo' : 'undo');
-      hooks.modified(target);
     },
   };
-  history.push(memo);
+}
+
+/**
+ * Pushes the edits of one accept (one per labelmap image) onto the viewer's undo history as one
+ * step. Returns false where the viewer has no undo history.
+ */
+export function recordLabelmapEdits<T extends LabelmapTarget>(peers: Peers, edits: readonly { target: T; edit: LabelmapEdit }[], hooks: RecordHooks<T>): boolean {
+  const history = peers.cornerstone.utilities.HistoryMemo?.DefaultHistoryMemo;
+  if (!history || edits.length === 0) return false;
+  const newId = () => peers.cornerstone.utilities.uuidv4?.() ?? `glmedsa-${Date.now()}-${Math.random()}`;
+  if (edits.length === 1 || !history.startGroupRecording || !history.endGroupRecording) {
+    // One slice, or a history without groups: one memo holds every slice's pixels.
+    history.push(memoOf(peers, newId(), edits, hooks));
+    return true;
+  }
+  history.startGroupRecording();
+  try {
+    for (const e of edits) history.push(memoOf(peers, newId(), [e], hooks));
+  } finally {
+    history.endGroupRecording();
+  }
   return true;
 }

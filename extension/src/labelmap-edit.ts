@@ -1,7 +1,8 @@
 /**
  * One change of a labelmap image as the undo history keeps it: the pixels that changed, what
  * they were and what they became (sparse, so a mask on a 512x512 slice costs its own pixels, not
- * the slice). Pure array code, no viewer objects.
+ * the slice); the proposal's paint, unpaint and promote; a labelmap's pixels as the API's run
+ * lengths. Pure array code, no viewer objects.
  */
 
 export type Pixels = { [i: number]: number; length: number };
@@ -102,4 +103,25 @@ export function previewIndexFor(segmentIndex: number): number {
 /** A lighter shade of an RGBA colour (each channel half way to white, alpha kept). */
 export function lighter(color: readonly number[]): number[] {
   return color.map((c, i) => (i < 3 ? Math.round(c + (255 - c) * 0.5) : c));
+}
+
+/** Row-major run lengths (background first) of the pixels `member` accepts: the API's rle-row-major. */
+export function runsOf(pixels: ArrayLike<number>, member: (v: number) => boolean): { counts: number[]; area: number } {
+  const counts: number[] = [];
+  let inside = false;
+  let run = 0;
+  let area = 0;
+  for (let i = 0; i < pixels.length; i++) {
+    const m = member(pixels[i]!);
+    if (m) area++;
+    if (m === inside) {
+      run++;
+      continue;
+    }
+    counts.push(run);
+    inside = m;
+    run = 1;
+  }
+  counts.push(run);
+  return { counts, area };
 }

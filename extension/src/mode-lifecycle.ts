@@ -1,9 +1,11 @@
 /**
  * The extension's part of entering and leaving a mode that uses it: health polling of the server,
- * and warm-up of the embeddings of the image on show whenever the viewport shows another one
- * (debounced, so scrolling through a stack warms where the user stops).
+ * warm-up of the embeddings of the image on show whenever the viewport shows another one
+ * (debounced, so scrolling through a stack warms where the user stops), and the lesion's figures
+ * recomputed whenever a labelmap or the active viewport changes.
  */
-import { activeViewport, registeredParts, unavailableReason } from './extension-state.js';
+import { activeViewport } from './active-viewport.js';
+import { registeredParts, unavailableReason } from './extension-state.js';
 
 let unsubscribe: (() => void)[] = [];
 
@@ -23,7 +25,17 @@ export function onModeEnter(): void {
   };
   const ev = c.peers.cornerstone.Enums.Events['STACK_NEW_IMAGE']!;
   c.peers.cornerstone.eventTarget.addEventListener(ev, onNewImage);
-  unsubscribe = [() => sub.unsubscribe(), () => c.peers.cornerstone.eventTarget.removeEventListener(ev, onNewImage)];
+  const measure = () => c.measures.schedule();
+  const modified = c.peers.cornerstoneTools.Enums.Events['SEGMENTATION_DATA_MODIFIED'];
+  if (modified) c.peers.cornerstone.eventTarget.addEventListener(modified, measure);
+  const grid = s.viewportGridService.EVENTS['ACTIVE_VIEWPORT_ID_CHANGED'];
+  const gridSub = grid ? s.viewportGridService.subscribe(grid, measure) : null;
+  unsubscribe = [
+    () => sub.unsubscribe(),
+    () => c.peers.cornerstone.eventTarget.removeEventListener(ev, onNewImage),
+    () => modified && c.peers.cornerstone.eventTarget.removeEventListener(modified, measure),
+    () => gridSub?.unsubscribe(),
+  ];
 }
 
 export function onModeExit(): void {

@@ -10,6 +10,8 @@ export type Prompt = { kind: 'point'; point: PromptPoint } | { kind: 'box'; box:
 
 interface Answer {
   maskId: string;
+  /** The mask `maskId` stands for on the server (the server keeps its best mask's logits only); undefined when the browser decoded it. */
+  best: EncodedMask | undefined;
   /** Candidates sorted by predicted IoU, best first. */
   masks: EncodedMask[];
   width: number;
@@ -76,11 +78,14 @@ export class PromptSession {
     return ticket === this.seq;
   }
 
-  /** Records the answer to `ticket`; returns false (and keeps nothing) when a newer prompt came since. */
-  accept(ticket: number, res: SegmentResponse): boolean {
+  /**
+   * Records the answer to `ticket` (`decodedOnServer`: whether its mask id is the server's, which a
+   * propagation can start from); returns false (and keeps nothing) when a newer prompt came since.
+   */
+  accept(ticket: number, res: SegmentResponse, decodedOnServer = true): boolean {
     if (!this.isCurrent(ticket)) return false;
     const masks = [...res.masks].sort((a, b) => b.score - a.score);
-    this.answers[this.prompts.length - 1] = { maskId: res.maskId, masks, width: res.image.width, height: res.image.height };
+    this.answers[this.prompts.length - 1] = { maskId: res.maskId, best: decodedOnServer ? res.masks[res.best] : undefined, masks, width: res.image.width, height: res.image.height };
     this.candidate = 0;
     return true;
   }
@@ -91,6 +96,16 @@ export class PromptSession {
     if (!a || a.masks.length === 0) return null;
     const i = Math.min(this.candidate, a.masks.length - 1);
     return { mask: a.masks[i]!, width: a.width, height: a.height, candidate: i, candidates: a.masks.length };
+  }
+
+  /**
+   * The mask id the server keeps for the mask on show, when it keeps that one: the server stores the
+   * logits of its best mask only, so another candidate on show (M) has none.
+   */
+  currentMaskId(): string | undefined {
+    const a = this.answers[this.prompts.length - 1];
+    if (!a || a.masks.length === 0) return undefined;
+    return a.masks[Math.min(this.candidate, a.masks.length - 1)] === a.best ? a.maskId : undefined;
   }
 
   /** Next candidate (wrapping), when the latest answer has several. */

@@ -45,6 +45,7 @@ export interface CornerstoneCore {
   };
   Enums: { Events: Record<string, string> };
   eventTarget: EventTarget;
+  imageLoader?: { loadAndCacheImage(imageId: string, options?: Record<string, unknown>): Promise<unknown> };
 }
 
 interface UndoHistory {
@@ -53,6 +54,9 @@ interface UndoHistory {
   redo(items?: number): void;
   readonly canUndo: boolean;
   readonly canRedo: boolean;
+  /** Memos pushed between these two are one step (Cornerstone 3.x+ / OHIF 3.12 and later). */
+  startGroupRecording?(): void;
+  endGroupRecording?(): void;
 }
 
 interface ToolEventDetail {
@@ -87,10 +91,14 @@ export interface CornerstoneTools {
   };
   segmentation: {
     getLabelmapImageIdsForImageId?(imageId: string, segmentationId: string): string[] | string | undefined;
-    triggerSegmentationEvents: { triggerSegmentationDataModified(segmentationId: string, modifiedSlices?: number[]): void };
+    /** Slices are k indices of the position-sorted volume; the segment index lets OHIF recompute that segment's statistics. */
+    triggerSegmentationEvents: { triggerSegmentationDataModified(segmentationId: string, modifiedSlices?: number[], segmentIndex?: number): void };
     segmentIndex: { getActiveSegmentIndex(segmentationId: string): number | undefined };
     activeSegmentation: { getActiveSegmentation(viewportId: string): { segmentationId: string } | undefined };
-    state?: { getViewportIdsWithSegmentation?(segmentationId: string): string[] };
+    state?: {
+      getViewportIdsWithSegmentation?(segmentationId: string): string[];
+      getSegmentation?(segmentationId: string): { representationData?: { Labelmap?: { imageIds?: string[]; labelmaps?: Record<string, { imageIds?: string[] } | undefined> } } } | undefined;
+    };
     /** Per-viewport segment colours (RGBA 0-255), absent in Cornerstone versions without them. */
     config?: {
       color?: {

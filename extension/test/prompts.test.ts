@@ -141,3 +141,18 @@ test('carrying the prompts to another image keeps them all, but no answer nor ma
   n.add({ kind: 'point', point: { x: 2, y: 0, label: 0 } });
   assert.equal(s.prompts.length, 2, 'the old session is untouched');
 });
+
+test('a propagation may start from the mask id only for the mask the server keeps: its best, decoded on the server', () => {
+  const s = new PromptSession('k', image);
+  const a = s.add({ kind: 'point', point: { x: 1, y: 1, label: 1 } });
+  s.accept(a.ticket, answer('mask-1', [0.2, 0.9, 0.5]));
+  assert.equal(s.currentMaskId(), 'mask-1', 'the best candidate is on show');
+  assert.equal(s.cycle(), true);
+  assert.equal(s.currentMaskId(), undefined, 'another candidate is on show (M): the server has no logits for it');
+  s.cycle();
+  s.cycle();
+  assert.equal(s.currentMaskId(), 'mask-1', 'back on the best one');
+  const b = s.add({ kind: 'point', point: { x: 2, y: 1, label: 1 } });
+  s.accept(b.ticket, answer('mask-2', [0.7]), false);
+  assert.equal(s.currentMaskId(), undefined, 'the browser decoded it: its mask id is the page\'s, not the server\'s');
+});

@@ -2,8 +2,8 @@
  * @glmedsa/ohif-mode: "GLMed-SA Segmentation", route `glmedsa`. Built on the viewer's own
  * segmentation mode (its tool groups, toolbar, layout and SOP class handlers, taken at run time
  * through the mode factory's loadModules), with the GLMed-SA panel first on the right and the
- * GLMed-SA fine-tuning panel last, the GLMed-SA click tool active on the primary button, and its
- * hotkeys. Works with OHIF 3.12's modes (a factory per mode) and 3.13's (mode instances); where it
+ * GLMed-SA fine-tuning panel last, the GLMed-SA click tool active on the primary button (in the
+ * stack layout and in OHIF's MPR layout), an MPR button for series that are volumes, and its hotkeys. Works with OHIF 3.12's modes (a factory per mode) and 3.13's (mode instances); where it
  * cannot work, it says why in the study list and leaves the viewer as it was.
  */
 
@@ -33,6 +33,8 @@ export const hotkeys = [
   { commandName: 'glmedsaUndoPrompt', label: 'GLMed-SA: remove last prompt', keys: ['u'], isEditable: true },
   { commandName: 'glmedsaCycleCandidates', label: 'GLMed-SA: next candidate mask', keys: ['m'], isEditable: true },
   { commandName: 'glmedsaNextSlice', label: 'Next slice, same prompts (GLMed-SA or marker labelmap)', keys: ['n'], isEditable: true },
+  { commandName: 'glmedsaPropagate', label: 'GLMed-SA: propagate the mask through the series', keys: ['p'], isEditable: true },
+  { commandName: 'glmedsaFillBetween', label: 'GLMed-SA: fill between two accepted slices', keys: ['f'], isEditable: true },
 ];
 
 /** The OHIF default binding our N replaces (and falls back to). */
@@ -43,6 +45,23 @@ type Binding = { commandName?: string; keys?: string[] };
 /** OHIF's bindings without those ours replace, then ours. */
 export function withOurHotkeys(list: Binding[] | undefined): Binding[] {
   return [...(list ?? []).filter((b) => !REPLACED_COMMANDS.includes(b.commandName ?? '')), ...hotkeys];
+}
+
+const MPR_BUTTON = 'GLMedSAMPR';
+
+/** OHIF's MPR layout (its 'mpr' hanging protocol), offered where the series is a volume. */
+function mprButton() {
+  return {
+    id: MPR_BUTTON,
+    uiType: 'ohif.toolButton',
+    props: {
+      icon: 'icon-mpr',
+      label: 'MPR',
+      tooltip: 'MPR: the series in three planes (axial, sagittal, coronal), with the segmentation; GLMed-SA clicks work in the axial view',
+      commands: { commandName: 'toggleHangingProtocol', commandOptions: { protocolId: 'mpr' } },
+      evaluate: 'evaluate.displaySetIsReconstructable',
+    },
+  };
 }
 
 function toolButton() {
@@ -76,20 +95,34 @@ async function instanceOf(module: Any, loadModules: (names: string[]) => Promise
   throw new Error('the viewer has no segmentation mode (@ohif/mode-segmentation)');
 }
 
-/** Our click tool on the primary button (and Shift+primary for negative points) of a tool group. */
+/**
+ * Our click tool on the primary button (and Shift+primary for negative points) of a tool group. The
+ * tools holding those buttons there go passive (window/level; in the MPR group, the crosshairs OHIF's
+ * segmentation mode puts on Shift+primary): they stay one toolbar click away.
+ */
 function activateOurTool(group: Any, tools: Any): void {
   group.addTool(TOOL);
   group.setToolPassive?.('WindowLevel');
+  if (group.id === 'mpr' && group.hasTool?.('Crosshairs') !== false) group.setToolPassive?.('Crosshairs');
   group.setToolActive(TOOL, {
     bindings: [{ mouseButton: tools.Enums.MouseBindings.Primary }, { mouseButton: tools.Enums.MouseBindings.Primary, modifierKey: tools.Enums.KeyboardBindings.Shift }],
   });
 }
 
+/** Our tool in the stack layout's tool group and in the MPR layout's ('default' and 'mpr', as OHIF's segmentation mode names them). */
+function activateInGroups(toolGroupService: Any, extensionManager: ModeContext['extensionManager']): void {
+  const tools = extensionManager.getModuleEntry('@ohif/extension-cornerstone.utilityModule.tools')?.exports;
+  for (const id of ['default', 'mpr']) {
+    const group = toolGroupService.getToolGroup(id);
+    if (group && tools) activateOurTool(group, tools);
+  }
+}
+
 /** What both generations of the mode do on entering, after the segmentation mode's own set-up: our keys, button and tool. */
 function enterOurs(ctx: ModeContext): void {
   const { toolbarService } = ctx.servicesManager.services;
-  toolbarService.register([toolButton()]);
-  toolbarService.updateSection('primary', [TOOL]);
+  toolbarService.register([toolButton(), mprButton()]);
+  toolbarService.updateSection('primary', [TOOL, MPR_BUTTON]);
   try {
     ctx.commandsManager.runCommand('setToolActiveToolbar', { toolName: TOOL, toolGroupIds: ['default'] });
   } catch {
@@ -160,8 +193,7 @@ async function glmedsaMode(loadModules: (names: string[]) => Promise<Any[]>): Pr
       activatePanelTriggers: [],
       initToolGroups(opts: Any) {
         seg.initToolGroups(opts);
-        const group = opts.toolGroupService.getToolGroup('default');
-        if (group) activateOurTool(group, opts.extensionManager.getModuleEntry('@ohif/extension-cornerstone.utilityModule.tools').exports);
+        activateInGroups(opts.toolGroupService, opts.extensionManager);
       },
       onModeEnter(this: Any, ctx: ModeContext) {
         addOurHotkeys(ctx);
@@ -177,8 +209,7 @@ async function glmedsaMode(loadModules: (names: string[]) => Promise<Any[]>): Pr
     onModeEnter(this: Any, ctx: ModeContext) {
       addOurHotkeys(ctx);
       withoutPanelSwitching(ctx.servicesManager.services.segmentationService, () => seg.onModeEnter.call(seg, ctx));
-      const group = ctx.servicesManager.services.toolGroupService.getToolGroup('default');
-      if (group) activateOurTool(group, ctx.extensionManager.getModuleEntry('@ohif/extension-cornerstone.utilityModule.tools')!.exports);
+      activateInGroups(ctx.servicesManager.services.toolGroupService, ctx.extensionManager);
       enterOurs(ctx);
     },
   };

@@ -1,7 +1,7 @@
 /**
- * npm run bench [-- suite ...]: 'server', 'jobs', 'gpu', 'soak', 'workers', 'propagate', 'cluster' and 'e2e' (the
- * browser, from test/) run here; other suites (model, table1, synth, starter, propagate-eval) are the models package's
- * benchmarks, run in their own process.
+ * npm run bench [-- suite ...]: 'server', 'jobs', 'gpu', 'soak', 'workers', 'propagate', 'cluster', and 'e2e' and
+ * 'e2e-propagate' (the browser, from test/) run here; other suites (model, table1, synth, starter, propagate-eval) are the
+ * models package's benchmarks, run in their own process.
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -33,6 +33,10 @@ if (suite === 'server') {
   // The browser benchmark lives with the cross-package tests (it drives the real stack in Chromium).
   const { e2eBench } = (await import(new URL('../../../test/dist/bench/e2e-bench.js', import.meta.url).href)) as { e2eBench: (a: string[]) => Promise<void> };
   await e2eBench(args);
+} else if (suite === 'e2e-propagate') {
+  // P to the last slice drawn in the viewer, for the demo CT volume (the browser, from test/).
+  const { propagateE2eBench } = (await import(new URL('../../../test/dist/bench/propagate-e2e-bench.js', import.meta.url).href)) as { propagateE2eBench: (a: string[]) => Promise<void> };
+  await propagateE2eBench(args);
 } else {
   const require = createRequire(import.meta.url);
   const models = path.dirname(require.resolve('@glmedsa/models/package.json'));

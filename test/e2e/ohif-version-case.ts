@@ -2,17 +2,19 @@
  * The case every supported OHIF version must pass, with one stack serving that version: the study
  * list comes up (a mode that breaks the viewer shows a black page on every route) and offers our
  * mode; a demo study opens in it; a click on the lesion draws its mask; Enter accepts it; and the
- * panel is on show and readable (server connected, the click's latency, no prompts left). Screenshots of each
- * step go to artifacts/ohif-<version>-*.png.
+ * panel is on show and readable (server connected, the click's latency, no prompts left); on the CT
+ * volume our MPR button opens OHIF's MPR layout and a click in its axial view proposes a mask.
+ * Screenshots of each step go to artifacts/ohif-<version>-*.png.
  *
  * The Dice bar is the one of test/e2e/viewer.test.ts (0.90 for a click at the centre of a demo
  * dermoscopy lesion): the mask is the same model's whichever viewer draws it.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { overlap } from '@glmedsa/models';
+import { outlineIds, overlap, regionCentre, sliceMask } from '@glmedsa/models';
 import type { OhifVersion } from '@glmedsa/server/dist/src/viewer/index.js';
 import { reportFailures, screenshot } from '../helpers/browser.js';
+import { demoVolume } from '../helpers/ground-truth.js';
 import { viewerSession } from '../helpers/viewer-session.js';
 import { area, clickImage, labelmap, status, waitForViewer } from './viewer-steps.js';
 
@@ -73,6 +75,39 @@ export function ohifVersionCase(version: OhifVersion): void {
         assert.match(text, /Last click \d+(\.\d+)? ms/);
         assert.match(text, /Prompts 0/, 'the accepted proposal left no prompts behind');
         await shot('4-accepted');
+      }));
+
+    test('the CT volume: our MPR button shows three planes, and a click in the axial view proposes a mask', () =>
+      step('mpr', async () => {
+        const { page, stack } = session;
+        const ct = stack.demo.ct;
+        await page.goto(stack.modeUrl(ct));
+        await waitForViewer(page);
+        const mpr = page.locator('[data-cy=GLMedSAMPR]').first();
+        await mpr.waitFor({ timeout: 30_000 });
+        await mpr.click();
+        await page.waitForFunction(() => document.querySelectorAll('[data-viewportid]').length >= 3, null, { timeout: 120_000, polling: 500 });
+        await page.waitForTimeout(3000);
+        // The layout opens with the axial camera half way between two slices of this even-sized
+        // series; a radiologist scrolls to the slice they want first: one slice down and back up.
+        for (const key of ['ArrowDown', 'ArrowUp']) {
+          await page.keyboard.press(key);
+          await page.waitForTimeout(500);
+        }
+        const shown = await page.evaluate(() => window.glmedsa!.image());
+        assert.ok(shown, 'the active view of the MPR layout shows a slice of the series');
+        // A click at the centre of the liver on the slice on show (the demo volume's own labels)
+        const z = ct.instances.findIndex((i) => i.sopInstanceUID === shown.ref.sopInstanceUID);
+        const v = demoVolume();
+        const liver = sliceMask(v, z, outlineIds(v.objects, v.objects.find((o) => o.name === 'liver')!));
+        const at = regionCentre(liver, v.columns, v.rows);
+        assert.ok(at, `the liver shows on slice ${z}`);
+        await clickImage(page, at.x, at.y);
+        const proposed = await labelmap(page);
+        process.stdout.write(`# OHIF ${version}: MPR axial click on the liver, slice ${z} at (${at.x}, ${at.y}): area ${area(proposed)}, Dice with the liver ${overlap(proposed, liver).dice.toFixed(3)}\n`);
+        await shot('5-mpr-click');
+        assert.ok(area(proposed) > 0, 'the click in the axial view proposes a mask');
+        await page.keyboard.press('Escape');
       }));
   });
 }

@@ -22,6 +22,7 @@ declare global {
       labelmap(segmentIndex?: number): { width: number; height: number; data: number[] } | null;
       pagePoint(x: number, y: number): { x: number; y: number } | null;
       image(): { width: number; height: number; ref: { sopInstanceUID: string } } | null;
+      properties(): { voiRange?: { lower: number; upper: number } } | null;
     };
   }
 }

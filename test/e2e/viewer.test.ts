@@ -20,6 +20,7 @@ import { after, before, describe, test } from 'node:test';
 import { overlap } from '@glmedsa/models';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, openPage, reportFailures, screenshot } from '../helpers/browser.js';
+import { dicomJson, segSeries } from '../helpers/pacs-queries.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 import { keepOhifSeg } from './keep-ohif-seg.js';
 import { area, boundsOf, clickImage, dragBox, falsePositivePoint, goToImage, labelmap, panelError, saveSeg, status, waitForViewer } from './viewer-steps.js';
@@ -27,21 +28,6 @@ import { area, boundsOf, clickImage, dragBox, falsePositivePoint, goToImage, lab
 const VIEWER_KEY = 'e2e-annotator-key-0123456789';
 const DERM_DICE = 0.9;
 const CT_DICE = 0.5;
-
-async function dicomJson(stack: Stack, path: string): Promise<any[]> {
-  const headers: Record<string, string> = { accept: 'application/dicom+json' };
-  const a = stack.orthanc.auth;
-  if (a) headers['authorization'] = `Basic ${Buffer.from(`${a.username}:${a.password}`).toString('base64')}`;
-  const res = await fetch(`${stack.orthanc.dicomWebUrl}${path}`, { headers });
-  if (!res.ok) return [];
-  const text = await res.text();
-  return text.trim() ? (JSON.parse(text) as any[]) : [];
-}
-
-async function segSeries(stack: Stack, studyUid: string): Promise<string[]> {
-  const series = await dicomJson(stack, `/studies/${studyUid}/series`);
-  return series.filter((s) => s['00080060']?.Value?.[0] === 'SEG').map((s) => s['0020000E'].Value[0] as string);
-}
 
 function falsePositives(mask: Uint8Array, truth: Uint8Array): number {
   let n = 0;

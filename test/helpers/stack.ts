@@ -48,6 +48,8 @@ export interface StackOptions {
   withoutModules?: boolean;
   /** Serve this pinned OHIF version (fetched into .data/ohif/<version> once) instead of the default. */
   ohifVersion?: OhifVersion;
+  /** The PACS URL the server is given, from Orthanc's DICOMweb URL (e.g. a slow proxy in front of it; see slow-pacs.ts). */
+  pacsVia?: (dicomWebUrl: string) => Promise<string>;
 }
 
 export interface Stack {
@@ -86,12 +88,13 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   try {
     orthanc = await startBundledOrthanc({ dataDir: path.join(dataDir, 'orthanc'), httpPort: 0, stopGraceMs: 5000 });
     const all = await seedDemo(orthanc, () => undefined);
+    const pacsUrl = o.pacsVia ? await o.pacsVia(orthanc.dicomWebUrl) : orthanc.dicomWebUrl;
     const auth = o.apiKeys?.length ? { mode: 'required', apiKeys: o.apiKeys } : { mode: 'off' };
     const config = loadConfig({
       env: {},
       overrides: {
         listen: { host: '127.0.0.1', port: 0 },
-        pacs: { url: orthanc.dicomWebUrl, timeoutMs: 10_000 },
+        pacs: { url: pacsUrl, timeoutMs: 10_000 },
         models: [{ id: 'starter', dir: STARTER_MODEL }],
         device: 'cpu',
         auth,

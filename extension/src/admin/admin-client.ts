@@ -22,9 +22,7 @@ import {
 } from '@glmedsa/server/api';
 import type { z } from 'zod';
 import { type ClientOptions, ServerError, describeFailure, request } from '../client.js';
-
-/** How an events stream ended: the job finished ('end'), or the connection dropped before (poll instead). */
-type StreamEnd = 'ended' | 'dropped';
+import { type StreamEnd, type StreamEvent, followEvents, parseEventBlock } from '../event-stream.js';
 
 export class AdminClient {
   constructor(private readonly o: ClientOptions) {}
@@ -76,39 +74,8 @@ export class AdminClient {
    * Follows GET /v1/jobs/:id/events until the job ends ('ended') or the stream breaks ('dropped');
    * an answer that is not a stream (401, 404...) throws its sentence.
    */
-  async events(id: string, onEvent: (e: JobEvent) => void, signal: AbortSignal): Promise<StreamEnd> {
-    let res: Response;
-    try {
-      res = await request(this.o, `/v1/jobs/${encodeURIComponent(id)}/events`, { accept: 'text/event-stream', signal, timeoutMs: null, describe: describeAdminFailure });
-    } catch (err) {
-      if (signal.aborted) return 'dropped';
-      throw err;
-    }
-    if (!res.body) return 'dropped';
-    const reader = res.body.getReader();
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return 'dropped';
-        buffer += decoder.decode(value, { stream: true });
-        let cut: number;
-        while ((cut = buffer.search(/\r?\n\r?\n/)) >= 0) {
-          const block = buffer.slice(0, cut);
-          buffer = buffer.slice(cut).replace(/^\r?\n\r?\n/, '');
-          const event = parseEvent(block);
-          if (!event) continue;
-          onEvent(event);
-          if (event.type === 'end') {
-            await reader.cancel().catch(() => undefined);
-            return 'ended';
-          }
-        }
-      }
-    } catch {
-      return 'dropped';
-    }
+  events(id: string, onEvent: (e: JobEvent) => void, signal: AbortSignal): Promise<StreamEnd> {
+    return followEvents(this.o, `/v1/jobs/${encodeURIComponent(id)}/events`, signal, describeAdminFailure, jobEvent, onEvent);
   }
 }
 
@@ -118,21 +85,15 @@ function describeAdminFailure(status: number, problem: Parameters<typeof describ
   return describeFailure(status, problem, retryAfter);
 }
 
-/** One server-sent event block (`event:` and `data:` lines; comments ignored), or null when it is not a job event. */
+/** One server-sent event block as a job event, or null when it is not one (a comment, another payload). */
 export function parseEvent(block: string): JobEvent | null {
-  let type = 'message';
-  const data: string[] = [];
-  for (const line of block.split(/\r?\n/)) {
-    if (line.startsWith(':')) continue;
-    const colon = line.indexOf(':');
-    const field = colon < 0 ? line : line.slice(0, colon);
-    const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-    if (field === 'event') type = value;
-    else if (field === 'data') data.push(value);
-  }
-  if (data.length === 0) return null;
+  const e = parseEventBlock(block);
+  return e ? jobEvent(e) : null;
+}
+
+function jobEvent(e: StreamEvent): JobEvent | null {
   try {
-    const parsed = JobEventSchema.safeParse({ type, job: JSON.parse(data.join('\n')) });
+    const parsed = JobEventSchema.safeParse({ type: e.type, job: JSON.parse(e.data) });
     return parsed.success ? parsed.data : null;
   } catch {
     return null;

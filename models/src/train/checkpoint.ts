@@ -19,7 +19,7 @@ interface TrainingState {
   stats: Record<string, number>;
 }
 
-export async function saveCheckpoint(
+async function saveCheckpoint(
   file: string,
   params: Map<string, Tensor<'float32'>>,
   optimizer: AdamW,
@@ -44,7 +44,7 @@ export async function saveCheckpoint(
 }
 
 /** Restores parameters and optimizer moments in place; returns the saved state, or null when absent. */
-export async function loadCheckpoint(
+async function loadCheckpoint(
   file: string,
   params: Map<string, Tensor<'float32'>>,
   optimizer: AdamW,
@@ -72,7 +72,7 @@ export async function loadCheckpoint(
 }
 
 /** A run's trainable tensors (the same objects as in the weights), its optimizer and where it starts. */
-export interface RunState {
+interface RunState {
   params: Map<string, Tensor<'float32'>>;
   optimizer: AdamW;
   /** The step to start at: the checkpoint's when resuming the same run, else 0. */

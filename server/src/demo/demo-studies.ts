@@ -37,7 +37,7 @@ export interface DemoSeries {
  * volumes take itemSeed(606, k) and itemSeed(808, k)), site A's scanner, two lesions in different
  * organs, the portal venous phase.
  */
-export const DEMO_CT_VOLUME: { seed: number; options: CtVolumeOptions } = {
+const DEMO_CT_VOLUME: { seed: number; options: CtVolumeOptions } = {
   seed: 9010,
   options: { site: 'A', size: 256, slices: 64, sliceSpacingMm: 2.5, lesions: ['liver', 'kidney'], phase: 'portal venous' },
 };
