@@ -59,7 +59,7 @@ const RETRY_DELAYS_MS = [150, 500, 1500];
 
 export const UNREACHABLE = 'The segmentation server is unreachable: check that it is running and that the network allows the viewer to reach it.';
 
-interface RequestOptions {
+export interface RequestOptions {
   method?: 'GET' | 'POST';
   /** Sent as JSON. */
   body?: unknown;

@@ -3,7 +3,7 @@
  * the blocks of a `text/event-stream` body, each as its event type and its data (the `data:` lines
  * joined), for the jobs' and the propagations' event streams alike.
  */
-import { type ClientOptions, type describeFailure, request } from './client.js';
+import { type ClientOptions, type RequestOptions, request } from './client.js';
 
 export interface StreamEvent {
   type: string;
@@ -68,13 +68,13 @@ export async function followEvents<E extends { type: string }>(
   o: ClientOptions,
   path: string,
   signal: AbortSignal,
-  describe: typeof describeFailure,
+  how: Partial<Pick<RequestOptions, 'describe' | 'image'>>,
   parse: (e: StreamEvent) => E | null,
   onEvent: (e: E) => void,
 ): Promise<StreamEnd> {
   let res: Response;
   try {
-    res = await request(o, path, { accept: 'text/event-stream', signal, timeoutMs: null, describe });
+    res = await request(o, path, { ...how, accept: 'text/event-stream', signal, timeoutMs: null });
   } catch (err) {
     if (signal.aborted) return 'dropped';
     throw err;

@@ -106,3 +106,36 @@ test('each refusal is a sentence of its own', () => {
   assert.equal(busy.retryAfterSeconds, 7);
   assert.equal(describePropagationFailure(404, p('no mask abc'), null).kind, 'bad-request');
 });
+
+test('behind a load balancer, the start, the record, the events and the cancel of a propagation all name its seed image', async () => {
+  const ID2 = '6f1e2c4a-93b1-4c1e-8d1e-2b7f4a9c0d11';
+  const routed: string[] = [];
+  const balancer = createServer((req, res) => {
+    routed.push(`${req.method} ${req.url} ${String(req.headers['x-glmedsa-image'])}`);
+    const record = { ...summary, id: ID2, slices: [] };
+    if (req.url === `/v1/propagations/${ID2}/events`) {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(`event: end\ndata: ${JSON.stringify({ ...summary, id: ID2, state: 'cancelled', reason: 'Cancelled on request.' })}\n\n`);
+      return;
+    }
+    res.writeHead(req.method === 'POST' ? 202 : 200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(req.url?.endsWith('/cancel') ? { ...summary, id: ID2, state: 'cancelled' } : record));
+  });
+  await new Promise<void>((r) => balancer.listen(0, '127.0.0.1', r));
+  try {
+    const client = new PropagationClient({ baseUrl: `http://127.0.0.1:${(balancer.address() as AddressInfo).port}`, authorization: () => null });
+    const started = await client.start({ series: { studyInstanceUID: '1.2', seriesInstanceUID: '1.2.3' }, seed: { sopInstanceUID: '1.2.3.9', frame: 2, mask: { counts: [8] } } });
+    assert.equal(started.id, ID2);
+    await client.get(ID2);
+    assert.equal(await client.events(ID2, () => undefined, new AbortController().signal), 'ended');
+    await client.cancel(ID2);
+    assert.deepEqual(routed, [
+      'POST /v1/propagations 1.2.3.9:2',
+      `GET /v1/propagations/${ID2} 1.2.3.9:2`,
+      `GET /v1/propagations/${ID2}/events 1.2.3.9:2`,
+      `POST /v1/propagations/${ID2}/cancel 1.2.3.9:2`,
+    ]);
+  } finally {
+    await new Promise<void>((r) => balancer.close(() => r()));
+  }
+});

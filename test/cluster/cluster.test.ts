@@ -23,12 +23,15 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import type { SegmentResponse } from '@glmedsa/server/api';
-import { type BundledOrthanc, startBundledOrthanc } from '@glmedsa/server/dist/src/bundled-pacs/index.js';
+import { lesionStack, regionCentre } from '@glmedsa/models';
+import { type BundledOrthanc, startBundledOrthanc, uploadDicom } from '@glmedsa/server/dist/src/bundled-pacs/index.js';
+import { ctSlice, newStudy, newUid } from '@glmedsa/server/dist/src/dicom/factory.js';
 import { type Target, phantomTargets } from '@glmedsa/server/dist/bench/server-bench.js';
 import { type TestHaproxy, startTestHaproxy } from '@glmedsa/server/dist/test/helpers/haproxy.js';
 import { type TestRedis, startTestRedis } from '@glmedsa/server/dist/test/helpers/redis-server.js';
 import { readEvents, waitFor } from '@glmedsa/server/dist/test/jobs/job-fixtures.js';
 import { GlmedsaClient } from '../../extension/src/client.js';
+import { type PropagationEvent, PropagationClient } from '../../extension/src/propagation/propagation-client.js';
 import { ADMIN, AUTH, type Replica, STARTER, VIEWER_KEY, startReplica, stopAll } from './replicas.js';
 
 const CLI = path.join(path.dirname(STARTER), '..', 'models', 'bin', 'glmedsa.js');
@@ -181,6 +184,47 @@ test('clicks through the balancer reach the replica that encoded their image', a
   assert.deepEqual(first.map((r) => r.cached), targets.map(() => true), 'every later click found its embedding warm');
   const second = await Promise.all(targets.map((t, i) => c.segment(click(t, first[i]!.maskId, 2))));
   assert.deepEqual(second.map((r) => r.maskDropped ?? null), targets.map(() => null), 'every refinement found its mask where it was made');
+});
+
+test('a propagation through the balancer runs where its seed mask was made; its events, record and cancel reach that replica', async () => {
+  // a CT volume of 16 slices with a lesion running through it
+  const stack = lesionStack(31, { size: 128, slices: 16 });
+  const study = newStudy('cluster propagation');
+  const seriesInstanceUID = newUid();
+  const sops: string[] = [];
+  for (let z = 0; z < stack.hu.length; z++) {
+    const file = ctSlice({ rows: 128, cols: 128, hu: stack.hu[z]!, window: { center: 40, width: 400 }, study, seriesInstanceUID, seriesDescription: 'cluster volume', instanceNumber: z + 1, geometry: { position: [-90, -90, z * 2.5] } });
+    await uploadDicom(orthanc, file.bytes);
+    sops.push(file.ref.sopInstanceUID);
+  }
+  const z = stack.lesion.largest;
+  const centre = regionCentre(stack.masks[z]!, 128, 128)!;
+  const series = { studyInstanceUID: study.StudyInstanceUID, seriesInstanceUID };
+  // the seed's mask lives on the replica that answered the click: a propagation routed elsewhere would not find it (404)
+  const seed = await client().segment({ image: { ...series, sopInstanceUID: sops[z]!, frame: 1 }, points: [{ x: centre.x, y: centre.y, label: 1 }] });
+  const p = new PropagationClient({ baseUrl: lb.url, authorization: () => `Bearer ${VIEWER_KEY}`, timeoutMs: 60_000 });
+  const started = await p.start({ series, seed: { sopInstanceUID: sops[z]!, frame: 1, maskId: seed.maskId } });
+  const events: PropagationEvent[] = [];
+  assert.equal(await p.events(started.id, (e) => events.push(e), new AbortController().signal), 'ended');
+  const end = events.at(-1)!;
+  assert.ok(end.type === 'end' && end.summary.state === 'succeeded', JSON.stringify(end));
+  const record = await p.get(started.id);
+  const streamed = events.flatMap((e) => (e.type === 'slice' ? [e.slice.index] : [])).sort((x, y) => x - y);
+  assert.deepEqual(record.slices.map((s) => s.index), streamed, 'the record read through the balancer holds the slices the stream gave');
+  assert.ok(record.slices.length > 1, `${record.slices.length} slices`);
+  say(`propagation through the balancer: ${record.slices.length} slices`);
+  // the record is held by one replica only
+  const direct = await Promise.all([a, b].map(async (r) => (await realFetch(`${r.url}/v1/propagations/${started.id}`, { headers: { 'x-api-key': VIEWER_KEY } })).status));
+  assert.deepEqual(direct.sort(), [200, 404]);
+  // a second one, cancelled through the balancer
+  const second = await p.start({ series, seed: { sopInstanceUID: sops[z]!, frame: 1, maskId: seed.maskId } });
+  await p.cancel(second.id);
+  let state = (await p.get(second.id)).state;
+  for (let i = 0; i < 100 && (state === 'queued' || state === 'running'); i++) {
+    await sleep(50);
+    state = (await p.get(second.id)).state;
+  }
+  assert.ok(state === 'cancelled' || state === 'succeeded', state);
 });
 
 let jobId: string;

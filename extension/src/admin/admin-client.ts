@@ -75,7 +75,7 @@ export class AdminClient {
    * an answer that is not a stream (401, 404...) throws its sentence.
    */
   events(id: string, onEvent: (e: JobEvent) => void, signal: AbortSignal): Promise<StreamEnd> {
-    return followEvents(this.o, `/v1/jobs/${encodeURIComponent(id)}/events`, signal, describeAdminFailure, jobEvent, onEvent);
+    return followEvents(this.o, `/v1/jobs/${encodeURIComponent(id)}/events`, signal, { describe: describeAdminFailure }, jobEvent, onEvent);
   }
 }
 

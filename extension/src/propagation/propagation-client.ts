@@ -4,6 +4,10 @@
  * read its record. Answers and events are checked against the API module's schemas; failures are
  * ServerErrors whose message is a sentence (a series that is not a volume, a seed the server
  * refuses, a busy server with its Retry-After).
+ *
+ * Behind a load balancer, every request about a propagation names its seed image in the routing
+ * header: the replica that made the seed's mask runs the propagation and holds its record and
+ * events, so the start, the events, the record and the cancel all reach that replica.
  */
 import {
   type PropagationProgressEvent,
@@ -17,7 +21,7 @@ import {
   PropagationSummarySchema,
 } from '@glmedsa/server/api';
 import type { z } from 'zod';
-import { type ClientOptions, ServerError, describeFailure, request } from '../client.js';
+import { type ClientOptions, type RequestOptions, ServerError, describeFailure, request } from '../client.js';
 import { type StreamEnd, type StreamEvent, followEvents } from '../event-stream.js';
 
 export type PropagationEvent =
@@ -58,28 +62,45 @@ function propagationEvent(e: StreamEvent): PropagationEvent | null {
   return null;
 }
 
+type SeedImage = NonNullable<RequestOptions['image']>;
+
+/** Propagations whose seed image is remembered for routing (the oldest are forgotten past this). */
+const REMEMBERED = 64;
+
 export class PropagationClient {
+  /** Each propagation's seed image, for the routing header of the requests about it. */
+  private readonly seeds = new Map<string, SeedImage>();
+
   constructor(private readonly o: ClientOptions) {}
 
-  private async call<S extends z.ZodType>(schema: S, method: 'GET' | 'POST', path: string, body?: unknown): Promise<z.infer<S>> {
-    const res = await request(this.o, path, { method, body, timeoutMs: 60_000, describe: describePropagationFailure });
+  private async call<S extends z.ZodType>(schema: S, method: 'GET' | 'POST', path: string, image: SeedImage | undefined, body?: unknown): Promise<z.infer<S>> {
+    const res = await request(this.o, path, { method, body, timeoutMs: 60_000, describe: describePropagationFailure, ...(image ? { image } : {}) });
     const parsed = schema.safeParse(await res.json().catch(() => undefined));
     if (!parsed.success) throw new ServerError('server', `The segmentation server answered ${method} ${path} in a form this viewer does not understand (is the server another version?).`, res.status);
     return parsed.data;
   }
 
-  start(body: PropagationRequestInput): Promise<PropagationRecord> {
-    return this.call(PropagationRecordSchema, 'POST', '/v1/propagations', body);
+  private route(id: string): Partial<Pick<RequestOptions, 'image'>> {
+    const image = this.seeds.get(id);
+    return image ? { image } : {};
+  }
+
+  async start(body: PropagationRequestInput): Promise<PropagationRecord> {
+    const seed: SeedImage = { sopInstanceUID: body.seed.sopInstanceUID, frame: body.seed.frame ?? 1 };
+    const record = await this.call(PropagationRecordSchema, 'POST', '/v1/propagations', seed, body);
+    this.seeds.set(record.id, seed);
+    if (this.seeds.size > REMEMBERED) this.seeds.delete(this.seeds.keys().next().value!);
+    return record;
   }
 
   get(id: string): Promise<PropagationRecord> {
-    return this.call(PropagationRecordSchema, 'GET', `/v1/propagations/${encodeURIComponent(id)}`);
+    return this.call(PropagationRecordSchema, 'GET', `/v1/propagations/${encodeURIComponent(id)}`, this.seeds.get(id));
   }
 
   /** Asks the server to stop; a propagation that has already ended (409) is not an error here. */
   async cancel(id: string): Promise<void> {
     try {
-      await request(this.o, `/v1/propagations/${encodeURIComponent(id)}/cancel`, { method: 'POST', body: {}, timeoutMs: 30_000, describe: describePropagationFailure });
+      await request(this.o, `/v1/propagations/${encodeURIComponent(id)}/cancel`, { method: 'POST', body: {}, timeoutMs: 30_000, describe: describePropagationFailure, ...this.route(id) });
     } catch (err) {
       if (err instanceof ServerError && err.status === 409) return;
       throw err;
@@ -91,6 +112,6 @@ export class PropagationClient {
    * ('dropped'; closing the stream early tells the server nobody watches any more).
    */
   events(id: string, onEvent: (e: PropagationEvent) => void, signal: AbortSignal): Promise<StreamEnd> {
-    return followEvents(this.o, `/v1/propagations/${encodeURIComponent(id)}/events`, signal, describePropagationFailure, propagationEvent, onEvent);
+    return followEvents(this.o, `/v1/propagations/${encodeURIComponent(id)}/events`, signal, { describe: describePropagationFailure, ...this.route(id) }, propagationEvent, onEvent);
   }
 }
