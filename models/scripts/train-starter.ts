@@ -4,7 +4,8 @@
  * recipe (src/train/pretrain/): every structure of site-A abdominal CT phantom volumes (slices in
  * the soft-tissue window 40/400, the window the demo CT series carries and the viewer sends), the
  * lesions of site-A dermoscopy and 2D CT phantoms, and generic scenes of shapes, prompted by
- * clicks, boxes, corrective clicks and the object's mask on a neighbouring slice. It is exported to
+ * clicks, boxes, corrective clicks and the object's mask on a neighbouring slice; then a short
+ * phase at a lower learning rate draws the lesion phantoms more often. It is exported to
  * models/starter and evaluated on held-out data: per structure on phantom volumes of other seeds,
  * and by a click at the lesion centre on dermoscopy of sites A and B and on 2D CT of site A. The
  * demo CT volume (server/src/demo/demo-studies.ts) uses a seed no dataset here uses, so it stays
@@ -51,6 +52,12 @@ export const STARTER_RECIPE = {
   /** Target sampling weight ~ area^-power: small objects (lesions, ribs, vessels) come up often. */
   smallObjectPower: 0.3,
   seed: 20261207,
+  /**
+   * A second, short phase from the first one's weights that draws the lesion phantoms more often at a
+   * lower learning rate: what a click at a lesion's centre gives must not fall behind the previous
+   * starter (trained on lesions alone), while every structure stays a target.
+   */
+  lesionPhase: { steps: 400, lr: 2e-4, warmup: 20, seed: 20261208, weights: { volumes: 0.3, scenes: 0.1, dermoscopy: 0.3, ct2d: 0.3 } },
   /** Training data (all site A) and how often each source is drawn. */
   train: {
     volumes: { n: 120, seed: 606, weight: 0.5 },
@@ -111,37 +118,59 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => stop.abort());
   const load0 = os.loadavg();
   const cpu0 = process.cpuUsage();
-  const result = await pretrain({
+  const sources = {
+    volumes: await volumeSliceSource(dirs.volumes),
+    scenes: sceneSource(r.train.scenes.seed, r.train.scenes.n, r.size),
+    dermoscopy: await lesionSource(dirs.dermoscopy),
+    ct2d: await lesionSource(dirs.ct2d),
+  };
+  const mix = (w: Record<keyof typeof sources, number>) => [
+    { source: sources.volumes, weight: w.volumes },
+    { source: sources.scenes, weight: w.scenes, flipVertical: true },
+    { source: sources.dermoscopy, weight: w.dermoscopy, flipVertical: true },
+    { source: sources.ct2d, weight: w.ct2d },
+  ];
+  const common = {
     config,
     weights,
     trainable: trainableNames(config, 'all'),
-    sources: [
-      { source: await volumeSliceSource(dirs.volumes), weight: r.train.volumes.weight },
-      { source: sceneSource(r.train.scenes.seed, r.train.scenes.n, r.size), weight: r.train.scenes.weight, flipVertical: true },
-      { source: await lesionSource(dirs.dermoscopy), weight: r.train.dermoscopy.weight, flipVertical: true },
-      { source: await lesionSource(dirs.ct2d), weight: r.train.ct2d.weight },
-    ],
-    steps: r.steps,
     batch: r.batch,
     targetsPerImage: r.targetsPerImage,
-    lr: r.lr,
     weightDecay: r.weightDecay,
-    warmup: r.warmup,
     smallObjectPower: r.smallObjectPower,
-    seed: r.seed,
-    workDir: path.join(WORK, 'run'),
     resume: true,
     checkpointEvery: 100,
-    baseFingerprint: `random:${r.seed}:${weightsFingerprint(randomWeights(config, r.seed))}`,
-    device: 'cpu',
+    device: 'cpu' as const,
     progress,
-    log: (l) => process.stderr.write(`${l}\n`),
+    log: (l: string) => process.stderr.write(`${l}\n`),
     signal: stop.signal,
-  }).catch((e: unknown) => {
+  };
+  const stopped = (e: unknown): never => {
     if (!(e instanceof TrainingCancelled)) throw e;
     process.stderr.write(`stopped at step ${e.step}; run npm run train:starter again to continue\n`);
     process.exit(3);
-  });
+  };
+  const result = await pretrain({
+    ...common,
+    sources: mix({ volumes: r.train.volumes.weight, scenes: r.train.scenes.weight, dermoscopy: r.train.dermoscopy.weight, ct2d: r.train.ct2d.weight }),
+    steps: r.steps,
+    lr: r.lr,
+    warmup: r.warmup,
+    seed: r.seed,
+    workDir: path.join(WORK, 'run'),
+    baseFingerprint: `random:${r.seed}:${weightsFingerprint(randomWeights(config, r.seed))}`,
+  }).catch(stopped);
+  const lp = r.lesionPhase;
+  const lesionResult = await pretrain({
+    ...common,
+    sources: mix(lp.weights),
+    steps: lp.steps,
+    lr: lp.lr,
+    warmup: lp.warmup,
+    seed: lp.seed,
+    workDir: path.join(WORK, 'run-lesion-phase'),
+    baseFingerprint: `phase1:${weightsFingerprint(weights)}`,
+  }).catch(stopped);
   const cpu = process.cpuUsage(cpu0);
   const load1 = os.loadavg();
 
@@ -163,12 +192,13 @@ async function main(): Promise<void> {
     config,
     recipe: r,
     training: {
-      seconds: Math.round(result.seconds),
+      seconds: Math.round(result.seconds + lesionResult.seconds),
+      phases: { first: { steps: result.steps, seconds: Math.round(result.seconds), final_loss: result.finalLoss }, lesions: { steps: lesionResult.steps, seconds: Math.round(lesionResult.seconds) } },
       cpu_seconds: Math.round((cpu.user + cpu.system) / 1e6),
-      resumed_from: result.resumedFrom,
+      resumed_from: { first: result.resumedFrom, lesions: lesionResult.resumedFrom },
       images_per_second: +result.imagesPerSecond.toFixed(2),
-      final_loss: result.finalLoss,
-      running_dice_by_prompt: result.diceByMode,
+      final_loss: lesionResult.finalLoss,
+      running_dice_by_prompt: lesionResult.diceByMode,
       machine: { cpus: os.cpus().length, load_average_start: load0.map((x) => +x.toFixed(2)), load_average_end: load1.map((x) => +x.toFixed(2)) },
     },
     lesion_centre_click: lesions,
@@ -176,7 +206,7 @@ async function main(): Promise<void> {
   };
   await writeJsonAtomic(path.join(OUT, 'training-report.json'), report);
   process.stdout.write(
-    `starter model -> ${OUT} (${manifest.parameter_counts.total.toLocaleString('en-US')} parameters, trained ${Math.round(result.seconds)} s, ${report.training.cpu_seconds} CPU s)\n` +
+    `starter model -> ${OUT} (${manifest.parameter_counts.total.toLocaleString('en-US')} parameters, trained ${report.training.seconds} s, ${report.training.cpu_seconds} CPU s)\n` +
       Object.entries(lesions)
         .map(([k, m]) => `  ${k}: a click at the lesion centre: Dice ${m.clicks1.toFixed(3)} (IoU ${m.iou1.toFixed(3)}), three clicks ${m.clicks3.toFixed(3)}, n=${m.n}`)
         .join('\n') +
