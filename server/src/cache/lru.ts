@@ -71,9 +71,10 @@ export class Lru<V> {
 
   /**
    * The cached value, or the result of `load` (shared by every caller that asks while it runs).
-   * `cached` says whether it came from the cache or joined a computation already running.
+   * `cached` says whether it came from the cache or joined a computation already running. A caller
+   * whose joined computation fails loads again itself, `joinRetries` times at most.
    */
-  async getOrLoad(key: string, load: () => Promise<V>): Promise<{ value: V; cached: boolean }> {
+  async getOrLoad(key: string, load: () => Promise<V>, joinRetries = 1): Promise<{ value: V; cached: boolean }> {
     const hit = this.get(key);
     if (hit !== undefined) {
       this.hits++;
@@ -82,7 +83,15 @@ export class Lru<V> {
     const running = this.inflight.get(key);
     if (running) {
       this.hits++;
-      return { value: await running, cached: true };
+      try {
+        return { value: await running, cached: true };
+      } catch (err) {
+        // The load this call joined was started by another request, which may have given it up (its
+        // client went away, its propagation was cancelled): that must not fail this one, so it loads
+        // once more itself (a real failure then comes back with its own cause).
+        if (joinRetries <= 0) throw err;
+        return this.getOrLoad(key, load, joinRetries - 1);
+      }
     }
     this.misses++;
     const p = load();

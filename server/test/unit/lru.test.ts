@@ -33,6 +33,34 @@ test('a failed load is not cached', async () => {
   assert.equal((await lru.getOrLoad('k', () => Promise.resolve(7))).value, 7);
 });
 
+test('a caller that joined a load another caller gave up loads once more itself; a real failure comes back', async () => {
+  const lru = new Lru<number>({ maxSize: 100 });
+  const given = new AbortController();
+  let calls = 0;
+  const started = lru.getOrLoad('k', () => {
+    calls++;
+    return new Promise<number>((_, reject) => given.signal.addEventListener('abort', () => reject(new Error('cancelled by its client'))));
+  });
+  const joined = lru.getOrLoad('k', async () => {
+    calls++;
+    return 42;
+  });
+  given.abort();
+  await assert.rejects(started, /cancelled by its client/);
+  assert.deepEqual(await joined, { value: 42, cached: false });
+  assert.equal(calls, 2);
+  // a load that fails for everyone: the joiner tries once itself and gets its own failure
+  let tries = 0;
+  const failing = () => {
+    tries++;
+    return new Promise<number>((_, reject) => setTimeout(() => reject(new Error(`PACS down (${tries})`)), 5));
+  };
+  const [a, b] = await Promise.allSettled([lru.getOrLoad('j', failing), lru.getOrLoad('j', failing)]);
+  assert.equal(a.status, 'rejected');
+  assert.equal(b.status, 'rejected');
+  assert.equal(tries, 2);
+});
+
 test('entries expire after their time to live', async () => {
   const lru = new Lru<number>({ maxSize: 10, ttlMs: 20 });
   lru.set('k', 1);
