@@ -1,6 +1,7 @@
 /**
- * npm run bench -- propagate-eval: how well one click propagates through a lesion, on phantom
- * lesion stacks of sites A and B from seeds the starter never saw.
+ * npm run bench -- propagate-eval: how well one click propagates through a lesion, on the lesions of
+ * CT phantom volumes of sites A and B from seeds the starter never saw (--phantoms stacks: on the
+ * older 2D-generated lesion stacks instead).
  *
  * For each stack: the propagation seeded by one click at the lesion's centre on its largest slice,
  * and seeded by the true mask of that slice, against the same stack segmented slice by slice with
@@ -23,7 +24,10 @@ import { predictorSegmenter } from '../src/propagate/predictor-segmenter.js';
 import { type PromptSettings, propagate } from '../src/propagate/propagate.js';
 import { runIntersection, runStats } from '../src/propagate/runs.js';
 import { DEFAULT_STOP_RULE, type SliceMeasures, type StopRule, stopCause } from '../src/propagate/stop-rule.js';
+import { ctVolume } from '../src/synth/ct-volume.js';
+import type { CtOrgan } from '../src/synth/ct.js';
 import { lesionStack, lesionStackImage, type LesionStack } from '../src/synth/lesion-stack.js';
+import { sliceMask } from '../src/synth/volume-objects.js';
 import { regionCentre } from '../src/train/clicks.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +41,7 @@ function opt(args: string[], name: string, fallback: string): string {
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
 }
 
-const PERMISSIVE: StopRule = { minPixels: 1, minSeedFraction: 0, minScore: -Infinity, maxGrowth: Infinity, growthFromPixels: 0, minOverlap: 0, maxShift: Infinity, minStability: 0 };
+const PERMISSIVE: StopRule = { minPixels: 1, minSeedFraction: 0, minScore: -Infinity, minScoreRatio: 0, maxGrowth: Infinity, growthFromPixels: 0, minOverlap: 0, maxShift: Infinity, minStability: 0 };
 
 /** The prompt variants compared (the first is the one the loop's defaults use). */
 const VARIANTS: Record<string, PromptSettings> = {
@@ -181,17 +185,43 @@ async function runCase(predictor: SamPredictor, stack: LesionStack, magnitude: n
 /** The rules searched. */
 function* ruleGrid(): Generator<StopRule> {
   for (const minScore of [-Infinity, 0.2, 0.4, 0.6])
-    for (const maxGrowth of [1.6, 2, 3, Infinity])
-      for (const minOverlap of [0, 0.1, 0.2, 0.3])
-        for (const minSeedFraction of [0, 0.02, 0.05])
-          for (const maxShift of [1, 2, 3, Infinity])
-            for (const minStability of [0, 0.3, 0.5, 0.6, 0.7, 0.8]) yield { minPixels: 4, minSeedFraction, minScore, maxGrowth, growthFromPixels: 64, minOverlap, maxShift, minStability };
+    for (const minScoreRatio of [0, 0.75, 0.8, 0.85, 0.9])
+      for (const maxGrowth of [1.6, 2, 3, Infinity])
+        for (const minOverlap of [0, 0.1, 0.2, 0.3])
+          for (const minSeedFraction of [0, 0.02, 0.05])
+            for (const maxShift of [1, 2, 3, Infinity])
+              for (const minStability of [0, 0.3, 0.5, 0.6, 0.7, 0.8])
+                yield { minPixels: 4, minSeedFraction, minScore, minScoreRatio, maxGrowth, growthFromPixels: 64, minOverlap, maxShift, minStability };
 }
 
 const fmt = (v: number, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : String(v));
 
 function describeRule(r: StopRule): string {
-  return `minScore ${fmt(r.minScore, 2)}, maxGrowth ${fmt(r.maxGrowth, 1)} (from ${r.growthFromPixels} px), minOverlap ${r.minOverlap}, minSeedFraction ${r.minSeedFraction}, maxShift ${fmt(r.maxShift, 1)}, minStability ${r.minStability}, minPixels ${r.minPixels}`;
+  return `minScore ${fmt(r.minScore, 2)}, minScoreRatio ${r.minScoreRatio}, maxGrowth ${fmt(r.maxGrowth, 1)} (from ${r.growthFromPixels} px), minOverlap ${r.minOverlap}, minSeedFraction ${r.minSeedFraction}, maxShift ${fmt(r.maxShift, 1)}, minStability ${r.minStability}, minPixels ${r.minPixels}`;
+}
+
+/**
+ * The lesions of a CT phantom volume (synth/ct-volume.ts: an abdomen whose structures continue from
+ * slice to slice, 1-3 irregular 3D lesions in organs) as lesion stacks: the volume's slices, and one
+ * lesion's mask on each.
+ */
+function volumeLesions(seed: number, site: string, size: number, slices: number): LesionStack[] {
+  const v = ctVolume(seed, { site, size, slices });
+  const n = v.rows * v.columns;
+  const hu = Array.from({ length: v.slices }, (_, z) => v.hu.subarray(z * n, (z + 1) * n));
+  return v.objects
+    .filter((o) => o.structure === 'lesion')
+    .map((lesion) => {
+      const masks = Array.from({ length: v.slices }, (_, z) => sliceMask(v, z, [lesion.id]));
+      const areas = masks.map((m) => m.reduce((a, b) => a + b, 0));
+      const organ = v.objects.find((o) => o.id === lesion.within)?.structure as CtOrgan;
+      return { size, hu, masks, lesion: { first: lesion.firstSlice, last: lesion.lastSlice, largest: areas.indexOf(Math.max(...areas)) }, organ, site };
+    });
+}
+
+/** The lesion stacks of case `i` of a site: a 2D-generated stack, or every lesion of a phantom volume. */
+function lesionCases(kind: string, seed: number, site: string, size: number, slices: number): LesionStack[] {
+  return kind === 'stacks' ? [lesionStack(seed, { site, size, slices })] : volumeLesions(seed, site, size, slices);
 }
 
 export async function propagateEvalBench(args: string[]): Promise<void> {
@@ -199,7 +229,9 @@ export async function propagateEvalBench(args: string[]): Promise<void> {
   const perSite = Number(opt(args, 'volumes', '10'));
   const sites = opt(args, 'sites', 'A,B').split(',');
   const size = Number(opt(args, 'size', '256'));
-  const slices = Number(opt(args, 'slices', '32'));
+  const phantoms = opt(args, 'phantoms', 'volumes');
+  if (phantoms !== 'volumes' && phantoms !== 'stacks') throw new Error(`--phantoms must be volumes or stacks, not ${phantoms}`);
+  const slices = Number(opt(args, 'slices', phantoms === 'volumes' ? '64' : '32'));
   const magnitude = Number(opt(args, 'mask-magnitude', '8'));
   const variantsWanted = opt(args, 'prompts', Object.keys(VARIANTS).join('|')).split('|');
   for (const k of Object.keys(VARIANTS)) if (!variantsWanted.includes(k)) delete VARIANTS[k];
@@ -210,14 +242,18 @@ export async function propagateEvalBench(args: string[]): Promise<void> {
   const heldOut: StackCase[] = [];
   for (const site of sites) {
     for (let i = 0; i < perSite; i++) {
-      tuning.push(await runCase(predictor, lesionStack(9_000_000 + i, { site, size, slices }), magnitude));
-      heldOut.push(await runCase(predictor, lesionStack(9_500_000 + i, { site, size, slices }), magnitude));
-      process.stderr.write(`\rsite ${site}: ${i + 1}/${perSite} stack pairs (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+      for (const stack of lesionCases(phantoms, 9_000_000 + i, site, size, slices)) tuning.push(await runCase(predictor, stack, magnitude));
+      for (const stack of lesionCases(phantoms, 9_500_000 + i, site, size, slices)) heldOut.push(await runCase(predictor, stack, magnitude));
+      process.stderr.write(`\rsite ${site}: ${i + 1}/${perSite} ${phantoms === 'volumes' ? 'volume' : 'stack'} pairs (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
     }
   }
   process.stderr.write('\n');
   const out: string[] = [];
-  out.push(`propagation on lesion stacks (${size}x${size}, ${slices} slices; lesions 5-24 slices), model ${name}; ${perSite} tuning + ${perSite} held-out stacks per site (${sites.join(', ')})`);
+  out.push(
+    phantoms === 'volumes'
+      ? `propagation through the lesions of CT phantom volumes (${size}x${size}, ${slices} slices of 2.5 mm), model ${name}; ${perSite} tuning + ${perSite} held-out volumes per site (${sites.join(', ')}): ${tuning.length} + ${heldOut.length} lesions`
+      : `propagation on lesion stacks (${size}x${size}, ${slices} slices; lesions 5-24 slices), model ${name}; ${perSite} tuning + ${perSite} held-out stacks per site (${sites.join(', ')})`,
+  );
 
   // The stop rule: best mean 3D Dice on the tuning stacks, per prompt variant.
   const best: Record<string, { rule: StopRule; dice: number }> = {};

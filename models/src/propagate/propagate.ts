@@ -120,6 +120,7 @@ export async function propagate(o: PropagateOptions): Promise<PropagationResult>
     const step = dir === 'forward' ? 1 : -1;
     let prev = { counts: o.seed.counts, stats: seedStats, lowRes: o.seed.lowRes };
     let last = seedIndex;
+    let bestScore: number | null = null;
     for (let k = seedIndex + step, done = 0; ; k += step, done++) {
       if (k < 0 || k >= count) return { reason: 'series-ended', last };
       if (done >= maxSlices) return { reason: 'max-slices', last };
@@ -136,12 +137,13 @@ export async function propagate(o: PropagateOptions): Promise<PropagationResult>
       // The other direction may have failed (or the caller cancelled) while this slice was computed.
       stop.signal.throwIfAborted();
       const stats = runStats(answer.counts, width);
-      const measures = measureSlice(stats, answer.score, prev.stats, stats.area ? runIntersection(answer.counts, prev.counts) : 0, answer.lowRes);
+      const measures = measureSlice(stats, answer.score, prev.stats, stats.area ? runIntersection(answer.counts, prev.counts) : 0, answer.lowRes, bestScore);
       const cause = stopCause(measures, seedStats.area, rule);
       o.onJudged?.({ index: k, direction: dir, measures, cause, score: answer.score });
       if (cause) return { reason: 'object-ended', cause, last, rejected: { index: k, measures } };
       o.onSlice?.({ index: k, direction: dir, counts: answer.counts, bbox: stats.bbox!, area: stats.area, score: answer.score });
       prev = { counts: answer.counts, stats, lowRes: answer.lowRes };
+      bestScore = Math.max(bestScore ?? -Infinity, answer.score);
       last = k;
     }
   };

@@ -62,13 +62,14 @@ test('a mask made into the mask prompt comes back through SAM upsampling, for wi
 
 test('the stop rule: each test fires on its own, in order, and the defaults are checked', () => {
   const prev = { area: 400, centroid: { x: 50, y: 50 }, bbox: { x1: 40, y1: 40, x2: 60, y2: 60 } };
-  const m = (over: Partial<ReturnType<typeof measureSlice>>) => ({ area: 380, score: 0.9, growth: 0.95, overlap: 0.8, shift: 0.1, stability: 0.95, ...over });
-  const rule = { ...DEFAULT_STOP_RULE, minSeedFraction: 0.02, minScore: 0.5, minStability: 0.6, maxGrowth: 1.6, minOverlap: 0.2, maxShift: 1 };
+  const m = (over: Partial<ReturnType<typeof measureSlice>>) => ({ area: 380, score: 0.9, scoreRatio: 0.97, growth: 0.95, overlap: 0.8, shift: 0.1, stability: 0.95, ...over });
+  const rule = { ...DEFAULT_STOP_RULE, minSeedFraction: 0.02, minScore: 0.5, minScoreRatio: 0.9, minStability: 0.6, maxGrowth: 1.6, minOverlap: 0.2, maxShift: 1 };
   assert.equal(stopCause(m({}), 400, rule), null);
   assert.equal(stopCause(m({ area: 0 }), 400, rule), 'empty');
   assert.equal(stopCause(m({ area: 3 }), 400, rule), 'too-small');
   assert.equal(stopCause(m({ area: 7 }), 400, rule), 'too-small', 'under 2% of the seed');
   assert.equal(stopCause(m({ score: 0.3 }), 400, rule), 'low-score');
+  assert.equal(stopCause(m({ scoreRatio: 0.85 }), 400, rule), 'score-drop', 'the score fell below 90% of the best one before it');
   assert.equal(stopCause(m({ stability: 0.4 }), 400, rule), 'unstable');
   assert.equal(stopCause(m({ area: 700, growth: 1.75 }), 400, rule), 'area-jump');
   assert.equal(stopCause(m({ area: 40, growth: 1.9 }), 400, rule), null, 'small masks may grow by large factors');
@@ -81,6 +82,8 @@ test('the stop rule: each test fires on its own, in order, and the defaults are 
   assert.ok(Math.abs(got.overlap - 150 / 450) < 1e-12);
   assert.ok(Math.abs(got.shift - 1) < 1e-12);
   assert.ok(Math.abs(got.stability - 2 / 3) < 1e-12);
+  assert.equal(got.scoreRatio, 1, 'the first slice of a direction has nothing to compare its score with');
+  assert.ok(Math.abs(measureSlice(cur, 0.6, prev, 150, new Float32Array([2, 2, 0.5, -3]), 0.8).scoreRatio - 0.75) < 1e-12);
   assert.equal(stability(new Float32Array([-5, -5])), 1);
   assert.throws(() => stopRule({ maxGrowth: -1 }), /maxGrowth must be a non-negative number/);
   assert.throws(() => stopRule({ minPixels: Number.NaN }), /minPixels/);

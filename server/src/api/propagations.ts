@@ -103,7 +103,7 @@ export const PropagationSliceSchema = z.object({
 /** Why one direction ended. */
 export const PropagationEndSchema = z.object({
   reason: z.enum(['object-ended', 'series-ended', 'max-slices', 'not-asked', 'stopped']),
-  /** For object-ended: the test the next slice's mask failed (empty, too-small, low-score, unstable, area-jump, no-overlap, shift). */
+  /** For object-ended: the test the next slice's mask failed (empty, too-small, low-score, score-drop, unstable, area-jump, no-overlap, shift). */
   cause: z.string().optional(),
   /** The last slice kept in this direction (an index; the seed's when none). */
   last: z.number().int().nonnegative(),

@@ -235,6 +235,7 @@ export const ServerConfigSchema = z
             minPixels: z.number().min(0),
             minSeedFraction: z.number().min(0).max(1),
             minScore: z.number(),
+            minScoreRatio: z.number().min(0).max(1),
             minStability: z.number().min(0).max(1),
             maxGrowth: z.number().min(0),
             growthFromPixels: z.number().min(0),

@@ -30,7 +30,14 @@ describe('a long series', () => {
     );
     for (const f of files) sops.push(f.ref.sopInstanceUID);
     for (let i = 0; i < files.length; i += 8) await Promise.all(files.slice(i, i + 8).map((f) => orthanc.upload(f)));
-    server = await startTestServer(orthanc.handle.dicomWebUrl, { cache: { embeddingBytes: CACHE_BYTES, maskEntries: 2000, maskTtlMs: 3_600_000, uploadBytes: 16 * 1024 * 1024 }, pacs: { url: orthanc.handle.dicomWebUrl, timeoutMs: 60_000 } });
+    // Every slice is the same image: this is about memory, not about where an object ends, so the
+    // stop rule keeps only its emptiness test (a model's confidence may drift over 1,000 copies).
+    const stopRule = { minScoreRatio: 0, minStability: 0, maxShift: 1e9, maxGrowth: 1e9, minOverlap: 0 };
+    server = await startTestServer(orthanc.handle.dicomWebUrl, {
+      cache: { embeddingBytes: CACHE_BYTES, maskEntries: 2000, maskTtlMs: 3_600_000, uploadBytes: 16 * 1024 * 1024 },
+      pacs: { url: orthanc.handle.dicomWebUrl, timeoutMs: 60_000 },
+      propagation: { stopRule },
+    });
   });
 
   after(async () => {
