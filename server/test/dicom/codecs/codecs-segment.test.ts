@@ -68,7 +68,16 @@ describe('segmenting compressed instances through the API', () => {
     return { counts: masks.map((m) => m.counts), best: r.body['best'] as number };
   }
 
-  const bestMask = (m: Masks): Uint8Array => decodeRle({ size: [size, size], counts: m.counts[m.best]!, order: 'row-major' });
+  const maskOf = (m: Masks, k: number): Uint8Array => decodeRle({ size: [size, size], counts: m.counts[k]!, order: 'row-major' });
+  const truth = Uint8Array.from({ length: size * size }, (_, i) => (Math.hypot((i % size) - lesion.x, Math.floor(i / size) - lesion.y) < lesion.r ? 1 : 0));
+  /**
+   * The candidate of the reference slice that covers the lesion. A click at the centre of a disc
+   * inside a disc is ambiguous (the lesion, the body, a part): which candidate the model ranks first
+   * is the model's business; that the same candidate comes out of every form of the same pixels is
+   * the codecs'.
+   */
+  let lesionCandidate = 0;
+  const lesionMask = (m: Masks): Uint8Array => maskOf(m, lesionCandidate);
 
   let reference: Masks;
   before(async () => {
@@ -83,9 +92,9 @@ describe('segmenting compressed instances through the API', () => {
   });
 
   it('the uncompressed slice segments the lesion (so equal masks below mean something)', () => {
-    const truth = Uint8Array.from({ length: size * size }, (_, i) => (Math.hypot((i % size) - lesion.x, Math.floor(i / size) - lesion.y) < lesion.r ? 1 : 0));
-    const { dice } = overlap(bestMask(reference), truth);
-    assert.ok(dice > 0.7, `Dice with the drawn lesion ${dice.toFixed(3)} (0.80 measured with the starter model)`);
+    const dices = reference.counts.map((_, k) => overlap(maskOf(reference, k), truth).dice);
+    lesionCandidate = dices.indexOf(Math.max(...dices));
+    assert.ok(dices[lesionCandidate]! > 0.7, `Dice of the candidates with the drawn lesion ${dices.map((d) => d.toFixed(3)).join(', ')} (0.89 measured with the starter model)`);
   });
 
   for (const compression of Object.keys(COMPRESSIONS) as Compression[]) {
@@ -105,8 +114,8 @@ describe('segmenting compressed instances through the API', () => {
       const same = ctSlice({ rows: size, cols: size, hu: decoded.values, slope: 1, intercept: 0, window: { center: 40, width: 400 }, study });
       await orthanc.upload(same);
       assert.deepEqual(masks, await segment(same.ref));
-      const { dice } = overlap(bestMask(masks), bestMask(reference));
-      assert.ok(dice > 0.9, `Dice with the original slice's mask ${dice.toFixed(3)}`);
+      const { dice } = overlap(lesionMask(masks), lesionMask(reference));
+      assert.ok(dice > 0.9, `Dice with the original slice's lesion mask ${dice.toFixed(3)}`);
     });
   }
 
@@ -121,8 +130,8 @@ describe('segmenting compressed instances through the API', () => {
     assert.deepEqual(Array.from((decoded.pixels as GreyPixels).values), Array.from(bytes));
     const byteWindow = { center: 127.5, width: 256 };
     const plain = await segment(file.ref, byteWindow);
-    const { dice } = overlap(bestMask(plain), bestMask(reference));
-    assert.ok(dice > 0.7, `the 8-bit slice segments the lesion too (Dice with the 16-bit slice's mask ${dice.toFixed(3)})`);
+    const { dice } = overlap(lesionMask(plain), truth);
+    assert.ok(dice > 0.7, `the 8-bit slice segments the lesion too (Dice of the same candidate with the drawn lesion ${dice.toFixed(3)})`);
     assert.deepEqual(await segment(twin.ref, byteWindow), plain);
   });
 });
