@@ -45,7 +45,19 @@ export function ohifVersionCase(version: OhifVersion): void {
         const inst = stack.demo.dermoscopy.instances[0]!;
         const truth = stack.groundTruth('dermoscopy', 0);
         await page.goto(stack.modeUrl(stack.demo.dermoscopy));
-        await waitForViewer(page);
+        try {
+          await waitForViewer(page, 60_000);
+        } catch (err) {
+          // OHIF 3.12.10's own bundle sometimes leaves a black page: the onnxruntime-web module inside
+          // its chunk 7431 (cornerstone's AI tools) reads `__filename` when it is first evaluated
+          // after its script tag ran ("ReferenceError: __filename is not defined"), which fails the
+          // viewer's start. Seen once in a full run, never alone; a reload brings the viewer up. The
+          // README says so under Troubleshooting; other versions get no second chance.
+          if (version !== '3.12.10') throw err;
+          process.stdout.write(`# OHIF ${version}: the viewer did not come up within 60 s (${(err as Error).message.split('\n')[0]}); reloading once\n`);
+          await page.reload();
+          await waitForViewer(page);
+        }
         assert.equal((await page.evaluate(() => window.glmedsa!.image()))?.ref.sopInstanceUID, inst.sopInstanceUID, 'the first image of the study is on show');
         await shot('2-opened');
 
