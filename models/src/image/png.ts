@@ -140,8 +140,8 @@ function scanlineBytes(width: number, height: number, bitsPerPixel: number): num
   return height * (Math.ceil((width * bitsPerPixel) / 8) + 1);
 }
 
-/** Adam7: the first column and row of each pass and the steps between them. */
-const ADAM7 = [
+/** Adam7: the first column and row of each pass and the steps between them (PNG spec, 8.2). */
+export const ADAM7 = [
   [0, 0, 8, 8],
   [4, 0, 8, 8],
   [0, 4, 4, 8],

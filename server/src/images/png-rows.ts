@@ -11,6 +11,7 @@
  * implies (refused before the excess exists) or to less (truncated), a missing IEND.
  */
 import { createInflate, crc32 } from 'node:zlib';
+import { ADAM7 } from '@glmedsa/models';
 import { TooLarge, UnprocessableImage } from '../errors.js';
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -99,17 +100,6 @@ export function readPngChunks(bytes: Uint8Array): PngChunks {
 function rowBytes(width: number, l: PngLayout): number {
   return Math.ceil((width * l.samples * l.bitDepth) / 8);
 }
-
-/** Adam7: the first column and row of each pass and the steps between them. */
-const ADAM7 = [
-  [0, 0, 8, 8],
-  [4, 0, 8, 8],
-  [0, 4, 4, 8],
-  [2, 0, 4, 4],
-  [0, 2, 2, 4],
-  [1, 0, 2, 2],
-  [0, 1, 1, 2],
-] as const;
 
 /** The passes of the image data: each a sub-image of `width` x `height` pixels placed on the grid. */
 function passesOf(l: PngLayout): { x0: number; y0: number; dx: number; dy: number; width: number; height: number }[] {
