@@ -40,6 +40,19 @@ test('a disc of radius r pixels measures 2r across, within a pixel', () => {
   }
 });
 
+test('islands beside a lesion do not stretch its diameter: it is measured on the largest connected piece', () => {
+  // a 10 x 4 lesion with one more pixel on its right edge (the same piece), and a 2 x 2 island far to its right
+  const px = rect(40, 10, 10, 4, 3, 2);
+  for (const [x, y] of [[35, 7], [36, 7], [35, 8], [36, 8], [13, 5]] as const) px[y * 40 + x] = 1;
+  const d = sliceDiameter(px, 40, 10, { row: 1, column: 1 }, one)!;
+  // the outline of the lesion with its extra pixel: from (2.5, 2) to (13.5, 5), every other pair shorter
+  assert.ok(Math.abs(d.mm - Math.hypot(11, 3)) < 1e-9, `${d.mm}`);
+  assert.ok(d.to[0] < 20 && d.from[0] < 20, 'both ends on the lesion, none on the island');
+  // the island alone on its slice is measured as it is
+  const island = rect(40, 10, 2, 2, 35, 7);
+  assert.ok(Math.abs(sliceDiameter(island, 40, 10, { row: 1, column: 1 }, one)!.mm - Math.hypot(2, 1)) < 1e-9);
+});
+
 test('a sphere on a CT grid: volume 4/3 pi r^3 and longest axial diameter 2r, on its middle slice', () => {
   const w = 96;
   const h = 96;

@@ -16,7 +16,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { decodePng, overlap, regionCentre, sliceMask, volumeGeometry } from '@glmedsa/models';
+import { components3d, decodePng, overlap, regionCentre, sliceMask, volumeGeometry } from '@glmedsa/models';
 import { decodeMask } from '@glmedsa/server/api';
 import { readSegObject } from '@glmedsa/server/dist/src/datasets/index.js';
 import { largestLesion } from '@glmedsa/server/dist/src/demo/demo-studies.js';
@@ -271,16 +271,19 @@ describe('a lesion through the series (OHIF 3.13.2 + GLMed-SA, headless Chromium
       const mm = Number(await vol.getAttribute('data-mm'));
       log(`panel: "${await vol.textContent()}"; truth ${(truth.object.voxels * truth.voxelMl).toFixed(2)} mL`);
       assert.ok(Math.abs(ml - voxels * truth.voxelMl) < 1e-9, `the volume is the voxels times the voxel volume: ${ml} mL for ${voxels} voxels of ${truth.voxelMl * 1000} mm3`);
-      // The diameter lies between the widest slice's longest side and its box's diagonal (mm).
+      // The diameter lies between the widest slice's longest side and its box's diagonal (mm), on
+      // each slice's largest connected piece (islands beside the lesion do not count).
       const [ps] = truth.pixelSpacing;
       let lower = 0;
       let upper = 0;
       for (const s of accepted.slices) {
         if (!s.area) continue;
         const mask = decodeMask(s.counts, accepted.width, accepted.height);
+        const { labels, sizes } = components3d(accepted.width, accepted.height, 1, (i) => mask[i] === 1);
+        const largest = sizes.indexOf(Math.max(...sizes.slice(1)));
         let x1 = Infinity, y1 = Infinity, x2 = -1, y2 = -1;
-        mask.forEach((v, i) => {
-          if (!v) return;
+        labels.forEach((v, i) => {
+          if (v !== largest) return;
           const x = i % accepted.width;
           const y = (i - x) / accepted.width;
           x1 = Math.min(x1, x); x2 = Math.max(x2, x); y1 = Math.min(y1, y); y2 = Math.max(y2, y);

@@ -1,8 +1,8 @@
 /**
  * What a radiologist reports of a segmented lesion: its volume in mL (voxels x pixel spacing x
  * slice step) and its longest axial diameter in mm (the longest in-plane distance across the lesion
- * on any one slice, as RECIST measures it on the axial slice where it is longest). The diameter is
- * taken on the lesion's outline through the midpoints of its pixels' outer edges (the contour
+ * on any one slice, as RECIST measures it on the axial slice where it is longest; on each slice its
+ * largest connected piece). The diameter is taken on the lesion's outline through the midpoints of its pixels' outer edges (the contour
  * marching squares draws at the 0.5 level, as pyradiomics' Maximum2DDiameterSlice does), so a lesion
  * of one pixel measures one pixel across. Pure arithmetic on pixel arrays, no viewer objects.
  */
@@ -48,17 +48,50 @@ function longestChord(points: Pt[]): { length: number; a: Pt; b: Pt } | null {
   return best;
 }
 
+/** The largest piece (4-connected, edge to edge) of the pixels `member` accepts, as a 0/1 mask. */
+function largestPiece(pixels: ArrayLike<number>, width: number, height: number, member: Member): Uint8Array {
+  const label = new Int32Array(width * height);
+  let best = 0;
+  let bestSize = 0;
+  const stack: number[] = [];
+  for (let start = 0, next = 1; start < label.length; start++) {
+    if (label[start] || !member(pixels[start]!)) continue;
+    const id = next++;
+    let size = 0;
+    label[start] = id;
+    stack.push(start);
+    while (stack.length) {
+      const i = stack.pop()!;
+      size++;
+      const x = i % width;
+      const y = (i - x) / width;
+      for (const [nx, ny] of [[x - 1, y], [x + 1, y], [x, y - 1], [x, y + 1]] as const) {
+        if (nx < 0 || ny < 0 || nx >= width || ny >= height) continue;
+        const j = ny * width + nx;
+        if (!label[j] && member(pixels[j]!)) {
+          label[j] = id;
+          stack.push(j);
+        }
+      }
+    }
+    if (size > bestSize) (best = id), (bestSize = size);
+  }
+  return Uint8Array.from(label, (l) => (l === best && best > 0 ? 1 : 0));
+}
+
 /**
  * The longest in-plane diameter (mm) of the pixels of one slice that `member` accepts, with its
- * end points in pixel coordinates; null when the slice holds none.
+ * end points in pixel coordinates; null when the slice holds none. It is measured on the slice's
+ * largest connected piece: islands a model leaves beside a lesion must not stretch its diameter.
  */
 export function sliceDiameter(pixels: ArrayLike<number>, width: number, height: number, spacing: PixelSpacing, member: Member): { mm: number; from: Pt; to: Pt } | null {
   if (pixels.length !== width * height) throw new Error(`a ${width}x${height} slice has ${width * height} pixels, not ${pixels.length}`);
-  const inside = (x: number, y: number) => x >= 0 && y >= 0 && x < width && y < height && member(pixels[y * width + x]!);
+  const piece = largestPiece(pixels, width, height, member);
+  const inside = (x: number, y: number) => x >= 0 && y >= 0 && x < width && y < height && piece[y * width + x] === 1;
   const points: Pt[] = [];
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      if (!member(pixels[y * width + x]!)) continue;
+      if (!piece[y * width + x]) continue;
       if (!inside(x - 1, y)) points.push([x - 0.5, y]);
       if (!inside(x + 1, y)) points.push([x + 0.5, y]);
       if (!inside(x, y - 1)) points.push([x, y - 0.5]);
