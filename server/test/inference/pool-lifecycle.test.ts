@@ -47,7 +47,9 @@ test('a job that overruns has its worker terminated and replaced by a warm one',
   await p.start();
   try {
     const [before] = p.workerThreadIds;
-    await assert.rejects(p.encode(encodeJob(noisePng(2048, 7)), 'interactive'), (err: unknown) => {
+    // 4096 x 4096 of noise (48 MB of incompressible pixels to inflate and resize): far past 200 ms on
+    // any CPU (a 2048 x 2048 one once finished within it on a quiet machine).
+    await assert.rejects(p.encode(encodeJob(noisePng(4096, 7)), 'interactive'), (err: unknown) => {
       assert.ok(err instanceof Busy);
       assert.match(err.message, /the model took longer than 200 ms; try again later/);
       return true;
