@@ -29,6 +29,7 @@ import { datasetSource } from '../src/train/dataset-source.js';
 import { evaluate } from '../src/train/evaluate.js';
 import { lesionSource, sceneSource, volumeSliceSource } from '../src/train/pretrain/labelled-sources.js';
 import { pretrain } from '../src/train/pretrain/pretrain.js';
+import type { PromptMode } from '../src/train/pretrain/prompt-recipe.js';
 import { evaluateStructures, formatStructureTable } from '../src/train/structure-eval.js';
 import { trainableNames } from '../src/train/trainable.js';
 import { TrainingCancelled } from '../src/train/trainer.js';
@@ -57,7 +58,16 @@ export const STARTER_RECIPE = {
    * lower learning rate: what a click at a lesion's centre gives must not fall behind the previous
    * starter (trained on lesions alone), while every structure stays a target.
    */
-  lesionPhase: { steps: 400, lr: 2e-4, warmup: 20, seed: 20261208, weights: { volumes: 0.3, scenes: 0.1, dermoscopy: 0.3, ct2d: 0.3 } },
+  lesionPhase: {
+    steps: 400,
+    lr: 2e-4,
+    warmup: 20,
+    seed: 20261208,
+    weights: { volumes: 0.3, scenes: 0.1, dermoscopy: 0.3, ct2d: 0.3 },
+    modeWeights: undefined as Record<PromptMode, number> | undefined,
+    iouWeight: undefined as number | undefined,
+    workDir: 'run-lesion-phase',
+  },
   /** Training data (all site A) and how often each source is drawn. */
   train: {
     volumes: { n: 120, seed: 606, weight: 0.5 },
@@ -73,6 +83,8 @@ export const STARTER_RECIPE = {
     ctA: { n: 200, seed: 505 },
   },
 };
+
+const roundOrNull = (x: number | null): number | null => (x === null ? null : Math.round(x));
 
 /** Writes a phantom dataset unless `dir` already holds exactly that one. */
 async function ensurePhantoms(dir: string, kind: PhantomKind, site: string, n: number, seed: number, size: number, progress: ProgressSink): Promise<void> {
@@ -168,7 +180,9 @@ async function main(): Promise<void> {
     lr: lp.lr,
     warmup: lp.warmup,
     seed: lp.seed,
-    workDir: path.join(WORK, 'run-lesion-phase'),
+    ...(lp.modeWeights ? { modeWeights: lp.modeWeights } : {}),
+    ...(lp.iouWeight !== undefined ? { iouWeight: lp.iouWeight } : {}),
+    workDir: path.join(WORK, lp.workDir),
     baseFingerprint: `phase1:${weightsFingerprint(weights)}`,
   }).catch(stopped);
   const cpu = process.cpuUsage(cpu0);
@@ -192,8 +206,13 @@ async function main(): Promise<void> {
     config,
     recipe: r,
     training: {
-      seconds: Math.round(result.seconds + lesionResult.seconds),
-      phases: { first: { steps: result.steps, seconds: Math.round(result.seconds), final_loss: result.finalLoss }, lesions: { steps: lesionResult.steps, seconds: Math.round(lesionResult.seconds) } },
+      // whole phases, sessions before a resume included (null where a checkpoint did not record its time)
+      seconds: result.totalSeconds !== null && lesionResult.totalSeconds !== null ? Math.round(result.totalSeconds + lesionResult.totalSeconds) : null,
+      phases: {
+        first: { steps: result.steps, seconds: roundOrNull(result.totalSeconds), final_loss: result.finalLoss },
+        lesions: { steps: lesionResult.steps, seconds: roundOrNull(lesionResult.totalSeconds) },
+      },
+      this_session_seconds: Math.round(result.seconds + lesionResult.seconds),
       cpu_seconds: Math.round((cpu.user + cpu.system) / 1e6),
       resumed_from: { first: result.resumedFrom, lesions: lesionResult.resumedFrom },
       images_per_second: +result.imagesPerSecond.toFixed(2),
@@ -206,7 +225,7 @@ async function main(): Promise<void> {
   };
   await writeJsonAtomic(path.join(OUT, 'training-report.json'), report);
   process.stdout.write(
-    `starter model -> ${OUT} (${manifest.parameter_counts.total.toLocaleString('en-US')} parameters, trained ${report.training.seconds} s, ${report.training.cpu_seconds} CPU s)\n` +
+    `starter model -> ${OUT} (${manifest.parameter_counts.total.toLocaleString('en-US')} parameters, trained ${report.training.seconds ?? '?'} s, ${report.training.cpu_seconds} CPU s this session)\n` +
       Object.entries(lesions)
         .map(([k, m]) => `  ${k}: a click at the lesion centre: Dice ${m.clicks1.toFixed(3)} (IoU ${m.iou1.toFixed(3)}), three clicks ${m.clicks3.toFixed(3)}, n=${m.n}`)
         .join('\n') +

@@ -44,6 +44,8 @@ export interface PretrainOptions {
   warmup?: number;
   seed: number;
   modeWeights?: Readonly<Record<PromptMode, number>>;
+  /** Weight of the IoU head's loss (default 1): a later phase can weigh how candidates are ranked more. */
+  iouWeight?: number;
   /** Target sampling weight ~ area^-power (default 0.5: a target 100 times smaller is drawn 10 times as often). */
   smallObjectPower?: number;
   workDir: string;
@@ -61,6 +63,8 @@ interface PretrainResult {
   steps: number;
   resumedFrom: number;
   seconds: number;
+  /** Wall seconds of the whole run, earlier sessions of a resumed one included (null: a checkpoint that did not record them). */
+  totalSeconds: number | null;
   imagesPerSecond: number;
   finalLoss: number;
   /** Running training Dice (low res) per prompt mode at the end. */
@@ -87,6 +91,8 @@ function pretrainKey(o: PretrainOptions, S: number): string {
         power: o.smallObjectPower ?? null,
         S,
         recipe: 'sam-pretrain-v1',
+        // only when set, so runs that leave it at its default keep their key (and their checkpoints)
+        ...(o.iouWeight !== undefined ? { iouWeight: o.iouWeight } : {}),
       }),
     )
     .digest('hex');
@@ -162,7 +168,10 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
     ema.loss.value = run.stats['loss'] ?? NaN;
     log(`resuming from the checkpoint at step ${start}`);
   }
-  const checkpoint = (step: number) => run.save(step, { loss: ema.loss.value });
+  // wall time of the sessions before this one, carried in the checkpoint so a resumed run reports the whole
+  const earlierSeconds = start > 0 ? (run.stats['seconds'] ?? NaN) : 0;
+  const t0 = performance.now();
+  const checkpoint = (step: number) => run.save(step, { loss: ema.loss.value, seconds: earlierSeconds + (performance.now() - t0) / 1000 });
   const runner = new PretrainRunner({
     config: c,
     weights: o.weights,
@@ -172,7 +181,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
     batch: B,
     targetsPerImage: T,
     inputSize: S,
-    loss: { kind: 'sam', singleOutputOnClicks: false },
+    loss: { kind: 'sam', singleOutputOnClicks: false, ...(o.iouWeight !== undefined ? { iouWeight: o.iouWeight } : {}) },
     // onnxruntime's threads sleep between runs: on a shared machine spinning ones take the cores the next step's data needs
     session: { device: o.device ?? 'auto', spinning: false, ...(o.threads ? { threads: o.threads } : {}) },
   });
@@ -197,7 +206,6 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
 
   const warmup = o.warmup ?? Math.min(200, Math.floor(o.steps * 0.05));
   const every = o.checkpointEvery ?? 250;
-  const t0 = performance.now();
   let lastLoss = NaN;
   let next = start < o.steps ? prepare(start) : null;
   try {
@@ -242,6 +250,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
     steps: o.steps,
     resumedFrom: start,
     seconds,
+    totalSeconds: Number.isFinite(earlierSeconds) ? earlierSeconds + seconds : null,
     imagesPerSecond: o.steps > start ? ((o.steps - start) * B) / seconds : 0,
     finalLoss: lastLoss,
     diceByMode: Object.fromEntries([...diceByMode].map(([k, v]) => [k, v.value])),
