@@ -29,7 +29,6 @@ import { datasetSource } from '../src/train/dataset-source.js';
 import { evaluate } from '../src/train/evaluate.js';
 import { lesionSource, sceneSource, volumeSliceSource } from '../src/train/pretrain/labelled-sources.js';
 import { pretrain } from '../src/train/pretrain/pretrain.js';
-import type { PromptMode } from '../src/train/pretrain/prompt-recipe.js';
 import { evaluateStructures, formatStructureTable } from '../src/train/structure-eval.js';
 import { trainableNames } from '../src/train/trainable.js';
 import { TrainingCancelled } from '../src/train/trainer.js';
@@ -64,8 +63,6 @@ export const STARTER_RECIPE = {
     warmup: 20,
     seed: 20261208,
     weights: { volumes: 0.3, scenes: 0.1, dermoscopy: 0.3, ct2d: 0.3 },
-    modeWeights: undefined as Record<PromptMode, number> | undefined,
-    iouWeight: undefined as number | undefined,
     workDir: 'run-lesion-phase',
   },
   /** Training data (all site A) and how often each source is drawn. */
@@ -180,8 +177,6 @@ async function main(): Promise<void> {
     lr: lp.lr,
     warmup: lp.warmup,
     seed: lp.seed,
-    ...(lp.modeWeights ? { modeWeights: lp.modeWeights } : {}),
-    ...(lp.iouWeight !== undefined ? { iouWeight: lp.iouWeight } : {}),
     workDir: path.join(WORK, lp.workDir),
     baseFingerprint: `phase1:${weightsFingerprint(weights)}`,
   }).catch(stopped);

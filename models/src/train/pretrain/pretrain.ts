@@ -170,7 +170,6 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
   }
   // wall time of the sessions before this one, carried in the checkpoint so a resumed run reports the whole
   const earlierSeconds = start > 0 ? (run.stats['seconds'] ?? NaN) : 0;
-  const t0 = performance.now();
   const checkpoint = (step: number) => run.save(step, { loss: ema.loss.value, seconds: earlierSeconds + (performance.now() - t0) / 1000 });
   const runner = new PretrainRunner({
     config: c,
@@ -206,6 +205,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
 
   const warmup = o.warmup ?? Math.min(200, Math.floor(o.steps * 0.05));
   const every = o.checkpointEvery ?? 250;
+  const t0 = performance.now();
   let lastLoss = NaN;
   let next = start < o.steps ? prepare(start) : null;
   try {
