@@ -443,8 +443,17 @@ describe('a lesion through the series (OHIF 3.13.2 + GLMed-SA, headless Chromium
         await new Promise((r) => setTimeout(r, 25));
         serverBefore = await record();
       }
+      // From here the PACS sends no frame until the server has the cancel: the frames the server still
+      // waits for keep it running however few are left (on a fast machine the rest could otherwise
+      // arrive and be decided between this look and the key press).
+      pacs.freeze();
+      await new Promise((r) => setTimeout(r, 500));
+      serverBefore = await record();
       await screenshot(page, 'propagation-10-running-before-esc');
+      const cancelled = page.waitForResponse((r) => r.url().endsWith(`/v1/propagations/${id}/cancel`) && r.request().method() === 'POST', { timeout: 10_000 });
       await page.keyboard.press('Escape');
+      log(`the server answered the cancel with ${(await cancelled).status()}`);
+      pacs.hold(null);
       await page.waitForFunction(() => (window.glmedsa!.status() as unknown as { propagation: unknown }).propagation === null, null, { timeout: 10_000 });
       const right = await seriesMasks(page);
       assert.equal(totalArea(right), 0, 'Esc drops every slice of the proposal');

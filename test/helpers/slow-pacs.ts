@@ -7,7 +7,8 @@
  *   const pacs = slowPacs();
  *   const session = viewerSession({ pacsVia: pacs.via });
  *   pacs.hold(/\/frames\//, 300);   // every frame request waits 300 ms
- *   pacs.hold(null);                // back to full speed
+ *   pacs.freeze();                  // and from now on waits until released (those waiting too)
+ *   pacs.hold(null);                // back to full speed; what waits goes on
  */
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,8 +16,10 @@ import type { AddressInfo } from 'node:net';
 export interface SlowPacs {
   /** For StackOptions.pacsVia: starts the proxy in front of Orthanc's DICOMweb URL and answers the proxy's. */
   via(dicomWebUrl: string): Promise<string>;
-  /** Holds requests whose path matches `match` back `ms` milliseconds each (null: none). */
+  /** Holds requests whose path matches `match` back `ms` milliseconds each (null: none, and lets every request still held go on). */
   hold(match: RegExp | null, ms?: number): void;
+  /** Requests that match the current rule, and those already held, wait until `hold(null)`: work that needs them cannot end meanwhile. */
+  freeze(): void;
   /** Requests held back so far. */
   readonly held: number;
   close(): Promise<void>;
@@ -26,6 +29,7 @@ export function slowPacs(): SlowPacs {
   let server: Server | null = null;
   let rule: { match: RegExp; ms: number } | null = null;
   let held = 0;
+  let frozen: Array<() => void> | null = null;
   return {
     async via(dicomWebUrl: string): Promise<string> {
       const target = new URL(dicomWebUrl);
@@ -43,7 +47,9 @@ export function slowPacs(): SlowPacs {
         };
         if (rule && rule.match.test(req.url ?? '')) {
           held++;
-          setTimeout(pass, rule.ms);
+          const go = () => (frozen ? frozen.push(go) : pass());
+          if (frozen) frozen.push(go);
+          else setTimeout(go, rule.ms);
         } else pass();
       });
       await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
@@ -52,6 +58,14 @@ export function slowPacs(): SlowPacs {
     },
     hold(match, ms = 0) {
       rule = match ? { match, ms } : null;
+      if (!rule && frozen) {
+        const waiting = frozen;
+        frozen = null;
+        for (const go of waiting) go();
+      }
+    },
+    freeze() {
+      frozen ??= [];
     },
     get held() {
       return held;

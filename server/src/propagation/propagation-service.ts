@@ -253,7 +253,9 @@ export class PropagationService {
       });
       run.ended('forward', endOf(result.forward));
       run.ended('backward', endOf(result.backward));
-      this.finish(entry, 'succeeded', null);
+      // A cancel accepted while the last slice was being decided still ends it as cancelled: the client was told it would.
+      if (entry.cancelReason !== null) this.finish(entry, 'cancelled', entry.cancelReason);
+      else this.finish(entry, 'succeeded', null);
     } catch (err) {
       if (entry.cancelReason !== null) {
         this.finish(entry, 'cancelled', entry.cancelReason);
