@@ -94,6 +94,7 @@ test('every prompt mode trains; the same seed gives the same weights; a resumed 
   const r = await pretrain({ ...straight, progress: (e) => Object.keys(e.info ?? {}).forEach((k) => modes.add(k)) });
   assert.equal(r.steps, 16);
   assert.ok(Number.isFinite(r.finalLoss));
+  assert.equal(r.totalSeconds, r.seconds, 'a run in one sitting: its whole time is this sitting');
   for (const m of PROMPT_MODES) assert.ok(modes.has(m), `mode ${m} ran (saw ${[...modes]})`);
 
   const again = await options(path.join(root, 'b'));
@@ -102,13 +103,18 @@ test('every prompt mode trains; the same seed gives the same weights; a resumed 
 
   const stop = new AbortController();
   const interrupted = await options(path.join(root, 'c'));
+  const firstSittingStarted = performance.now();
   await assert.rejects(
     pretrain({ ...interrupted, signal: stop.signal, progress: (e) => (e.done === 6 ? stop.abort() : undefined) }),
     (e: unknown) => e instanceof TrainingCancelled && e.step === 6,
   );
+  const firstSitting = (performance.now() - firstSittingStarted) / 1000;
   const resumed = await options(path.join(root, 'c'));
   const rr = await pretrain(resumed);
   assert.equal(rr.resumedFrom, 6);
+  // The checkpoint carries the first sitting's time: the whole run counts it, and no more than it took.
+  assert.ok(rr.totalSeconds !== null && rr.totalSeconds > rr.seconds, `whole ${rr.totalSeconds} s counts the first sitting beside this one's ${rr.seconds} s`);
+  assert.ok(rr.totalSeconds - rr.seconds <= firstSitting, `the first sitting counted ${rr.totalSeconds - rr.seconds} s, it took ${firstSitting} s`);
   assert.ok(same(straight.weights, resumed.weights), 'resumed = uninterrupted');
   assert.ok(!same(straight.weights, randomWeights(config, 7)), 'training changed the weights');
 });
